@@ -1,0 +1,197 @@
+"""Typed job configurations, built from SageMaker environment variables, YAML files or CLI flags.
+
+Every edge (the ``analyze`` container entrypoint, ``model-monitor baseline``, ``spark-submit
+jobs/baseline.py``) turns its inputs into one of these dataclasses and calls the same function in
+``monitor_lib.jobs``. Invalid input fails here, with the field name and the fix in the message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from monitor_lib.errors import ConfigError
+
+DEFAULT_MAX_CATEGORIES = 120  # Deequ ColumnProfiler.DEFAULT_CARDINALITY_THRESHOLD
+CATEGORICAL_DRIFT_METHODS = ("LInfinity", "ChiSquared")
+
+
+@dataclass(frozen=True)
+class DatasetFormat:
+    """SageMaker's ``dataset_format``: ``{"csv": {"header": true}}``, ``{"json": {"lines": true}}``, ``{"parquet": {}}``."""
+
+    kind: str  # csv | json | parquet
+    header: bool = False  # csv
+    lines: bool = True  # json
+    output_columns_position: str = "START"  # csv (used by capture decoding)
+
+    @staticmethod
+    def parse(value: str | dict[str, Any] | None, field_name: str = "dataset_format") -> DatasetFormat:
+        if value is None or value == "":
+            raise ConfigError(
+                f"{field_name} is required, e.g. '{{\"csv\": {{\"header\": true}}}}', "
+                "'{\"json\": {\"lines\": true}}' or '{\"parquet\": {}}'"
+            )
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as e:
+                raise ConfigError(f"{field_name} is not valid JSON ({e.msg}): {value!r}") from None
+        if not isinstance(value, dict) or len(value) != 1:
+            raise ConfigError(
+                f"{field_name} must be a JSON object with exactly one format key (csv, json or parquet); got {value!r}"
+            )
+        (key, opts), = value.items()
+        kind = key.lower()
+        opts = opts or {}
+        if not isinstance(opts, dict):
+            raise ConfigError(f"{field_name}.{key} must be an object of options, got {opts!r}")
+        lowered = {k.lower(): v for k, v in opts.items()}
+        if kind == "csv":
+            pos = str(lowered.get("output_columns_position", "START")).upper()
+            if pos not in ("START", "END"):
+                raise ConfigError(f"{field_name}.csv.output_columns_position must be START or END, got {pos!r}")
+            return DatasetFormat("csv", header=_as_bool(lowered.get("header", False), f"{field_name}.csv.header"),
+                                 output_columns_position=pos)
+        if kind == "json":
+            lines = lowered.get("lines", lowered.get("line", True))
+            return DatasetFormat("json", lines=_as_bool(lines, f"{field_name}.json.lines"))
+        if kind == "parquet":
+            return DatasetFormat("parquet")
+        raise ConfigError(
+            f"{field_name}: unsupported format {key!r}; a dataset for a baseline is csv, json or parquet "
+            "(sagemakerCaptureJson / sagemakerMergeJson are for monitoring runs)"
+        )
+
+    def to_json(self) -> str:
+        if self.kind == "csv":
+            return json.dumps({"csv": {"header": self.header, "output_columns_position": self.output_columns_position}})
+        if self.kind == "json":
+            return json.dumps({"json": {"lines": self.lines}})
+        return json.dumps({"parquet": {}})
+
+
+def _as_bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _enabled(value: Any, name: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("enabled", "true"):
+        return True
+    if text in ("disabled", "false"):
+        return False
+    raise ConfigError(f"{name} must be Enabled or Disabled, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    """Knobs of the profiler. The defaults reproduce what SageMaker's analyzer does."""
+
+    max_categories: int = DEFAULT_MAX_CATEGORIES  # categorical buckets / domains only up to this many distinct values
+    kll_k: int = 2048  # KLL sketch size; Deequ's default sketch size, normalized rank error ~0.14 %
+    hll_lg_k: int = 14  # HLL precision: 2^14 registers, relative standard error ~0.8 %
+    columns_per_group: int = 0  # 0: automatic choice between one wide aggregation and grouped slots
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_categories <= 100_000:
+            raise ConfigError(f"max_categories must be between 1 and 100000, got {self.max_categories}")
+        if not 8 <= self.kll_k <= 65535:
+            raise ConfigError(f"kll_k must be between 8 and 65535, got {self.kll_k}")
+        if not 4 <= self.hll_lg_k <= 21:
+            raise ConfigError(f"hll_lg_k must be between 4 and 21, got {self.hll_lg_k}")
+        if self.columns_per_group < 0:
+            raise ConfigError(f"columns_per_group must be >= 0, got {self.columns_per_group}")
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """A data-quality baseline: profile ``dataset_source``, write statistics.json + constraints.json."""
+
+    dataset_source: str
+    dataset_format: DatasetFormat
+    output_path: str
+    categorical_drift_method: str | None = None
+    profile: ProfileOptions = field(default_factory=ProfileOptions)
+
+    def __post_init__(self) -> None:
+        if not self.dataset_source:
+            raise ConfigError("dataset_source is required: the file or directory of the baseline dataset")
+        if not self.output_path:
+            raise ConfigError("output_path is required: the directory that receives statistics.json and constraints.json")
+        if self.categorical_drift_method not in (None, *CATEGORICAL_DRIFT_METHODS):
+            raise ConfigError(
+                f"categorical_drift_method must be one of {', '.join(CATEGORICAL_DRIFT_METHODS)}, "
+                f"got {self.categorical_drift_method!r}"
+            )
+
+
+# --- the SageMaker container contract -----------------------------------------------------------
+
+# Environment keys the analyzer understands (spec §3.2). Others are passed through to scripts.
+ANALYZER_KEYS = (
+    "dataset_source", "dataset_format", "output_path", "publish_cloudwatch_metrics", "baseline_constraints",
+    "baseline_statistics", "start_time", "end_time", "metric_time", "sagemaker_endpoint_name",
+    "sagemaker_monitoring_schedule_name", "sagemaker_endpoint_datacapture_prefix", "record_preprocessor_script",
+    "post_analytics_processor_script", "analysis_type", "problem_type", "inference_attribute",
+    "probability_attribute", "probability_threshold_attribute", "ground_truth_attribute", "ground_truth_source",
+    "positive_label", "exclude_features_attribute", "categorical_drift_method", "CLOUDWATCH_METRICS_DIRECTORY",
+)
+
+
+def opt_ml_root() -> str:
+    """The ``/opt/ml`` root; ``MODEL_MONITOR_OPT_ML`` redirects it so the container contract runs anywhere."""
+    return os.environ.get("MODEL_MONITOR_OPT_ML", "/opt/ml")
+
+
+def sagemaker_environment(root: str | None = None, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Parameters as the real analyzer sees them.
+
+    ``<root>/config/processingjobconfig.json["Environment"]`` is the base (it is authoritative in a real
+    Processing job); process environment variables of the same names override it, so a local run can
+    tweak one value without editing the file.
+    """
+    root = root or opt_ml_root()
+    environ = dict(os.environ) if environ is None else environ
+    params: dict[str, str] = {}
+    path = os.path.join(root, "config", "processingjobconfig.json")
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                doc = json.load(fh)
+        except (OSError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{path} is not readable JSON: {e}") from None
+        env = doc.get("Environment") if isinstance(doc, dict) else None
+        if env is not None and not isinstance(env, dict):
+            raise ConfigError(f"{path}: \"Environment\" must be an object of strings")
+        params.update({str(k): str(v) for k, v in (env or {}).items()})
+    for key in ANALYZER_KEYS:
+        if environ.get(key) not in (None, ""):
+            params[key] = environ[key]
+    return params
+
+
+def baseline_config_from_params(params: dict[str, Any], source: str = "environment") -> BaselineConfig:
+    """Build a BaselineConfig from flat parameters (SageMaker env names, YAML keys or CLI flags)."""
+    known = {f.name for f in fields(ProfileOptions)}
+    profile_args = {k: int(params[k]) for k in known if params.get(k) not in (None, "")}
+    for key in ("dataset_source", "dataset_format", "output_path"):
+        if params.get(key) in (None, ""):
+            raise ConfigError(f"{key} is required ({source})")
+    return BaselineConfig(
+        dataset_source=str(params["dataset_source"]),
+        dataset_format=DatasetFormat.parse(params["dataset_format"]),
+        output_path=str(params["output_path"]),
+        categorical_drift_method=params.get("categorical_drift_method") or None,
+        profile=ProfileOptions(**profile_args),
+    )

@@ -1,0 +1,118 @@
+"""Dataset readers: CSV (with or without header), JSON (Lines or documents) and Parquet.
+
+A reader returns a :class:`Dataset`: a DataFrame whose columns carry internal names ``__c0``,
+``__c1``, … (so any original name — spaces, dots, backticks, unicode, duplicates — is safe in Spark
+expressions) plus the original names, and the name of the column that flags malformed records.
+Malformed records are never dropped silently: the profiler counts them and keeps a sample.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+
+from monitor_lib.config import DatasetFormat
+from monitor_lib.errors import EmptyDatasetError
+from monitor_lib.io.storage import list_data_files, read_first_line
+
+log = logging.getLogger(__name__)
+
+CORRUPT_COLUMN = "__corrupt"
+
+# What a malformed record is called in reports, by format.
+REJECT_KIND = {"csv": "wrong_field_count", "json": "malformed_json"}
+
+
+@dataclass
+class Dataset:
+    df: object  # pyspark DataFrame with columns __c0.. (+ CORRUPT_COLUMN when corrupt_column is set)
+    names: list[str]  # original column names, in order
+    source: str
+    files: list[str]
+    format: DatasetFormat
+    corrupt_column: str | None = None
+
+    @property
+    def internal_names(self) -> list[str]:
+        return [internal_name(i) for i in range(len(self.names))]
+
+    @property
+    def reject_kind(self) -> str:
+        return REJECT_KIND.get(self.format.kind, "malformed_record")
+
+
+def internal_name(i: int) -> str:
+    return f"__c{i}"
+
+
+def read_dataset(spark, source: str, fmt: DatasetFormat) -> Dataset:
+    files = list_data_files(source)
+    log.info("reading %s: %d %s file(s)", source, len(files), fmt.kind)
+    if fmt.kind == "csv":
+        return _read_csv(spark, source, files, fmt)
+    if fmt.kind == "json":
+        return _read_json(spark, source, files, fmt)
+    return _read_parquet(spark, source, files, fmt)
+
+
+def csv_header(files: list[str], header: bool, source: str) -> list[str]:
+    """Column names from the first line of the first non-empty file (``_c0``, ``_c1``… without header)."""
+    for f in files:
+        line = read_first_line(f)
+        if line is not None:
+            fields = next(csv.reader([line]))
+            if header:
+                return fields
+            return [f"_c{i}" for i in range(len(fields))]
+    raise EmptyDatasetError(f"dataset_source {source} has no records: all {len(files)} file(s) are empty")
+
+
+def _read_csv(spark, source, files, fmt) -> Dataset:
+    from pyspark.sql import types as T
+
+    names = csv_header(files, fmt.header, source)
+    schema = T.StructType(
+        [T.StructField(internal_name(i), T.StringType()) for i in range(len(names))]
+        + [T.StructField(CORRUPT_COLUMN, T.StringType())]
+    )
+    # Every value is read as a string: types are inferred by Deequ's rules in the profiler, exactly as
+    # SageMaker does. Empty fields are null (missing); rows with the wrong number of fields land in
+    # CORRUPT_COLUMN. Header names are ours (enforceSchema), so odd names never reach Spark.
+    df = (
+        spark.read.schema(schema)
+        .option("header", fmt.header)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT_COLUMN)
+        .option("enforceSchema", True)
+        .csv(files)
+    )
+    return Dataset(df, names, source, files, fmt, CORRUPT_COLUMN)
+
+
+def _read_json(spark, source, files, fmt) -> Dataset:
+    # Spark infers the JSON schema with one pass over the input; that pass only decides column
+    # names and types, the profile itself is still one aggregation.
+    df = (
+        spark.read.option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT_COLUMN)
+        .option("multiLine", not fmt.lines)
+        .json(files)
+    )
+    names = [c for c in df.columns if c != CORRUPT_COLUMN]
+    corrupt = CORRUPT_COLUMN if CORRUPT_COLUMN in df.columns else None
+    renamed = df.select(
+        *[df[_quote(n)].alias(internal_name(i)) for i, n in enumerate(names)],
+        *([df[CORRUPT_COLUMN]] if corrupt else []),
+    )
+    return Dataset(renamed, names, source, files, fmt, corrupt)
+
+
+def _read_parquet(spark, source, files, fmt) -> Dataset:
+    df = spark.read.parquet(*files)
+    names = list(df.columns)
+    return Dataset(df.toDF(*[internal_name(i) for i in range(len(names))]), names, source, files, fmt, None)
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"

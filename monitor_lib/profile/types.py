@@ -1,0 +1,44 @@
+"""Deequ's data-type inference, as SageMaker's analyzer applies it (spec §4.2).
+
+Each non-null value of a string column is classified by regular expression; the column's type is
+decided afterwards from the counts, so classification runs inside the one Spark aggregation and the
+decision is plain Python.
+"""
+
+from __future__ import annotations
+
+# Deequ StatefulDataType regexes (Java regex syntax; Spark's rlike uses java.util.regex).
+FRACTIONAL_REGEX = r"^(-|\+)? ?\d+((\.\d+)|((?:\.\d+)?[Ee][-+]?\d+))$"
+INTEGRAL_REGEX = r"^(-|\+)? ?\d+$"
+BOOLEAN_REGEX = r"^(true|false)$"
+
+# Codes of the per-value class computed in Spark.
+INTEGRAL, FRACTIONAL, BOOLEAN, STRING = 1, 2, 3, 4
+
+# Deequ type names.
+T_INTEGRAL, T_FRACTIONAL, T_STRING, T_BOOLEAN, T_UNKNOWN = "Integral", "Fractional", "String", "Boolean", "Unknown"
+NUMERIC_TYPES = (T_INTEGRAL, T_FRACTIONAL)
+
+
+def decide_type(present: int, n_integral: int, n_fractional: int, n_boolean: int) -> str:
+    """Deequ's DataTypeHistogram.determineType over the counts of one column."""
+    n_string = present - n_integral - n_fractional - n_boolean
+    if present == 0:
+        return T_UNKNOWN
+    if n_string > 0 or (n_boolean > 0 and n_integral + n_fractional > 0):
+        return T_STRING
+    if n_boolean > 0:
+        return T_BOOLEAN
+    if n_fractional > 0:
+        return T_FRACTIONAL
+    return T_INTEGRAL
+
+
+def sagemaker_type(deequ_type: str) -> str:
+    """The ``inferred_type`` written to SageMaker files.
+
+    SageMaker documents only Integral, Fractional, String and Unknown, so a column holding only
+    ``true``/``false`` (Deequ's Boolean) is reported as ``String``, with the two values as its
+    categorical buckets and domain.
+    """
+    return T_STRING if deequ_type == T_BOOLEAN else deequ_type

@@ -1,0 +1,85 @@
+"""The SparkSession every job uses.
+
+Spark settings come from the usual places — spark-submit flags, ``spark-defaults.conf`` under
+``SPARK_CONF_DIR``, ``PYSPARK_SUBMIT_ARGS`` — and this module only adds defaults for what nobody set.
+Local mode (``local[*]``) is used only when no master is configured anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+
+from monitor_lib.errors import EnvironmentSetupError
+
+log = logging.getLogger(__name__)
+
+# Runtime SQL defaults applied only when the key is not configured by spark-submit / spark-defaults.conf.
+_DEFAULTS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": "8",
+}
+
+
+def check_java() -> str:
+    """Return the java executable Spark will use, or raise with what to install."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        where = f"JAVA_HOME={java_home} has no bin/java" if java_home else "no 'java' on PATH and JAVA_HOME unset"
+        raise EnvironmentSetupError(
+            f"Java not found ({where}). Spark needs Java 17 or newer: install it "
+            "(e.g. 'apt-get install openjdk-17-jre-headless') or set JAVA_HOME."
+        )
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
+    except OSError as e:  # pragma: no cover - exotic
+        raise EnvironmentSetupError(f"cannot run {java}: {e}") from e
+    return out.splitlines()[0] if out else java
+
+
+def _configured_master() -> str | None:
+    """The master set by spark-submit / PYSPARK_SUBMIT_ARGS / spark-defaults.conf, if any."""
+    for key in ("spark.master", "MASTER"):
+        if os.environ.get(key):
+            return os.environ[key]
+    if "--master" in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+        return "from PYSPARK_SUBMIT_ARGS"
+    conf_dir = os.environ.get("SPARK_CONF_DIR") or (
+        os.path.join(os.environ["SPARK_HOME"], "conf") if os.environ.get("SPARK_HOME") else None
+    )
+    if conf_dir:
+        path = os.path.join(conf_dir, "spark-defaults.conf")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    parts = line.strip().split(None, 1)
+                    if len(parts) == 2 and parts[0] == "spark.master":
+                        return parts[1]
+    return None
+
+
+def get_spark(app_name: str = "spark-model-monitor"):
+    """Get (or create) the SparkSession, honouring every usual Spark configuration source."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if SparkContext._active_spark_context is None and not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # Launching a JVM from plain Python: fail early and clearly when Java is missing.
+        check_java()
+    builder = SparkSession.builder.appName(app_name)
+    if _configured_master() is None and SparkContext._active_spark_context is None:
+        builder = builder.master("local[*]")
+    spark = builder.getOrCreate()
+    conf = spark.sparkContext.getConf()
+    for key, value in _DEFAULTS.items():
+        if not conf.contains(key):
+            spark.conf.set(key, value)
+    spark.sparkContext.setLogLevel(os.environ.get("MODEL_MONITOR_SPARK_LOG_LEVEL", "WARN"))
+    log.info("spark %s, master %s", spark.version, spark.sparkContext.master)
+    return spark
