@@ -23,7 +23,7 @@ from monitor_lib.sinks.message import EXIT_FAILED, EXIT_OK, write_message
 log = logging.getLogger("monitor_lib")
 
 BASELINE_KEYS = ("dataset_source", "dataset_format", "output_path", "categorical_drift_method",
-                 "max_categories", "kll_k", "hll_lg_k", "columns_per_group")
+                 "max_categories", "kll_k", "hll_lg_k", "wide_max_columns")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -63,7 +63,7 @@ def baseline_config_from_args(args: argparse.Namespace) -> BaselineConfig:
     elif args.header is not None:
         params["dataset_format"] = json.dumps({"csv": {"header": args.header}})
     for key in ("dataset_source", "dataset_format", "output_path", "categorical_drift_method",
-                "max_categories", "kll_k", "hll_lg_k", "columns_per_group"):
+                "max_categories", "kll_k", "hll_lg_k", "wide_max_columns"):
         value = getattr(args, key, None)
         if value is not None:
             params[key] = value
@@ -187,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--max-categories", type=int, help="categorical buckets up to this many distinct values (120)")
     b.add_argument("--kll-k", type=int, help="KLL sketch size (2048)")
     b.add_argument("--hll-lg-k", type=int, help="HLL log2 registers (14)")
-    b.add_argument("--columns-per-group", type=int, help=argparse.SUPPRESS)
+    b.add_argument("--wide-max-columns", type=int,
+                   help="up to this many columns one global aggregation, else unpivot (default 100)")
     b.set_defaults(func=cmd_baseline)
 
     m = sub.add_parser("merge-profiles", help="merge profile.json states into the statistics of their union")

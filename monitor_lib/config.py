@@ -101,7 +101,7 @@ class ProfileOptions:
     max_categories: int = DEFAULT_MAX_CATEGORIES  # categorical buckets / domains only up to this many distinct values
     kll_k: int = 2048  # KLL sketch size; Deequ's default sketch size, normalized rank error ~0.14 %
     hll_lg_k: int = 14  # HLL precision: 2^14 registers, relative standard error ~0.8 %
-    columns_per_group: int = 0  # 0: automatic choice between one wide aggregation and grouped slots
+    wide_max_columns: int | None = None  # up to this many columns: one global aggregation (None: default)
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_categories <= 100_000:
@@ -110,8 +110,8 @@ class ProfileOptions:
             raise ConfigError(f"kll_k must be between 8 and 65535, got {self.kll_k}")
         if not 4 <= self.hll_lg_k <= 21:
             raise ConfigError(f"hll_lg_k must be between 4 and 21, got {self.hll_lg_k}")
-        if self.columns_per_group < 0:
-            raise ConfigError(f"columns_per_group must be >= 0, got {self.columns_per_group}")
+        if self.wide_max_columns is not None and self.wide_max_columns < 0:
+            raise ConfigError(f"wide_max_columns must be >= 0, got {self.wide_max_columns}")
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,9 @@ def check_java() -> str:
     return out.splitlines()[0] if out else java
 
 
-def _configured_master() -> str | None:
-    """The master set by spark-submit / PYSPARK_SUBMIT_ARGS / spark-defaults.conf, if any."""
-    for key in ("spark.master", "MASTER"):
-        if os.environ.get(key):
-            return os.environ[key]
-    if "--master" in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+def _configured(key: str, flag: str) -> str | None:
+    """The value of ``key`` set by spark-submit / PYSPARK_SUBMIT_ARGS / spark-defaults.conf, if any."""
+    if flag in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
         return "from PYSPARK_SUBMIT_ARGS"
     conf_dir = os.environ.get("SPARK_CONF_DIR") or (
         os.path.join(os.environ["SPARK_HOME"], "conf") if os.environ.get("SPARK_HOME") else None
@@ -56,7 +53,7 @@ def _configured_master() -> str | None:
             with open(path, encoding="utf-8") as fh:
                 for line in fh:
                     parts = line.strip().split(None, 1)
-                    if len(parts) == 2 and parts[0] == "spark.master":
+                    if len(parts) == 2 and parts[0] == key:
                         return parts[1]
     return None
 
@@ -73,8 +70,13 @@ def get_spark(app_name: str = "spark-model-monitor"):
         # Launching a JVM from plain Python: fail early and clearly when Java is missing.
         check_java()
     builder = SparkSession.builder.appName(app_name)
-    if _configured_master() is None and SparkContext._active_spark_context is None:
-        builder = builder.master("local[*]")
+    if SparkContext._active_spark_context is None and not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # We start the JVM ourselves: local mode and a driver heap that fits wide profiles, unless
+        # spark-defaults.conf / PYSPARK_SUBMIT_ARGS say otherwise.
+        if _configured("spark.master", "--master") is None:
+            builder = builder.master("local[*]")
+        if _configured("spark.driver.memory", "--driver-memory") is None:
+            builder = builder.config("spark.driver.memory", os.environ.get("MODEL_MONITOR_DRIVER_MEMORY", "4g"))
     spark = builder.getOrCreate()
     conf = spark.sparkContext.getConf()
     for key, value in _DEFAULTS.items():

@@ -19,7 +19,12 @@ from __future__ import annotations
 
 import math
 
-from monitor_lib.formats.constraints import Constraints, DistributionConstraints, FeatureConstraint, MonitoringConfig
+from monitor_lib.formats.constraints import (
+    Constraints,
+    DistributionConstraints,
+    FeatureConstraint,
+    MonitoringConfig,
+)
 from monitor_lib.formats.statistics import DatasetStatistics, FeatureStatistics
 from monitor_lib.profile.types import NUMERIC_TYPES, T_STRING
 

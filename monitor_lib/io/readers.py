@@ -72,13 +72,17 @@ def _read_csv(spark, source, files, fmt) -> Dataset:
     from pyspark.sql import types as T
 
     names = csv_header(files, fmt.header, source)
+    # Spark compares header lines with the schema's names and warns on every file when they differ,
+    # so the schema carries the real names when Spark can hold them (unique, case-insensitively),
+    # and the columns are renamed by position right after.
+    unique = len({n.lower() for n in names}) == len(names) and CORRUPT_COLUMN not in names
+    schema_names = names if unique else [internal_name(i) for i in range(len(names))]
     schema = T.StructType(
-        [T.StructField(internal_name(i), T.StringType()) for i in range(len(names))]
-        + [T.StructField(CORRUPT_COLUMN, T.StringType())]
+        [T.StructField(n, T.StringType()) for n in schema_names] + [T.StructField(CORRUPT_COLUMN, T.StringType())]
     )
     # Every value is read as a string: types are inferred by Deequ's rules in the profiler, exactly as
     # SageMaker does. Empty fields are null (missing); rows with the wrong number of fields land in
-    # CORRUPT_COLUMN. Header names are ours (enforceSchema), so odd names never reach Spark.
+    # CORRUPT_COLUMN.
     df = (
         spark.read.schema(schema)
         .option("header", fmt.header)
@@ -87,6 +91,7 @@ def _read_csv(spark, source, files, fmt) -> Dataset:
         .option("enforceSchema", True)
         .csv(files)
     )
+    df = df.toDF(*[internal_name(i) for i in range(len(names))], CORRUPT_COLUMN)
     return Dataset(df, names, source, files, fmt, CORRUPT_COLUMN)
 
 

@@ -9,10 +9,10 @@ Each column is normalised to four per-row values (a *slot*):
 
 The same aggregate expressions run over every slot: counts per class, count/sum/min/max/population
 variance of ``d``, ``kll_sketch_agg_double(d)``, ``hll_sketch_agg(h)`` and
-``approx_top_k_accumulate(s)``. Narrow tables aggregate all slots in one global ``agg``. Very wide
-tables are cut into groups of slots and each row is exploded once per group before a single
-``groupBy``, so Spark plans a bounded number of aggregate expressions and still reads the input
-once. Nothing leaves Spark but one small row of states per group.
+``approx_top_k_accumulate(s)``. Narrow tables aggregate all slots in one global ``agg``. Wide
+tables are unpivoted — one ``(column, s, number)`` row per record and column — and aggregated with a
+single ``groupBy(column)``, so the plan holds one set of expressions however many columns there
+are, and the input is still read once. Nothing leaves Spark but one small row of states per column.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ from monitor_lib.profile.state import ColumnState, Profile
 
 log = logging.getLogger(__name__)
 
-# Up to this many columns use one global aggregation; wider tables use groups of this many slots.
-# Chosen with scripts/benchmark.py (see BENCHMARKS.md).
-WIDE_AGG_MAX_COLUMNS = 200
-SLOTS_PER_GROUP = 100
+# Up to this many columns use one global aggregation; wider tables are unpivoted and grouped by
+# column. Chosen with scripts/benchmark.py (see BENCHMARKS.md).
+WIDE_AGG_MAX_COLUMNS = 100
 REJECTED_SAMPLE_SIZE = 20
 
 _STRINGISH = ("string", "boolean", "other", "complex")
@@ -70,6 +69,33 @@ def _string_of(col, kind: str):
     return col.cast("string")  # string; boolean -> "true"/"false"; dates, timestamps, binary as text
 
 
+def _finite_double(col):
+    from pyspark.sql import functions as F
+
+    d = col.cast("double")
+    return F.when(~F.isnan(d) & (F.abs(d) != F.lit(float("inf"))), d)  # NaN / ±Inf count as missing
+
+
+def _classify(s):
+    """Deequ's per-value class of a string (null stays null)."""
+    from pyspark.sql import functions as F
+
+    return (
+        F.when(s.isNull(), F.lit(None).cast("int"))
+        .when(s.rlike(ty.INTEGRAL_REGEX), F.lit(ty.INTEGRAL))
+        .when(s.rlike(ty.FRACTIONAL_REGEX), F.lit(ty.FRACTIONAL))
+        .when(s.rlike(ty.BOOLEAN_REGEX), F.lit(ty.BOOLEAN))
+        .otherwise(F.lit(ty.STRING))
+    )
+
+
+def _numeric_of(s, t):
+    """The double of a numeric string. Deequ's regexes allow one space after the sign ("- 5"); Spark's cast does not."""
+    from pyspark.sql import functions as F
+
+    return F.when(t <= ty.FRACTIONAL, F.regexp_replace(s, " ", "").try_cast("double"))
+
+
 def _slot_frame(ds: Dataset, kinds: list[str]):
     """Project the input to slot columns s{i}, t{i}, d{i}, h{i} (+ ``bad``), in two projections so the
     regex classification is evaluated once per value and reused by ``d`` and ``h``."""
@@ -81,9 +107,7 @@ def _slot_frame(ds: Dataset, kinds: list[str]):
     for i, (name, kind) in enumerate(zip(ds.internal_names, kinds, strict=True)):
         c = df[name] if valid is None else F.when(valid, df[name])
         if kind in ("integral", "fractional"):
-            d = c.cast("double")
-            d = F.when(~F.isnan(d) & (F.abs(d) != F.lit(float("inf"))), d)  # NaN / ±Inf count as missing
-            first.append(d.alias(f"d{i}"))
+            first.append(_finite_double(c).alias(f"d{i}"))
         else:
             first.append(_string_of(c, kind).alias(f"s{i}"))
     bad = df[ds.corrupt_column] if ds.corrupt_column else F.lit(None).cast("string")
@@ -98,14 +122,7 @@ def _slot_frame(ds: Dataset, kinds: list[str]):
                        d.alias(f"d{i}"), F.when(d.isNotNull(), F.xxhash64(d)).alias(f"h{i}")]
         else:
             s = F.col(f"s{i}")
-            t = (
-                F.when(s.isNull(), F.lit(None).cast("int"))
-                .when(s.rlike(ty.INTEGRAL_REGEX), F.lit(ty.INTEGRAL))
-                .when(s.rlike(ty.FRACTIONAL_REGEX), F.lit(ty.FRACTIONAL))
-                .when(s.rlike(ty.BOOLEAN_REGEX), F.lit(ty.BOOLEAN))
-                .otherwise(F.lit(ty.STRING))
-            )
-            second += [s.alias(f"s{i}"), t.alias(f"t{i}"), F.when(s.isNotNull(), F.xxhash64(s)).alias(f"h{i}")]
+            second += [s.alias(f"s{i}"), _classify(s).alias(f"t{i}"), F.when(s.isNotNull(), F.xxhash64(s)).alias(f"h{i}")]
     step2 = step1.select(*second, "bad")
 
     third = []
@@ -113,10 +130,7 @@ def _slot_frame(ds: Dataset, kinds: list[str]):
         if kind in ("integral", "fractional"):
             third += [f"s{i}", f"t{i}", f"d{i}", f"h{i}"]
         else:
-            t = F.col(f"t{i}")
-            # Deequ's regexes allow one space after the sign ("- 5"); Spark's cast does not.
-            d = F.when(t <= ty.FRACTIONAL, F.regexp_replace(F.col(f"s{i}"), " ", "").try_cast("double"))
-            third += [f"s{i}", f"t{i}", d.alias(f"d{i}"), f"h{i}"]
+            third += [f"s{i}", f"t{i}", _numeric_of(F.col(f"s{i}"), F.col(f"t{i}")).alias(f"d{i}"), f"h{i}"]
     return step2.select(*third, "bad")
 
 
@@ -174,30 +188,30 @@ def profile_dataset(ds: Dataset, opts: ProfileOptions | None = None) -> ProfileR
     started = time.monotonic()
     kinds = [source_type(f.dataType) for f in ds.df.schema.fields if f.name != ds.corrupt_column]
     n = len(kinds)
-    slots = _slot_frame(ds, kinds)
-    per_group = opts.columns_per_group or (n if n <= WIDE_AGG_MAX_COLUMNS else SLOTS_PER_GROUP)
-    per_group = max(1, min(per_group, n)) if n else 1
-    groups = [list(range(g, min(g + per_group, n))) for g in range(0, n, per_group)] or [[]]
+    wide = opts.wide_max_columns if opts.wide_max_columns is not None else WIDE_AGG_MAX_COLUMNS
+    strategy = "one global aggregation" if n <= wide else "unpivoted aggregation by column"
     counters = [F.count(F.lit(1)).alias("rows"), F.count("bad").alias("bad")]
-    strategy = "one global aggregation" if len(groups) == 1 else f"{len(groups)} groups of {per_group} slots"
     log.info("profiling %d column(s) of %s in one pass (%s)", n, ds.source, strategy)
     try:
-        if len(groups) == 1:
+        if n <= wide:
+            slots = _slot_frame(ds, kinds)
             aggs = [a for j in range(n) for a in _slot_aggs(
                 j, F.col(f"s{j}"), F.col(f"t{j}"), F.col(f"d{j}"), F.col(f"h{j}"), opts, kinds[j] in _STRINGISH)]
-            rows = {0: slots.agg(*counters, *aggs).collect()[0]}
+            row = slots.agg(*counters, *aggs).collect()[0]
+            by_column = {i: (row, i) for i in range(n)}
+            total, bad = row["rows"], row["bad"]
         else:
-            rows = _grouped(slots, groups, kinds, counters, opts)
+            rows = _long(ds, kinds, counters, opts)
+            by_column = {i: (rows[i], 0) for i in rows}
+            first = next(iter(rows.values()), None)
+            total, bad = (first["rows"], first["bad"]) if first else (0, 0)
     except Exception as e:  # Spark read/parse failures surface here: name the dataset and the cause
-        if isinstance(e, (KeyboardInterrupt, SystemExit)):
-            raise
         raise UnreadableInputError(f"reading dataset_source {ds.source} failed: {_spark_message(e)}") from None
 
-    columns = []
-    for g, members in enumerate(groups):
-        for j, i in enumerate(members):
-            columns.append(_state(ds.names[i], kinds[i], rows[g], j))
-    total, bad = rows[0]["rows"], rows[0]["bad"]
+    columns = [
+        _state(ds.names[i], kinds[i], *by_column[i]) if i in by_column else ColumnState(ds.names[i], kinds[i])
+        for i in range(n)
+    ]
     rejected = {ds.reject_kind: bad} if bad else {}
     profile = Profile(total - bad, columns, rejected, opts.kll_k, opts.hll_lg_k, opts.max_categories)
     sample = _rejected_sample(ds) if bad else []
@@ -207,25 +221,36 @@ def profile_dataset(ds: Dataset, opts: ProfileOptions | None = None) -> ProfileR
     return ProfileRun(profile, sample, seconds, strategy)
 
 
-def _grouped(slots, groups, kinds, counters, opts):
+def _long(ds: Dataset, kinds: list[str], counters, opts: ProfileOptions) -> dict:
+    """Unpivot to one row per (record, column) and aggregate by column: the plan holds one set of
+    aggregate expressions whatever the number of columns, and the input is still read once."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
-    width = max(len(g) for g in groups)
-    with_topk = [any(j < len(g) and kinds[g[j]] in _STRINGISH for g in groups) for j in range(width)]
-    null = {"s": F.lit(None).cast(T.StringType()), "t": F.lit(None).cast(T.IntegerType()),
-            "d": F.lit(None).cast(T.DoubleType()), "h": F.lit(None).cast(T.LongType())}
+    df = ds.df
+    valid = df[ds.corrupt_column].isNull() if ds.corrupt_column else None
     structs = []
-    for g, members in enumerate(groups):
-        parts = [F.lit(g).alias("g")]
-        for j in range(width):
-            for p in "stdh":
-                parts.append((F.col(f"{p}{members[j]}") if j < len(members) else null[p]).alias(f"{p}{j}"))
-        structs.append(F.struct(*parts))
-    long = slots.select(F.explode(F.array(*structs)).alias("x"), "bad").select("x.*", "bad")
-    aggs = [a for j in range(width) for a in _slot_aggs(
-        j, F.col(f"s{j}"), F.col(f"t{j}"), F.col(f"d{j}"), F.col(f"h{j}"), opts, with_topk[j])]
-    return {r["g"]: r for r in long.groupBy("g").agg(*counters, *aggs).collect()}
+    for i, (name, kind) in enumerate(zip(ds.internal_names, kinds, strict=True)):
+        c = df[name] if valid is None else F.when(valid, df[name])
+        if kind in ("integral", "fractional"):
+            code = ty.INTEGRAL if kind == "integral" else ty.FRACTIONAL
+            s, n = F.lit(None).cast("string"), _finite_double(c)
+        else:
+            code, s, n = 0, _string_of(c, kind), F.lit(None).cast("double")
+        structs.append(F.struct(F.lit(i).alias("c"), F.lit(code).alias("k"), s.alias("s"), n.alias("n")))
+    bad = df[ds.corrupt_column] if ds.corrupt_column else F.lit(None).cast("string")
+    long = df.select(F.explode(F.array(*structs)).alias("x"), bad.alias("bad")).select("x.*", "bad")
+    s, n = F.col("s"), F.col("n")
+    classified = long.select("c", "s", F.when(n.isNotNull(), F.col("k")).otherwise(_classify(s)).alias("t"), "n", "bad")
+    t = F.col("t")
+    slots = classified.select(
+        "c", "s", "t",
+        F.coalesce(n, _numeric_of(s, t)).alias("d"),
+        F.when(n.isNotNull(), F.xxhash64(n)).when(s.isNotNull(), F.xxhash64(s)).alias("h"),
+        "bad",
+    )
+    with_topk = any(k in _STRINGISH for k in kinds)
+    aggs = _slot_aggs(0, F.col("s"), F.col("t"), F.col("d"), F.col("h"), opts, with_topk)
+    return {r["c"]: r for r in slots.groupBy("c").agg(*counters, *aggs).collect()}
 
 
 def _rejected_sample(ds: Dataset) -> list[dict]:

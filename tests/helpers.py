@@ -1,0 +1,49 @@
+"""Test data generators and exact references (numpy / pandas), independent of the code under test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def exact_buckets(values: np.ndarray, lo: float, hi: float, n: int = 10) -> list[tuple[float, float, int]]:
+    """The exact histogram with SageMaker's edges: [lo_i, hi_i) buckets, the last one closed."""
+    v = np.sort(values)
+    out = []
+    for i in range(n):
+        a = lo + (hi - lo) * i / float(n)
+        b = lo + (hi - lo) * (i + 1) / float(n)
+        right = np.searchsorted(v, b, side="right" if i == n - 1 else "left")
+        out.append((a, b, int(right - np.searchsorted(v, a, side="left"))))
+    return out
+
+
+def mixed_frame(n: int, seed: int = 7) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """A CSV-ready frame (all strings, '' = missing) with numeric, string, null-bearing, mixed-type
+    and all-null columns, plus the numeric truth behind each numeric column."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 91, n)
+    income = np.round(rng.lognormal(10, 0.7, n), 2)
+    balance = np.round(rng.normal(0, 1000, n), 3)
+    balance_missing = rng.random(n) < 0.05
+    cities = np.array([f"city_{i:02d}" for i in range(50)])
+    city = cities[np.minimum(rng.zipf(1.5, n) - 1, 49)]
+    user = np.char.add("u", rng.integers(0, 700_000, n).astype(str))
+    mixed = rng.integers(0, 1000, n).astype(str).astype(object)
+    mixed[rng.random(n) < 0.001] = "n/a"
+    flag = np.where(rng.random(n) < 0.3, "true", "false")
+    score = rng.random(n)
+    frame = pd.DataFrame({
+        "age": age.astype(str),
+        "income": [repr(float(x)) for x in income],
+        "balance": np.where(balance_missing, "", [repr(float(x)) for x in balance]),
+        "city": city,
+        "user id": user,
+        "mixed": mixed,
+        "flag": flag,
+        "größe.v2": [repr(float(x)) for x in score],
+        "empty": [""] * n,
+    })
+    truth = {"age": age.astype(float), "income": income, "balance": balance[~balance_missing],
+             "größe.v2": score}
+    return frame, truth
