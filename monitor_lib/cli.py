@@ -78,7 +78,7 @@ def print_baseline_summary(result) -> None:
           + (f", {sum(s['records_rejected'].values())} rejected ({', '.join(f'{k}: {v}' for k, v in s['records_rejected'].items())})"
              if s["records_rejected"] else ""))
     print(f"  features: {s['features']} ({types})")
-    print(f"  profile: {s['profile_strategy']}, {s['seconds']:.1f} s")
+    print(f"  profile: {s['profile_strategy']}, {s['seconds']:.1f} s on Spark master {s['spark_master']}")
     for name, path in s["files"].items():
         print(f"  {name:<16}{path}")
 

@@ -37,6 +37,7 @@ class BaselineResult:
     output_path: str
     files: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    spark_master: str = ""
 
     @property
     def message(self) -> str:
@@ -56,6 +57,7 @@ class BaselineResult:
             "features": len(self.statistics.features),
             "inferred_types": types,
             "profile_strategy": self.run.strategy,
+            "spark_master": self.spark_master,
             "seconds": round(self.seconds, 3),
             "files": self.files,
             "message": self.message,
@@ -97,7 +99,8 @@ def run_baseline(config: BaselineConfig, spark=None) -> BaselineResult:
         write_json_atomic(sample_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in run.rejected_sample))
     elif os.path.exists(sample_path):
         os.remove(sample_path)  # re-running into the same output leaves no stale sample behind
-    result = BaselineResult(statistics, constraints, run, out, files, time.monotonic() - started)
+    result = BaselineResult(statistics, constraints, run, out, files, time.monotonic() - started,
+                            spark.sparkContext.master)
     files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
     write_json_atomic(files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
     log.info("baseline written to %s", out)

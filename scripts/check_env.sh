@@ -13,7 +13,8 @@ fi
 JAVA="java"
 if [ -n "${JAVA_HOME:-}" ]; then JAVA="$JAVA_HOME/bin/java"; fi
 if ! command -v "$JAVA" >/dev/null 2>&1; then
-  echo "error: Java not found (no 'java' on PATH and JAVA_HOME unset). Spark needs Java 17: install it, e.g. 'apt-get install openjdk-17-jre-headless', or set JAVA_HOME." >&2
+  if [ -n "${JAVA_HOME:-}" ]; then where="JAVA_HOME=$JAVA_HOME has no bin/java"; else where="no 'java' on PATH and JAVA_HOME unset"; fi
+  echo "error: Java not found ($where). Spark needs Java 17: install it, e.g. 'apt-get install openjdk-17-jre-headless', or set JAVA_HOME." >&2
   exit 1
 fi
 ver=$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from monitor_lib.config import DatasetFormat
-from monitor_lib.errors import EmptyDatasetError
+from monitor_lib.errors import EmptyDatasetError, MonitorError, UnreadableInputError
 from monitor_lib.io.storage import list_data_files, read_first_line
 
 log = logging.getLogger(__name__)
@@ -49,11 +49,28 @@ def internal_name(i: int) -> str:
 def read_dataset(spark, source: str, fmt: DatasetFormat) -> Dataset:
     files = list_data_files(source)
     log.info("reading %s: %d %s file(s)", source, len(files), fmt.kind)
-    if fmt.kind == "csv":
-        return _read_csv(spark, source, files, fmt)
-    if fmt.kind == "json":
-        return _read_json(spark, source, files, fmt)
-    return _read_parquet(spark, source, files, fmt)
+    reader = {"csv": _read_csv, "json": _read_json}.get(fmt.kind, _read_parquet)
+    try:
+        return reader(spark, source, files, fmt)
+    except MonitorError:
+        raise
+    except Exception as e:  # Spark failed to open a file (Parquet footer, JSON schema pass, ...)
+        raise UnreadableInputError(f"reading dataset_source {source} failed: {spark_message(e)}") from None
+
+
+def spark_message(e: Exception) -> str:
+    """The first meaningful line of a Spark/Py4J error, which names the file where Spark knows it."""
+    messages = []
+    java = getattr(e, "java_exception", None)
+    while java is not None and len(messages) < 10:  # Py4J: walk the Java cause chain
+        messages.append(str(java.getMessage() or java.toString()))
+        java = java.getCause()
+    messages.append(str(getattr(e, "desc", None) or e))
+    lines = [ln.strip() for m in messages for ln in m.splitlines()[:1] if ln.strip()]
+    # prefer the innermost message that names a file, else the outermost one
+    named = [ln for ln in lines if "file" in ln.lower()]
+    text = named[-1] if named else (lines[0] if lines else type(e).__name__)
+    return text[:500]
 
 
 def csv_header(files: list[str], header: bool, source: str) -> list[str]:

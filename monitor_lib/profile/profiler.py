@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from monitor_lib.config import ProfileOptions
 from monitor_lib.errors import UnreadableInputError
-from monitor_lib.io.readers import Dataset
+from monitor_lib.io.readers import Dataset, spark_message
 from monitor_lib.profile import types as ty
 from monitor_lib.profile.state import ColumnState, Profile
 
@@ -206,7 +206,7 @@ def profile_dataset(ds: Dataset, opts: ProfileOptions | None = None) -> ProfileR
             first = next(iter(rows.values()), None)
             total, bad = (first["rows"], first["bad"]) if first else (0, 0)
     except Exception as e:  # Spark read/parse failures surface here: name the dataset and the cause
-        raise UnreadableInputError(f"reading dataset_source {ds.source} failed: {_spark_message(e)}") from None
+        raise UnreadableInputError(f"reading dataset_source {ds.source} failed: {spark_message(e)}") from None
 
     columns = [
         _state(ds.names[i], kinds[i], *by_column[i]) if i in by_column else ColumnState(ds.names[i], kinds[i])
@@ -257,16 +257,12 @@ def _rejected_sample(ds: Dataset) -> list[dict]:
     """A few malformed records with their file (a short second job, run only when there are some)."""
     from pyspark.sql import functions as F
 
+    # Spark refuses queries that read only the corrupt-record column, so every column is selected.
     rows = (
-        ds.df.where(F.col(ds.corrupt_column).isNotNull())
-        .select(F.input_file_name().alias("file"), F.col(ds.corrupt_column).alias("record"))
+        ds.df.select("*", F.input_file_name().alias("__file"))
+        .where(F.col(ds.corrupt_column).isNotNull())
         .limit(REJECTED_SAMPLE_SIZE)
         .collect()
     )
-    return [{"kind": ds.reject_kind, "file": r["file"], "record": r["record"]} for r in rows]
+    return [{"kind": ds.reject_kind, "file": r["__file"], "record": r[ds.corrupt_column]} for r in rows]
 
-
-def _spark_message(e: Exception) -> str:
-    text = str(getattr(e, "desc", None) or e)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[0][:500] if lines else type(e).__name__

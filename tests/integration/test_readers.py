@@ -1,0 +1,122 @@
+"""Readers (CSV with/without header, JSON Lines, Parquet, directories) and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from monitor_lib.config import BaselineConfig, DatasetFormat
+from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, UnreadableInputError
+from monitor_lib.jobs import run_baseline
+
+ODD = ["plain", "with space", "dot.ted", "bäck`tick", "ünï©ode", "PLAIN"]
+
+
+def _stats(out):
+    return {f["name"]: f for f in json.loads((out / "statistics.json").read_text())["features"]}
+
+
+def test_csv_with_odd_names_and_missing_values(spark, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        '"plain","with space","dot.ted","bäck`tick","ünï©ode","PLAIN"\n'
+        "1,a,1.5,x,true,\n"
+        "2,,2.5,y,false,\n"
+        "3,c,,z,true,\n"
+    )
+    out = tmp_path / "out"
+    run_baseline(BaselineConfig(str(path), DatasetFormat("csv", header=True), str(out)), spark)
+    f = _stats(out)
+    assert list(f) == ODD  # names kept, duplicates-by-case kept apart
+    assert f["plain"]["inferred_type"] == "Integral"
+    assert f["with space"]["string_statistics"]["common"] == {"num_present": 2, "num_missing": 1}
+    assert f["dot.ted"]["numerical_statistics"]["sum"] == 4.0
+    assert f["ünï©ode"]["inferred_type"] == "String"  # Boolean values are reported as String
+    assert {b["value"] for b in f["ünï©ode"]["string_statistics"]["distribution"]["categorical"]["buckets"]} == {"true", "false"}
+    assert f["PLAIN"]["inferred_type"] == "Unknown"
+
+
+def test_csv_without_header_names_columns_like_sagemaker(spark, tmp_path):
+    path = tmp_path / "nohdr.csv"
+    path.write_text("1,a\n2,b\n")
+    out = tmp_path / "out"
+    run_baseline(BaselineConfig(str(path), DatasetFormat("csv"), str(out)), spark)
+    assert list(_stats(out)) == ["_c0", "_c1"]
+
+
+def test_jsonl_and_parquet_directories(spark, tmp_path):
+    frame = pd.DataFrame({"a": [1, 2, 3, 4], "b": [0.5, None, 1.5, 2.5], "c": ["x", "y", "x", None]})
+    (tmp_path / "j" / "2024" / "01").mkdir(parents=True)
+    frame.iloc[:2].to_json(tmp_path / "j" / "p1.jsonl", orient="records", lines=True)
+    frame.iloc[2:].to_json(tmp_path / "j" / "2024" / "01" / "p2.jsonl", orient="records", lines=True)
+    (tmp_path / "j" / "_SUCCESS").write_text("")  # not data
+    (tmp_path / "p").mkdir()
+    frame.to_parquet(tmp_path / "p" / "x.parquet")
+    for src, fmt in ((tmp_path / "j", DatasetFormat("json")), (tmp_path / "p", DatasetFormat("parquet"))):
+        out = tmp_path / f"out-{fmt.kind}"
+        run_baseline(BaselineConfig(str(src), fmt, str(out)), spark)
+        f = _stats(out)
+        assert f["a"]["inferred_type"] == "Integral" and f["a"]["numerical_statistics"]["sum"] == 10.0
+        assert f["b"]["inferred_type"] == "Fractional"
+        assert f["b"]["numerical_statistics"]["common"] == {"num_present": 3, "num_missing": 1}
+        assert f["b"]["numerical_statistics"]["mean"] == pytest.approx(1.5)
+        assert f["c"]["string_statistics"]["distribution"]["categorical"]["buckets"] == [
+            {"value": "x", "count": 2}, {"value": "y", "count": 1}]
+
+
+def test_wrong_field_counts_are_counted_sampled_and_not_profiled(spark, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n")
+    out = tmp_path / "out"
+    result = run_baseline(BaselineConfig(str(path), DatasetFormat("csv", header=True), str(out)), spark)
+    f = _stats(out)
+    assert json.loads((out / "statistics.json").read_text())["dataset"]["item_count"] == 2
+    assert f["a"]["numerical_statistics"]["sum"] == 11.0  # 1 + 10: the two bad rows are not data
+    assert result.run.profile.rejected == {"wrong_field_count": 2}
+    sample = [json.loads(line) for line in (out / "rejected_records_sample.jsonl").read_text().splitlines()]
+    assert sorted(s["record"] for s in sample) == ["4,5", "6,7,8,9"]
+    assert all(s["file"].endswith("bad.csv") and s["kind"] == "wrong_field_count" for s in sample)
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert (summary["records_read"], summary["records_profiled"], summary["records_rejected"]) == \
+        (4, 2, {"wrong_field_count": 2})
+
+
+def test_malformed_json_lines_are_counted(spark, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"a": 1}\nnot json\n{"a": 3}\n')
+    out = tmp_path / "out"
+    result = run_baseline(BaselineConfig(str(path), DatasetFormat("json"), str(out)), spark)
+    assert result.run.profile.rejected == {"malformed_json": 1}
+    assert _stats(out)["a"]["numerical_statistics"]["sum"] == 4.0
+
+
+def test_missing_path_names_the_path(spark, tmp_path):
+    missing = tmp_path / "nope"
+    with pytest.raises(DatasetNotFoundError, match=f"dataset_source {missing} does not exist"):
+        run_baseline(BaselineConfig(str(missing), DatasetFormat("csv"), str(tmp_path / "o")), spark)
+
+
+def test_empty_inputs(spark, tmp_path):
+    (tmp_path / "emptydir").mkdir()
+    with pytest.raises(EmptyDatasetError, match="contains no data files"):
+        run_baseline(BaselineConfig(str(tmp_path / "emptydir"), DatasetFormat("csv"), str(tmp_path / "o")), spark)
+    (tmp_path / "blank.csv").write_text("\n\n")
+    with pytest.raises(EmptyDatasetError, match="has no records: all 1 file"):
+        run_baseline(BaselineConfig(str(tmp_path / "blank.csv"), DatasetFormat("csv"), str(tmp_path / "o")), spark)
+    (tmp_path / "hdr.csv").write_text("a,b\n")
+    with pytest.raises(EmptyDatasetError, match="has no records to profile"):
+        run_baseline(BaselineConfig(str(tmp_path / "hdr.csv"), DatasetFormat("csv", header=True), str(tmp_path / "o")), spark)
+
+
+def test_unreadable_files_name_the_file(spark, tmp_path):
+    (tmp_path / "d").mkdir()
+    os.symlink(tmp_path / "gone.csv", tmp_path / "d" / "link.csv")
+    with pytest.raises(UnreadableInputError, match="link.csv cannot be read"):
+        run_baseline(BaselineConfig(str(tmp_path / "d"), DatasetFormat("csv"), str(tmp_path / "o")), spark)
+    (tmp_path / "pq").mkdir()
+    (tmp_path / "pq" / "broken.parquet").write_bytes(b"PAR1 this is not parquet at all")
+    with pytest.raises(UnreadableInputError, match="broken.parquet"):
+        run_baseline(BaselineConfig(str(tmp_path / "pq"), DatasetFormat("parquet"), str(tmp_path / "o")), spark)
