@@ -1,0 +1,89 @@
+"""Profiler benchmark: profile time as a ratio to a bare scan of the same file, in the same run.
+
+    make bench            # or: .venv/bin/python scripts/benchmark.py [--rows 5000000] [--wide-rows 10000]
+
+Cases: a 5M-row x 10-column Parquet file (8 numeric, 2 string columns), and a 1,000-column file,
+each profiled with the default strategy and with the other one (one global aggregation vs
+unpivot-and-group-by-column). The bare scan sums every column (string lengths for strings) — the
+cheapest query that still reads every value. Machines are noisy: compare ratios, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def make_narrow(path: str, rows: int) -> None:
+    rng = np.random.default_rng(0)
+    cols = {f"num_{i}": rng.normal(i, 1 + i, rows) for i in range(6)}
+    cols["int_0"] = rng.integers(0, 1000, rows)
+    cols["int_1"] = rng.integers(-50, 50, rows)
+    cols["cat_0"] = rng.choice(["alpha", "beta", "gamma", "delta"], rows)
+    cols["str_1"] = np.char.add("id", rng.integers(0, 10**6, rows).astype(str))
+    pd.DataFrame(cols).to_parquet(path, row_group_size=500_000)
+
+
+def make_wide(path: str, rows: int, width: int = 1000) -> None:
+    rng = np.random.default_rng(1)
+    cols = {f"f{i}": (rng.normal(size=rows) if i % 2 else rng.integers(0, 100, rows)) for i in range(width)}
+    pd.DataFrame(cols).to_parquet(path)
+
+
+def bare_scan(spark, path: str) -> float:
+    from pyspark.sql import functions as F
+
+    df = spark.read.parquet(path)
+    exprs = [F.sum(F.length(c)) if t == "string" else F.sum(c) for c, t in df.dtypes]
+    t0 = time.perf_counter()
+    df.agg(*exprs).collect()
+    return time.perf_counter() - t0
+
+
+def profile(spark, path: str, wide_max: int | None) -> tuple[float, str]:
+    from monitor_lib.config import DatasetFormat, ProfileOptions
+    from monitor_lib.io.readers import read_dataset
+    from monitor_lib.profile.profiler import profile_dataset
+
+    ds = read_dataset(spark, path, DatasetFormat("parquet"))
+    t0 = time.perf_counter()
+    run = profile_dataset(ds, ProfileOptions(wide_max_columns=wide_max))
+    return time.perf_counter() - t0, run.strategy
+
+
+def case(spark, label: str, path: str, strategies: list[int | None]) -> None:
+    bare_scan(spark, path)  # warm-up: JIT, file cache
+    scan = min(bare_scan(spark, path) for _ in range(2))
+    print(f"\n{label}: bare scan {scan:.2f} s", flush=True)
+    for wide_max in strategies:
+        secs, strategy = profile(spark, path, wide_max)
+        print(f"  {strategy:<34} {secs:8.2f} s   ratio to bare scan {secs / scan:6.1f}x", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--wide-rows", type=int, default=10_000)
+    args = ap.parse_args()
+    os.environ.setdefault("MODEL_MONITOR_SPARK_LOG_LEVEL", "ERROR")
+    from monitor_lib.spark import get_spark
+
+    spark = get_spark("model-monitor-benchmark")
+    print(f"Spark {spark.version}, master {spark.sparkContext.master}, {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        narrow, wide = os.path.join(tmp, "narrow.parquet"), os.path.join(tmp, "wide.parquet")
+        make_narrow(narrow, args.rows)
+        case(spark, f"{args.rows:,} rows x 10 columns (Parquet)", narrow, [None, 0])
+        make_wide(wide, args.wide_rows)
+        case(spark, f"{args.wide_rows:,} rows x 1,000 columns (Parquet)", wide, [None, 100_000])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
