@@ -9,6 +9,7 @@ whose retained items also carry power-of-two weights, so it maps onto that layou
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 
 import datasketches as ds
@@ -30,17 +31,49 @@ def frequent_from_bytes(blob: bytes | None):
 
 
 def kll_levels(sketch) -> list[list[float]]:
-    """The sketch's retained items as Deequ levels: ``levels[i]`` are the items of weight ``2**i``."""
+    """The sketch's retained items as Deequ levels: ``levels[i]`` are the items of weight ``2**i``.
+
+    Read from the compact serialisation (the format Spark's Java sketches and the C++ library share):
+    the Python iterator of ``datasketches`` 5.2 reports wrong weights when level 0 is empty.
+    """
     if sketch is None or sketch.is_empty():
         return []
-    by_level: dict[int, list[float]] = {}
-    for item, weight in sketch:
-        level = int(weight).bit_length() - 1
-        if 1 << level != int(weight):  # pragma: no cover - DataSketches KLL weights are powers of two
-            raise ValueError(f"KLL item weight {weight} is not a power of two")
-        by_level.setdefault(level, []).append(float(item))
-    top = max(by_level)
-    return [by_level.get(i, []) for i in range(top + 1)]
+    return kll_levels_from_bytes(bytes(sketch.serialize()))
+
+
+_KLL_FAMILY = 15
+_FLAG_EMPTY, _FLAG_SINGLE = 1, 4
+
+
+def kll_levels_from_bytes(blob: bytes) -> list[list[float]]:
+    """Decode a compact DataSketches KLL-doubles serialisation into Deequ levels.
+
+    Layout: preamble (8 bytes: preamble ints, serial version, family 15, flags, k, m, unused), then for
+    a full sketch n (8), min k (2), number of levels (1), unused (1), the level offsets (4 each, the
+    last one implied), min and max item, and the retained items level by level.
+    """
+    if len(blob) < 8 or blob[2] != _KLL_FAMILY:
+        raise ValueError("not a DataSketches KLL sketch")
+    flags = blob[3]
+    if flags & _FLAG_EMPTY:
+        return []
+    if flags & _FLAG_SINGLE:
+        return [[struct.unpack_from("<d", blob, 8)[0]]]
+    n = struct.unpack_from("<Q", blob, 8)[0]
+    num_levels = blob[18]
+    offsets = list(struct.unpack_from(f"<{num_levels}I", blob, 20))
+    items_at = 20 + 4 * num_levels + 16  # after min and max
+    count = (len(blob) - items_at) // 8
+    items = struct.unpack_from(f"<{count}d", blob, items_at)
+    offsets.append(offsets[0] + count)
+    base = offsets[0]
+    levels = [list(items[offsets[i] - base: offsets[i + 1] - base]) for i in range(num_levels)]
+    while levels and not levels[-1]:
+        levels.pop()
+    weight = sum(len(lv) << i for i, lv in enumerate(levels))
+    if weight != n:
+        raise ValueError(f"KLL sketch levels weigh {weight}, expected n = {n}")
+    return levels
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,29 @@ def test_deequ_layout_weights_add_up_to_n():
         assert w.rank_exclusive(q) / sk.n == pytest.approx(sk.get_rank(q, False), abs=1e-12)
 
 
+def test_deequ_layout_when_level_zero_is_empty():
+    """Merged sketches often have an empty level 0; the levels must still weigh n (the datasketches
+    5.2 Python iterator gets this wrong, so the layout is decoded from the serialised bytes)."""
+    rng = np.random.default_rng(5)
+    seen_empty_level_zero = False
+    for parts in (2, 3, 5):
+        merged = ds.kll_doubles_sketch(2048)
+        total = 0
+        for _ in range(parts):
+            part = ds.kll_doubles_sketch(2048)
+            for x in rng.random(150_000):
+                part.update(float(x))
+            total += part.n
+            merged.merge(ds.kll_doubles_sketch.deserialize(part.serialize()))
+        levels = kll_levels(merged)
+        seen_empty_level_zero |= not levels[0]
+        assert sum(len(lv) * 2**i for i, lv in enumerate(levels)) == merged.n == total
+        w = WeightedItems.from_levels(levels)
+        for q in (0.05, 0.5, 0.95):
+            assert w.rank_exclusive(q) / merged.n == pytest.approx(merged.get_rank(q, False), abs=1e-12)
+    assert seen_empty_level_zero
+
+
 def test_frequent_items_exact_only_without_purge():
     small = ds.frequent_strings_sketch(8)  # map of 256
     for i in range(1000):
