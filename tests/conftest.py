@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = (REPO / ".." / "shared" / "fixtures" / "sagemaker").resolve()
 sys.path.insert(0, str(REPO / "tests"))
+
+from helpers import FIXTURES  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+# The real SageMaker outputs, read from ../shared beside the repository (never copied into it).
+FIXTURES = (Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "sagemaker").resolve()
 
 
 def exact_buckets(values: np.ndarray, lo: float, hi: float, n: int = 10) -> list[tuple[float, float, int]]:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import FIXTURES
 
 from monitor_lib.formats import (
     CategoricalBucket,
@@ -38,7 +39,6 @@ from monitor_lib.formats import (
     write_violations,
 )
 
-FIXTURES = (Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "sagemaker").resolve()
 DQ = FIXTURES / "sdk-pipeline-dq-baseline"
 TAXI = FIXTURES / "sdk-monitor-taxi-violations" / "constraint_violations.json"
 # Clarify's analysis.json is written by Python's json module (4-space indent, "key": value), not Jackson.
