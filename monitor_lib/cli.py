@@ -188,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--kll-k", type=int, help="KLL sketch size (2048)")
     b.add_argument("--hll-lg-k", type=int, help="HLL log2 registers (14)")
     b.add_argument("--wide-max-columns", type=int,
-                   help="up to this many columns one global aggregation, else unpivot (default 100)")
+                   help="profile tables of up to this many columns with one global aggregation instead of "
+                        "the unpivot (default 0: always unpivot, the faster one; see BENCHMARKS.md)")
     b.set_defaults(func=cmd_baseline)
 
     m = sub.add_parser("merge-profiles", help="merge profile.json states into the statistics of their union")

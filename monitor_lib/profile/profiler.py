@@ -9,10 +9,11 @@ Each column is normalised to four per-row values (a *slot*):
 
 The same aggregate expressions run over every slot: counts per class, count/sum/min/max/population
 variance of ``d``, ``kll_sketch_agg_double(d)``, ``hll_sketch_agg(h)`` and
-``approx_top_k_accumulate(s)``. Narrow tables aggregate all slots in one global ``agg``. Wide
-tables are unpivoted — one ``(column, s, number)`` row per record and column — and aggregated with a
-single ``groupBy(column)``, so the plan holds one set of expressions however many columns there
-are, and the input is still read once. Nothing leaves Spark but one small row of states per column.
+``approx_top_k_accumulate(s)``. By default the table is unpivoted — one ``(column, s, number)`` row
+per record and column — and aggregated with a single ``groupBy(column)``, so the plan holds one set of
+expressions however many columns there are, and the input is still read once. (One global ``agg``
+over per-column slots is the alternative, ``wide_max_columns``; see BENCHMARKS.md for when it wins.)
+Nothing leaves Spark but one small row of states per column.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from monitor_lib.profile.state import ColumnState, Profile
 
 log = logging.getLogger(__name__)
 
-# Up to this many columns use one global aggregation; wider tables are unpivoted and grouped by
-# column. Chosen with scripts/benchmark.py (see BENCHMARKS.md).
-WIDE_AGG_MAX_COLUMNS = 100
+# Up to this many columns use one global aggregation, wider tables are unpivoted and grouped by
+# column. The unpivot is the default at every width (BENCHMARKS.md: 1.8x faster on 10-column CSV,
+# 4.5x at 1,000 columns; only narrow typed Parquet is 16 % faster with the global aggregation).
+WIDE_AGG_MAX_COLUMNS = 0
 REJECTED_SAMPLE_SIZE = 20
 
 _STRINGISH = ("string", "boolean", "other", "complex")
