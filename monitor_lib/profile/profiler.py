@@ -98,22 +98,30 @@ def _numeric_of(s, t):
     return F.when(t <= ty.FRACTIONAL, F.regexp_replace(s, " ", "").try_cast("double"))
 
 
+def _masked_columns(ds: Dataset):
+    """Each input column with malformed records masked to null, and the malformed-record column."""
+    from pyspark.sql import functions as F
+
+    df = ds.df
+    valid = df[ds.corrupt_column].isNull() if ds.corrupt_column else None
+    columns = [df[name] if valid is None else F.when(valid, df[name]) for name in ds.internal_names]
+    bad = df[ds.corrupt_column] if ds.corrupt_column else F.lit(None).cast("string")
+    return columns, bad
+
+
 def _slot_frame(ds: Dataset, kinds: list[str]):
     """Project the input to slot columns s{i}, t{i}, d{i}, h{i} (+ ``bad``), in two projections so the
     regex classification is evaluated once per value and reused by ``d`` and ``h``."""
     from pyspark.sql import functions as F
 
-    df = ds.df
-    valid = df[ds.corrupt_column].isNull() if ds.corrupt_column else None
+    columns, bad = _masked_columns(ds)
     first = []
-    for i, (name, kind) in enumerate(zip(ds.internal_names, kinds, strict=True)):
-        c = df[name] if valid is None else F.when(valid, df[name])
+    for i, (c, kind) in enumerate(zip(columns, kinds, strict=True)):
         if kind in ("integral", "fractional"):
             first.append(_finite_double(c).alias(f"d{i}"))
         else:
             first.append(_string_of(c, kind).alias(f"s{i}"))
-    bad = df[ds.corrupt_column] if ds.corrupt_column else F.lit(None).cast("string")
-    step1 = df.select(*first, bad.alias("bad"))
+    step1 = ds.df.select(*first, bad.alias("bad"))
 
     second = []
     for i, kind in enumerate(kinds):
@@ -228,19 +236,16 @@ def _long(ds: Dataset, kinds: list[str], counters, opts: ProfileOptions) -> dict
     aggregate expressions whatever the number of columns, and the input is still read once."""
     from pyspark.sql import functions as F
 
-    df = ds.df
-    valid = df[ds.corrupt_column].isNull() if ds.corrupt_column else None
+    columns, bad = _masked_columns(ds)
     structs = []
-    for i, (name, kind) in enumerate(zip(ds.internal_names, kinds, strict=True)):
-        c = df[name] if valid is None else F.when(valid, df[name])
+    for i, (c, kind) in enumerate(zip(columns, kinds, strict=True)):
         if kind in ("integral", "fractional"):
             code = ty.INTEGRAL if kind == "integral" else ty.FRACTIONAL
             s, n = F.lit(None).cast("string"), _finite_double(c)
         else:
             code, s, n = 0, _string_of(c, kind), F.lit(None).cast("double")
         structs.append(F.struct(F.lit(i).alias("c"), F.lit(code).alias("k"), s.alias("s"), n.alias("n")))
-    bad = df[ds.corrupt_column] if ds.corrupt_column else F.lit(None).cast("string")
-    long = df.select(F.explode(F.array(*structs)).alias("x"), bad.alias("bad")).select("x.*", "bad")
+    long = ds.df.select(F.explode(F.array(*structs)).alias("x"), bad.alias("bad")).select("x.*", "bad")
     s, n = F.col("s"), F.col("n")
     classified = long.select("c", "s", F.when(n.isNotNull(), F.col("k")).otherwise(_classify(s)).alias("t"), "n", "bad")
     t = F.col("t")
