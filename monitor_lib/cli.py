@@ -62,8 +62,7 @@ def baseline_config_from_args(args: argparse.Namespace) -> BaselineConfig:
         params["dataset_format"] = json.dumps(fmt)
     elif args.header is not None:
         params["dataset_format"] = json.dumps({"csv": {"header": args.header}})
-    for key in ("dataset_source", "dataset_format", "output_path", "categorical_drift_method",
-                "max_categories", "kll_k", "hll_lg_k", "wide_max_columns"):
+    for key in BASELINE_KEYS:
         value = getattr(args, key, None)
         if value is not None:
             params[key] = value
@@ -124,7 +123,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     root = opt_ml_root()
     try:
         params = sagemaker_environment(root)
-        _export_custom_environment(root)
+        _export_custom_environment(params)
         analysis = (params.get("analysis_type") or "DATA_QUALITY").upper()
         if analysis not in ("DATA_QUALITY", "MODEL_QUALITY"):
             raise ConfigError(f"analysis_type must be DATA_QUALITY or MODEL_QUALITY, got {params['analysis_type']!r}")
@@ -147,19 +146,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
 
-def _export_custom_environment(root: str) -> None:
+def _export_custom_environment(params: dict[str, str]) -> None:
     """Like the real image: non-analyzer keys of processingjobconfig.json become environment variables
     (pre/post-processing scripts read them)."""
-    path = os.path.join(root, "config", "processingjobconfig.json")
-    if not os.path.exists(path):
-        return
     from monitor_lib.config import ANALYZER_KEYS
 
-    with open(path, encoding="utf-8") as fh:
-        env = (json.load(fh) or {}).get("Environment") or {}
-    for key, value in env.items():
+    for key, value in params.items():
         if key not in ANALYZER_KEYS and key not in os.environ:
-            os.environ[key] = str(value)
+            os.environ[key] = value
 
 
 # --- parser -------------------------------------------------------------------------------------

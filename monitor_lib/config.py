@@ -65,13 +65,6 @@ class DatasetFormat:
             "(sagemakerCaptureJson / sagemakerMergeJson are for monitoring runs)"
         )
 
-    def to_json(self) -> str:
-        if self.kind == "csv":
-            return json.dumps({"csv": {"header": self.header, "output_columns_position": self.output_columns_position}})
-        if self.kind == "json":
-            return json.dumps({"json": {"lines": self.lines}})
-        return json.dumps({"parquet": {}})
-
 
 def _as_bool(value: Any, name: str) -> bool:
     if isinstance(value, bool):
@@ -79,19 +72,6 @@ def _as_bool(value: Any, name: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise ConfigError(f"{name} must be true or false, got {value!r}")
-
-
-def _enabled(value: Any, name: str, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("enabled", "true"):
-        return True
-    if text in ("disabled", "false"):
-        return False
-    raise ConfigError(f"{name} must be Enabled or Disabled, got {value!r}")
 
 
 @dataclass(frozen=True)
