@@ -12,8 +12,11 @@ import traceback
 from monitor_lib import __version__
 from monitor_lib.config import (
     CATEGORICAL_DRIFT_METHODS,
+    MONITORING_KEYS,
     BaselineConfig,
+    MonitoringConfig,
     baseline_config_from_params,
+    monitoring_config_from_params,
     opt_ml_root,
     sagemaker_environment,
 )
@@ -33,7 +36,15 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
-def _load_yaml(path: str) -> dict:
+DEFAULT_CAPTURE_FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}'
+MONITOR_FLAGS = {  # flag dest -> SageMaker parameter name
+    "endpoint": "sagemaker_endpoint_name",
+    "schedule": "sagemaker_monitoring_schedule_name",
+    "cloudwatch_metrics_directory": "CLOUDWATCH_METRICS_DIRECTORY",
+}
+
+
+def _load_yaml(path: str, known: tuple[str, ...] = BASELINE_KEYS) -> dict:
     import yaml
 
     try:
@@ -45,9 +56,9 @@ def _load_yaml(path: str) -> dict:
         raise ConfigError(f"--config {path} is not valid YAML: {e}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"--config {path} must be a mapping of settings, got {type(doc).__name__}")
-    unknown = sorted(set(doc) - set(BASELINE_KEYS))
+    unknown = sorted(set(doc) - set(known))
     if unknown:
-        raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(BASELINE_KEYS)}")
+        raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(known)}")
     if isinstance(doc.get("dataset_format"), dict):
         doc["dataset_format"] = json.dumps(doc["dataset_format"])
     return doc
@@ -67,6 +78,49 @@ def baseline_config_from_args(args: argparse.Namespace) -> BaselineConfig:
         if value is not None:
             params[key] = value
     return baseline_config_from_params(params, source="flags / --config")
+
+
+def monitoring_config_from_args(args: argparse.Namespace) -> MonitoringConfig:
+    params: dict = _load_yaml(args.config, MONITORING_KEYS) if args.config else {}
+    if args.format and args.format != "capture":
+        fmt: dict = {args.format: {}}
+        if args.format == "csv":
+            fmt["csv"]["header"] = bool(args.header)
+        params["dataset_format"] = json.dumps(fmt)
+    for key in MONITORING_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            params[key] = value
+    for dest, key in MONITOR_FLAGS.items():
+        if getattr(args, dest, None) is not None:
+            params[key] = getattr(args, dest)
+    if args.publish_cloudwatch_metrics:
+        params["publish_cloudwatch_metrics"] = "Enabled"
+    params.setdefault("dataset_format", DEFAULT_CAPTURE_FORMAT)
+    return monitoring_config_from_params(params, source="flags / --config")
+
+
+def print_monitoring_summary(result) -> None:
+    s = result.summary()
+    print(result.message)
+    window = s["window"]
+    if window["start_time"] or window["end_time"]:
+        print(f"  window: {window['start_time'] or '-'} to {window['end_time'] or '-'}")
+    rejected, skipped = s["records_rejected"], s["records_skipped"]
+    print(f"  records: {s['records_profiled']} profiled from {s['files_read']} file(s)"
+          + (f", {sum(rejected.values())} rejected ({', '.join(f'{k}: {v}' for k, v in rejected.items())})"
+             if rejected else "")
+          + (f", {sum(skipped.values())} skipped ({', '.join(f'{k}: {v}' for k, v in skipped.items())})"
+             if skipped else ""))
+    if s["violations"]:
+        print("  violations: " + ", ".join(f"{k}: {v}" for k, v in s["violations_by_check"].items()))
+        for v in result.violations[:10]:
+            print(f"    {v.constraint_check_type:<26}{v.feature_name:<24}{v.description}")
+        if len(result.violations) > 10:
+            print(f"    ... {len(result.violations) - 10} more in {s['files'].get('violations')}")
+    print(f"  {s['seconds']:.1f} s on Spark master {s['spark_master']}")
+    for name, path in s["files"].items():
+        print(f"  {name:<19}{path}")
 
 
 def print_baseline_summary(result) -> None:
@@ -90,6 +144,14 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     config = baseline_config_from_args(args)
     result = run_baseline(config)
     print_baseline_summary(result)
+    return EXIT_OK
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from monitor_lib.jobs import run_data_quality
+
+    result = run_data_quality(monitoring_config_from_args(args))
+    print_monitoring_summary(result)
     return EXIT_OK
 
 
@@ -118,7 +180,7 @@ def cmd_merge_profiles(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Run exactly like SageMaker's analyzer container: parameters from processingjobconfig.json and/or
     environment variables, exit message in <root>/output/message, exit 0 or 255."""
-    from monitor_lib.jobs import run_baseline
+    from monitor_lib.jobs import run_baseline, run_data_quality
 
     root = opt_ml_root()
     try:
@@ -129,13 +191,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             raise ConfigError(f"analysis_type must be DATA_QUALITY or MODEL_QUALITY, got {params['analysis_type']!r}")
         if analysis == "MODEL_QUALITY" or params.get("ground_truth_source"):
             raise NotSupportedError("model-quality analysis and the ground-truth merge are not implemented yet")
+        source = f"SageMaker environment under {root}"
         if params.get("baseline_constraints"):
-            raise NotSupportedError(
-                "data-quality monitoring (baseline_constraints is set) is not implemented yet; "
-                "unset baseline_constraints to suggest a baseline"
-            )
-        result = run_baseline(baseline_config_from_params(params, source=f"SageMaker environment under {root}"))
-        print_baseline_summary(result)
+            result = run_data_quality(monitoring_config_from_params(params, source=source))
+            print_monitoring_summary(result)
+        else:
+            result = run_baseline(baseline_config_from_params(params, source=source))
+            print_baseline_summary(result)
         write_message(root, result.message)
         return EXIT_OK
     except Exception as e:  # the container contract: message file + exit 255, whatever went wrong
@@ -185,6 +247,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="profile tables of up to this many columns with one global aggregation instead of "
                         "the unpivot (default 0: always unpivot, the faster one; see BENCHMARKS.md)")
     b.set_defaults(func=cmd_baseline)
+
+    mo = sub.add_parser("monitor", help="check captured traffic (or a dataset) against a baseline; "
+                                        "write constraint_violations.json")
+    mo.add_argument("--config", help="YAML file with any of: " + ", ".join(MONITORING_KEYS))
+    mo.add_argument("--dataset", dest="dataset_source",
+                    help="capture root ({endpoint}/{variant}/yyyy/mm/dd/hh/*.jsonl, or a flat directory) or dataset")
+    mo.add_argument("--output", dest="output_path", help="directory that receives the reports")
+    mo.add_argument("--baseline-constraints", dest="baseline_constraints", help="constraints.json of the baseline")
+    mo.add_argument("--baseline-statistics", dest="baseline_statistics", help="statistics.json of the baseline")
+    mo.add_argument("--dataset-format", dest="dataset_format",
+                    help="SageMaker dataset_format JSON (default: sagemakerCaptureJson with input and output)")
+    mo.add_argument("--format", choices=("capture", "csv", "json", "parquet"), help="shorthand for --dataset-format")
+    mhdr = mo.add_mutually_exclusive_group()
+    mhdr.add_argument("--header", dest="header", action="store_true", default=None, help="CSV has a header line")
+    mhdr.add_argument("--no-header", dest="header", action="store_false", help="CSV has no header (_c0, _c1, ...)")
+    mo.add_argument("--output-columns-position", dest="output_columns_position", choices=("START", "END"),
+                    help="capture: model outputs take the first (START, default) or last baseline columns")
+    mo.add_argument("--start-time", dest="start_time", help="window start, ISO-8601 UTC (inclusive)")
+    mo.add_argument("--end-time", dest="end_time", help="window end, ISO-8601 UTC (exclusive)")
+    mo.add_argument("--metric-time", dest="metric_time", help="CloudWatch timestamp (default: --start-time)")
+    mo.add_argument("--endpoint", help="endpoint name (CloudWatch dimension Endpoint)")
+    mo.add_argument("--schedule", help="monitoring schedule name (CloudWatch dimension MonitoringSchedule)")
+    mo.add_argument("--publish-cloudwatch-metrics", action="store_true",
+                    help="write CloudWatch metric files (publish_cloudwatch_metrics=Enabled)")
+    mo.add_argument("--cloudwatch-metrics-directory", help="where (default <opt/ml root>/output/metrics/cloudwatch)")
+    mo.add_argument("--record-preprocessor-script", dest="record_preprocessor_script",
+                    help="a .py defining preprocess_handler(inference_record[, logger])")
+    mo.add_argument("--post-analytics-processor-script", dest="post_analytics_processor_script",
+                    help="a .py defining postprocess_handler(), run after the analysis")
+    mo.add_argument("--max-categories", dest="max_categories", type=int)
+    mo.set_defaults(func=cmd_monitor)
 
     m = sub.add_parser("merge-profiles", help="merge profile.json states into the statistics of their union")
     m.add_argument("profiles", nargs="+", help="profile.json files (from earlier runs)")

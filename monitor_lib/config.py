@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor_lib.errors import ConfigError
 
 DEFAULT_MAX_CATEGORIES = 120  # Deequ ColumnProfiler.DEFAULT_CARDINALITY_THRESHOLD
 CATEGORICAL_DRIFT_METHODS = ("LInfinity", "ChiSquared")
+CAPTURE_INDEX_NAMES = ("endpointInput", "endpointOutput")  # the image's default captureIndexNames
 
 
 @dataclass(frozen=True)
 class DatasetFormat:
-    """SageMaker's ``dataset_format``: ``{"csv": {"header": true}}``, ``{"json": {"lines": true}}``, ``{"parquet": {}}``."""
+    """SageMaker's ``dataset_format``: ``{"csv": {"header": true}}``, ``{"json": {"lines": true}}``,
+    ``{"parquet": {}}`` or, for monitoring runs, ``{"sagemakerCaptureJson": {"captureIndexNames": [...]}}``."""
 
-    kind: str  # csv | json | parquet
+    kind: str  # csv | json | parquet | capture
     header: bool = False  # csv
     lines: bool = True  # json
-    output_columns_position: str = "START"  # csv (used by capture decoding)
+    output_columns_position: str = "START"  # csv and capture: model outputs are the first (START) or last columns
+    capture_index_names: tuple[str, ...] = CAPTURE_INDEX_NAMES  # capture: which parts of captureData
 
     @staticmethod
     def parse(value: str | dict[str, Any] | None, field_name: str = "dataset_format") -> DatasetFormat:
@@ -60,10 +64,32 @@ class DatasetFormat:
             return DatasetFormat("json", lines=_as_bool(lines, f"{field_name}.json.lines"))
         if kind == "parquet":
             return DatasetFormat("parquet")
+        if kind == "sagemakercapturejson":
+            names = lowered.get("captureindexnames", list(CAPTURE_INDEX_NAMES))
+            if (not isinstance(names, list) or not names
+                    or any(n not in CAPTURE_INDEX_NAMES for n in names) or len(set(names)) != len(names)):
+                raise ConfigError(
+                    f"{field_name}.{key}.captureIndexNames must be a non-empty list of distinct values from "
+                    f"{list(CAPTURE_INDEX_NAMES)}, got {names!r}"
+                )
+            pos = str(lowered.get("output_columns_position", "START")).upper()
+            if pos not in ("START", "END"):
+                raise ConfigError(f"{field_name}.{key}.output_columns_position must be START or END, got {pos!r}")
+            return DatasetFormat("capture", output_columns_position=pos, capture_index_names=tuple(names))
+        if kind == "sagemakermergejson":
+            raise ConfigError(f"{field_name}: sagemakerMergeJson is the model-quality input; "
+                              "set analysis_type=MODEL_QUALITY (not available in this version)")
         raise ConfigError(
-            f"{field_name}: unsupported format {key!r}; a dataset for a baseline is csv, json or parquet "
-            "(sagemakerCaptureJson / sagemakerMergeJson are for monitoring runs)"
+            f"{field_name}: unsupported format {key!r}; use csv, json, parquet or sagemakerCaptureJson"
         )
+
+    def with_output_columns_position(self, position: str | None) -> DatasetFormat:
+        if position is None or position == "":
+            return self
+        pos = str(position).upper()
+        if pos not in ("START", "END"):
+            raise ConfigError(f"output_columns_position must be START or END, got {position!r}")
+        return replace(self, output_columns_position=pos)
 
 
 def _as_bool(value: Any, name: str) -> bool:
@@ -109,11 +135,122 @@ class BaselineConfig:
             raise ConfigError("dataset_source is required: the file or directory of the baseline dataset")
         if not self.output_path:
             raise ConfigError("output_path is required: the directory that receives statistics.json and constraints.json")
+        if self.dataset_format.kind == "capture":
+            raise ConfigError("dataset_format: a baseline is profiled from csv, json or parquet; "
+                              "sagemakerCaptureJson is the input of monitoring runs")
         if self.categorical_drift_method not in (None, *CATEGORICAL_DRIFT_METHODS):
             raise ConfigError(
                 f"categorical_drift_method must be one of {', '.join(CATEGORICAL_DRIFT_METHODS)}, "
                 f"got {self.categorical_drift_method!r}"
             )
+
+
+def parse_time(value: str | datetime | None, field_name: str) -> datetime | None:
+    """An ISO-8601 instant (``2026-11-20T10:00:00Z``); a value without an offset is UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        t = value
+    else:
+        text = str(value).strip()
+        try:
+            t = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        except ValueError:
+            raise ConfigError(f"{field_name} must be an ISO-8601 UTC time like 2026-11-20T10:00:00Z, got {value!r}") from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _enabled(value: Any, field_name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value or "Disabled").strip().lower()
+    if text in ("enabled", "true"):
+        return True
+    if text in ("disabled", "false", ""):
+        return False
+    raise ConfigError(f"{field_name} must be Enabled or Disabled, got {value!r}")
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """A data-quality monitoring run: profile the window of ``dataset_source`` and check it against the baseline."""
+
+    dataset_source: str
+    dataset_format: DatasetFormat
+    output_path: str
+    baseline_constraints: str
+    baseline_statistics: str | None = None  # without it there is nothing to measure drift against
+    start_time: datetime | None = None  # records with start_time <= inferenceTime < end_time (capture only)
+    end_time: datetime | None = None
+    metric_time: datetime | None = None  # CloudWatch timestamp; default start_time, else the run's start
+    endpoint_name: str | None = None
+    schedule_name: str | None = None
+    publish_cloudwatch_metrics: bool = False
+    cloudwatch_metrics_directory: str | None = None  # default <opt/ml root>/output/metrics/cloudwatch
+    record_preprocessor_script: str | None = None
+    post_analytics_processor_script: str | None = None
+    profile: ProfileOptions = field(default_factory=ProfileOptions)
+
+    def __post_init__(self) -> None:
+        if not self.dataset_source:
+            raise ConfigError("dataset_source is required: the capture directory (or dataset) to monitor")
+        if not self.output_path:
+            raise ConfigError("output_path is required: the directory that receives constraint_violations.json")
+        if not self.baseline_constraints:
+            raise ConfigError("baseline_constraints is required: the constraints.json of the baseline")
+        if self.start_time and self.end_time and self.start_time >= self.end_time:
+            raise ConfigError(f"start_time {self.start_time:%Y-%m-%dT%H:%M:%SZ} must be before "
+                              f"end_time {self.end_time:%Y-%m-%dT%H:%M:%SZ}")
+        for name in ("record_preprocessor_script", "post_analytics_processor_script"):
+            path = getattr(self, name)
+            if path and not os.path.isfile(path):
+                raise ConfigError(f"{name} {path} does not exist or is not a file")
+        if self.record_preprocessor_script and self.dataset_format.kind == "parquet":
+            raise ConfigError("record_preprocessor_script: Preprocessor script not supported for format parquet")
+
+    @property
+    def metrics_directory(self) -> str:
+        return self.cloudwatch_metrics_directory or os.path.join(opt_ml_root(), "output", "metrics", "cloudwatch")
+
+
+# monitoring settings beyond the baseline ones; names as in the SageMaker environment (spec §3.2)
+MONITORING_KEYS = (
+    "dataset_source", "dataset_format", "output_path", "baseline_constraints", "baseline_statistics",
+    "start_time", "end_time", "metric_time", "sagemaker_endpoint_name", "sagemaker_monitoring_schedule_name",
+    "publish_cloudwatch_metrics", "CLOUDWATCH_METRICS_DIRECTORY", "record_preprocessor_script",
+    "post_analytics_processor_script", "output_columns_position", "max_categories", "kll_k", "hll_lg_k",
+    "wide_max_columns",
+)
+
+
+def monitoring_config_from_params(params: dict[str, Any], source: str = "environment") -> MonitoringConfig:
+    """Build a MonitoringConfig from flat parameters (SageMaker env names, YAML keys or CLI flags)."""
+    for key in ("dataset_source", "dataset_format", "output_path", "baseline_constraints"):
+        if params.get(key) in (None, ""):
+            raise ConfigError(f"{key} is required ({source})")
+    fmt = DatasetFormat.parse(params["dataset_format"])
+    if fmt.kind != "capture" and params.get("output_columns_position") not in (None, ""):
+        raise ConfigError("output_columns_position applies to sagemakerCaptureJson; for csv set it inside "
+                          "dataset_format, e.g. {\"csv\": {\"output_columns_position\": \"END\"}}")
+    fmt = fmt.with_output_columns_position(params.get("output_columns_position"))
+    start = parse_time(params.get("start_time"), "start_time")
+    return MonitoringConfig(
+        dataset_source=str(params["dataset_source"]),
+        dataset_format=fmt,
+        output_path=str(params["output_path"]),
+        baseline_constraints=str(params["baseline_constraints"]),
+        baseline_statistics=params.get("baseline_statistics") or None,
+        start_time=start,
+        end_time=parse_time(params.get("end_time"), "end_time"),
+        metric_time=parse_time(params.get("metric_time"), "metric_time") or start,
+        endpoint_name=params.get("sagemaker_endpoint_name") or None,
+        schedule_name=params.get("sagemaker_monitoring_schedule_name") or None,
+        publish_cloudwatch_metrics=_enabled(params.get("publish_cloudwatch_metrics"), "publish_cloudwatch_metrics"),
+        cloudwatch_metrics_directory=params.get("CLOUDWATCH_METRICS_DIRECTORY") or None,
+        record_preprocessor_script=params.get("record_preprocessor_script") or None,
+        post_analytics_processor_script=params.get("post_analytics_processor_script") or None,
+        profile=_profile_options(params),
+    )
 
 
 # --- the SageMaker container contract -----------------------------------------------------------
@@ -126,6 +263,7 @@ ANALYZER_KEYS = (
     "post_analytics_processor_script", "analysis_type", "problem_type", "inference_attribute",
     "probability_attribute", "probability_threshold_attribute", "ground_truth_attribute", "ground_truth_source",
     "positive_label", "exclude_features_attribute", "categorical_drift_method", "CLOUDWATCH_METRICS_DIRECTORY",
+    "output_columns_position",
 )
 
 
@@ -163,8 +301,6 @@ def sagemaker_environment(root: str | None = None, environ: dict[str, str] | Non
 
 def baseline_config_from_params(params: dict[str, Any], source: str = "environment") -> BaselineConfig:
     """Build a BaselineConfig from flat parameters (SageMaker env names, YAML keys or CLI flags)."""
-    known = {f.name for f in fields(ProfileOptions)}
-    profile_args = {k: int(params[k]) for k in known if params.get(k) not in (None, "")}
     for key in ("dataset_source", "dataset_format", "output_path"):
         if params.get(key) in (None, ""):
             raise ConfigError(f"{key} is required ({source})")
@@ -173,5 +309,18 @@ def baseline_config_from_params(params: dict[str, Any], source: str = "environme
         dataset_format=DatasetFormat.parse(params["dataset_format"]),
         output_path=str(params["output_path"]),
         categorical_drift_method=params.get("categorical_drift_method") or None,
-        profile=ProfileOptions(**profile_args),
+        profile=_profile_options(params),
     )
+
+
+def _profile_options(params: dict[str, Any]) -> ProfileOptions:
+    args = {}
+    for f in fields(ProfileOptions):
+        value = params.get(f.name)
+        if value in (None, ""):
+            continue
+        try:
+            args[f.name] = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{f.name} must be an integer, got {value!r}") from None
+    return ProfileOptions(**args)

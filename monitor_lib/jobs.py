@@ -7,17 +7,20 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from monitor_lib.checks.data_quality import CheckOutcome, check_data_quality
 from monitor_lib.checks.suggest import suggest_constraints
-from monitor_lib.config import BaselineConfig
-from monitor_lib.errors import EmptyDatasetError
-from monitor_lib.formats.constraints import Constraints, write_constraints
+from monitor_lib.config import BaselineConfig, MonitoringConfig
+from monitor_lib.errors import EmptyDatasetError, MonitorError, UnreadableInputError
+from monitor_lib.formats.constraints import Constraints, read_constraints, write_constraints
 from monitor_lib.formats.jsonfmt import write_json_atomic
-from monitor_lib.formats.statistics import DatasetStatistics, write_statistics
-from monitor_lib.io.readers import read_dataset
+from monitor_lib.formats.statistics import DatasetStatistics, read_statistics, write_statistics
+from monitor_lib.formats.violations import ConstraintViolations, Violation, write_violations
+from monitor_lib.io.readers import read_dataset, spark_message
 from monitor_lib.io.storage import ensure_dir
-from monitor_lib.profile.profiler import ProfileRun, profile_dataset
-from monitor_lib.profile.state import PROFILE_FILE_NAME, write_profile
+from monitor_lib.profile.profiler import ProfileRun, profile_dataset, profile_entries
+from monitor_lib.profile.state import PROFILE_FILE_NAME, Profile, write_profile
 from monitor_lib.profile.summarize import statistics_from_profile
 from monitor_lib.sinks.message import completed_message
 
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 STATISTICS_FILE = "statistics.json"
 CONSTRAINTS_FILE = "constraints.json"
+VIOLATIONS_FILE = "constraint_violations.json"
 REJECTED_SAMPLE_FILE = "rejected_records_sample.jsonl"
 RUN_SUMMARY_FILE = "run_summary.json"
 
@@ -93,15 +97,226 @@ def run_baseline(config: BaselineConfig, spark=None) -> BaselineResult:
     write_statistics(statistics, files["statistics"])
     write_constraints(constraints, files["constraints"])
     write_profile(profile, files["profile"])
-    sample_path = os.path.join(out, REJECTED_SAMPLE_FILE)
-    if run.rejected_sample:
-        files["rejected_sample"] = sample_path
-        write_json_atomic(sample_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in run.rejected_sample))
-    elif os.path.exists(sample_path):
-        os.remove(sample_path)  # re-running into the same output leaves no stale sample behind
+    _write_rejected_sample(out, run.rejected_sample, files)
     result = BaselineResult(statistics, constraints, run, out, files, time.monotonic() - started,
                             spark.sparkContext.master)
     files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
     write_json_atomic(files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
     log.info("baseline written to %s", out)
     return result
+
+
+def _write_rejected_sample(out: str, sample: list[dict], files: dict[str, str]) -> None:
+    path = os.path.join(out, REJECTED_SAMPLE_FILE)
+    if sample:
+        files["rejected_sample"] = path
+        write_json_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample))
+    elif os.path.exists(path):
+        os.remove(path)  # re-running into the same output leaves no stale sample behind
+
+
+def _remove_stale(out: str, names: tuple[str, ...]) -> None:
+    for name in names:
+        path = os.path.join(out, name)
+        if os.path.exists(path):
+            os.remove(path)
+
+
+# ---------------------------------------------------------------- data-quality monitoring
+
+
+@dataclass
+class MonitoringResult:
+    config: MonitoringConfig
+    outcome: CheckOutcome | None  # None: no data in the window
+    statistics: DatasetStatistics | None
+    records: int  # records profiled
+    rejected: dict[str, int]  # kind -> records
+    skipped: dict[str, int]  # kind -> records (outside the window, shadow traffic, dropped by the preprocessor)
+    files_read: int
+    rejected_sample: list[dict]
+    output_path: str
+    files: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    spark_master: str = ""
+    no_data_reason: str = ""
+
+    @property
+    def violations(self) -> list[Violation]:
+        return self.outcome.violations if self.outcome else []
+
+    @property
+    def status(self) -> str:
+        if self.outcome is None:
+            return "NoData"
+        return "CompletedWithViolations" if self.violations else "Completed"
+
+    @property
+    def message(self) -> str:
+        if self.outcome is None:
+            return f"Completed: No data in window {_window(self.config)}: {self.no_data_reason}."
+        return completed_message(len(self.violations))
+
+    def summary(self) -> dict:
+        by_check: dict[str, int] = {}
+        for v in self.violations:
+            by_check[v.constraint_check_type] = by_check.get(v.constraint_check_type, 0) + 1
+        c = self.config
+        return {
+            "job": "data_quality_monitoring",
+            "status": self.status,
+            "window": {"start_time": _iso(c.start_time), "end_time": _iso(c.end_time)},
+            "files_read": self.files_read,
+            "records_profiled": self.records,
+            "records_rejected": dict(self.rejected),
+            "records_skipped": dict(self.skipped),
+            "features": len(self.statistics.features) if self.statistics else 0,
+            "violations": len(self.violations),
+            "violations_by_check": by_check,
+            "spark_master": self.spark_master,
+            "seconds": round(self.seconds, 3),
+            "files": self.files,
+            "message": self.message,
+        }
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _window(c: MonitoringConfig) -> str:
+    return f"[{_iso(c.start_time) or 'beginning'}, {_iso(c.end_time) or 'end'})"
+
+
+def _load_baseline(config: MonitoringConfig) -> tuple[Constraints, DatasetStatistics]:
+    constraints = read_constraints(config.baseline_constraints)
+    if config.baseline_statistics:
+        statistics = read_statistics(config.baseline_statistics)
+    else:
+        log.warning("baseline_statistics is not set: drift (baseline_drift_check) cannot be measured")
+        statistics = DatasetStatistics(0, [])
+    return constraints, statistics
+
+
+def _profile_capture(spark, config: MonitoringConfig, names: list[str]):
+    """(profile, rejected, skipped, files, sample) of the capture window."""
+    from pyspark.sql import functions as F
+
+    from monitor_lib.io import capture as cap
+
+    files = cap.list_capture_files(config.dataset_source, config.start_time, config.end_time)
+    if not files:
+        return None, {}, {}, files, []
+    spec = cap.CaptureSpec(tuple(names), config.dataset_format, config.start_time, config.end_time)
+    lines = cap.read_capture_lines(spark, files)
+    if config.record_preprocessor_script:
+        entries = cap.preprocessed_entries(lines, spec, config.record_preprocessor_script)
+    else:
+        entries = cap.capture_entries(lines, spec)
+    try:
+        profile, counts = profile_entries(entries, names, config.dataset_source, config.profile,
+                                          markers=(cap.RECORD, cap.REJECT, cap.SKIP))
+    except Exception as e:
+        text = str(e)
+        if config.record_preprocessor_script and ("preprocessor script" in text or "Preprocess Handler" in text):
+            raise MonitorError(_preprocessor_failure(text)) from None
+        raise UnreadableInputError(f"reading dataset_source {config.dataset_source} failed: {spark_message(e)}") from None
+    rejected = {k[len(cap.REJECT):]: v for k, v in sorted(counts.items()) if k.startswith(cap.REJECT)}
+    skipped = {k[len(cap.SKIP):]: v for k, v in sorted(counts.items()) if k.startswith(cap.SKIP)}
+    sample: list[dict] = []
+    if rejected:
+        bad = entries.where(F.exists("entries", lambda e: e["c"].startswith(cap.REJECT)))
+        rows = bad.select(F.col("entries")[0]["c"].alias("kind"), "file", "line").limit(REJECTED_SAMPLE_SIZE).collect()
+        sample = [{"kind": r["kind"][len(cap.REJECT):], "file": r["file"], "record": r["line"]} for r in rows]
+    return profile, rejected, skipped, files, sample
+
+
+def _preprocessor_failure(text: str) -> str:
+    from monitor_lib.io.preprocess import NOT_IMPLEMENTED, PREPROCESS_ERROR
+
+    for marker in (PREPROCESS_ERROR, NOT_IMPLEMENTED):
+        if marker in text:
+            return marker + text.split(marker, 1)[1].split("\n", 1)[0]
+    return text
+
+
+REJECTED_SAMPLE_SIZE = 20
+
+
+def run_data_quality(config: MonitoringConfig, spark=None) -> MonitoringResult:
+    """Profile the monitored data (a capture window, or a csv/json/parquet dataset) in one pass, run the
+    six checks against the baseline and write SageMaker's reports, metrics and summary."""
+    from monitor_lib.spark import get_spark
+
+    started = time.monotonic()
+    constraints, baseline = _load_baseline(config)
+    names = [f.name for f in constraints.features]
+    spark = spark or get_spark("model-monitor-data-quality")
+    out = ensure_dir(config.output_path)
+    files: dict[str, str] = {}
+    if config.dataset_format.kind == "capture":
+        profile, rejected, skipped, data_files, sample = _profile_capture(spark, config, names)
+    else:
+        dataset = read_dataset(spark, config.dataset_source, config.dataset_format)
+        run = profile_dataset(dataset, config.profile)
+        profile, rejected, skipped = run.profile, dict(run.profile.rejected), {}
+        data_files, sample = dataset.files, run.rejected_sample
+
+    result = MonitoringResult(config, None, None, 0, rejected, skipped, len(data_files), sample, out, files,
+                              spark_master=spark.sparkContext.master)
+    _write_rejected_sample(out, sample, files)
+    if profile is None or profile.item_count == 0:
+        result.no_data_reason = _no_data_reason(config, data_files, rejected, skipped)
+        _remove_stale(out, (STATISTICS_FILE, CONSTRAINTS_FILE, VIOLATIONS_FILE, PROFILE_FILE_NAME))
+        log.warning("no data in window %s: %s", _window(config), result.no_data_reason)
+    else:
+        _check_and_write(config, constraints, baseline, profile, result)
+    result.seconds = time.monotonic() - started
+    files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
+    write_json_atomic(files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
+    if config.post_analytics_processor_script:
+        from monitor_lib.io.preprocess import run_postprocessor
+
+        try:
+            run_postprocessor(config.post_analytics_processor_script)
+        except RuntimeError as e:
+            raise MonitorError(str(e)) from None
+    return result
+
+
+def _check_and_write(config: MonitoringConfig, constraints: Constraints, baseline: DatasetStatistics,
+                     profile: Profile, result: MonitoringResult) -> None:
+    from monitor_lib.sinks.cloudwatch import data_quality_metrics, write_metrics
+
+    out, files = result.output_path, result.files
+    statistics = statistics_from_profile(profile)
+    outcome = check_data_quality(constraints, baseline, profile)
+    result.outcome, result.statistics, result.records = outcome, statistics, profile.item_count
+    files.update({
+        "statistics": os.path.join(out, STATISTICS_FILE),
+        "constraints": os.path.join(out, CONSTRAINTS_FILE),
+        "violations": os.path.join(out, VIOLATIONS_FILE),
+        "profile": os.path.join(out, PROFILE_FILE_NAME),
+    })
+    write_statistics(statistics, files["statistics"])
+    write_constraints(constraints, files["constraints"])
+    write_violations(ConstraintViolations(outcome.violations), files["violations"])
+    write_profile(profile, files["profile"])
+    if config.publish_cloudwatch_metrics:
+        when = config.metric_time or config.start_time or datetime.now(UTC)
+        metrics = data_quality_metrics(outcome.features, statistics, when, config.endpoint_name, config.schedule_name)
+        files["cloudwatch_metrics"] = write_metrics(config.metrics_directory, metrics)
+    log.info("%d violation(s); reports in %s", len(outcome.violations), out)
+
+
+def _no_data_reason(config: MonitoringConfig, data_files: list[str], rejected: dict[str, int],
+                    skipped: dict[str, int]) -> str:
+    if not data_files:
+        return f"no capture files under {config.dataset_source} for this window"
+    parts = []
+    if rejected:
+        parts.append(f"{sum(rejected.values())} rejected (" + ", ".join(f"{k}: {v}" for k, v in rejected.items()) + ")")
+    if skipped:
+        parts.append(f"{sum(skipped.values())} skipped (" + ", ".join(f"{k}: {v}" for k, v in skipped.items()) + ")")
+    detail = "; ".join(parts) if parts else "the files hold no records"
+    return f"{len(data_files)} capture file(s) read, no record to profile: {detail}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Callable
 
 from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, UnreadableInputError
 
@@ -17,11 +18,14 @@ def _hidden(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
-def list_data_files(uri: str, what: str = "dataset_source") -> list[str]:
+def list_data_files(uri: str, what: str = "dataset_source",
+                    keep_dir: Callable[[list[str]], bool] | None = None, allow_empty: bool = False) -> list[str]:
     """Every data file under ``uri`` (a file, or a directory walked recursively), sorted.
 
-    Raises with the path in the message when it does not exist, holds no data file, or holds a file
-    that cannot be opened.
+    ``keep_dir`` receives a directory's path components below ``uri`` and prunes the walk when it
+    returns False (capture windows list only their hour folders). Raises with the path in the message
+    when ``uri`` does not exist, holds no data file (unless ``allow_empty``), or holds a file that
+    cannot be opened.
     """
     path = local_path(uri)
     if not os.path.lexists(path):
@@ -31,9 +35,10 @@ def list_data_files(uri: str, what: str = "dataset_source") -> list[str]:
     else:
         files = []
         for root, dirs, names in os.walk(path, followlinks=True):
-            dirs[:] = sorted(d for d in dirs if not _hidden(d))
+            below = os.path.relpath(root, path).split(os.sep) if root != path else []
+            dirs[:] = sorted(d for d in dirs if not _hidden(d) and (keep_dir is None or keep_dir([*below, d])))
             files.extend(os.path.join(root, n) for n in sorted(names) if not _hidden(n))
-    if not files:
+    if not files and not allow_empty:
         raise EmptyDatasetError(f"{what} {uri} contains no data files")
     for f in files:
         if not os.path.exists(f):

@@ -246,6 +246,15 @@ def _long(ds: Dataset, kinds: list[str], counters, opts: ProfileOptions) -> dict
             code, s, n = 0, _string_of(c, kind), F.lit(None).cast("double")
         structs.append(F.struct(F.lit(i).alias("c"), F.lit(code).alias("k"), s.alias("s"), n.alias("n")))
     long = ds.df.select(F.explode(F.array(*structs)).alias("x"), bad.alias("bad")).select("x.*", "bad")
+    with_topk = any(k in _STRINGISH for k in kinds)
+    return {r["c"]: r for r in _aggregate_long(long, counters, opts, with_topk).collect()}
+
+
+def _aggregate_long(long, counters, opts: ProfileOptions, with_topk: bool = True):
+    """Group a long frame ``(c, k, s, n, bad)`` — column key, class code of a typed number, string value,
+    typed number — by ``c`` with the slot aggregations."""
+    from pyspark.sql import functions as F
+
     s, n = F.col("s"), F.col("n")
     classified = long.select("c", "s", F.when(n.isNotNull(), F.col("k")).otherwise(_classify(s)).alias("t"), "n", "bad")
     t = F.col("t")
@@ -255,9 +264,34 @@ def _long(ds: Dataset, kinds: list[str], counters, opts: ProfileOptions) -> dict
         F.when(n.isNotNull(), F.xxhash64(n)).when(s.isNotNull(), F.xxhash64(s)).alias("h"),
         "bad",
     )
-    with_topk = any(k in _STRINGISH for k in kinds)
     aggs = _slot_aggs(0, F.col("s"), F.col("t"), F.col("d"), F.col("h"), opts, with_topk)
-    return {r["c"]: r for r in slots.groupBy("c").agg(*counters, *aggs).collect()}
+    return slots.groupBy("c").agg(*counters, *aggs)
+
+
+def profile_entries(entries, names: list[str], source: str, opts: ProfileOptions | None = None,
+                    markers: tuple[str, ...] = ()) -> tuple[Profile, dict[str, int]]:
+    """Profile a frame of ``entries: array<struct<c: name, s: value>>`` (capture records decoded to named
+    string values) in one aggregation. Entries whose name starts with one of ``markers`` are counters,
+    not columns: their group sizes are returned by name. Columns come in ``names`` order, then the
+    other names sorted; the record count is the size of the ``markers[0]`` group."""
+    from pyspark.sql import functions as F
+
+    opts = opts or ProfileOptions()
+    started = time.monotonic()
+    long = entries.select(F.explode("entries").alias("x")).select(
+        F.col("x.c").alias("c"), F.lit(0).alias("k"), F.col("x.s").alias("s"),
+        F.lit(None).cast("double").alias("n"), F.lit(None).cast("string").alias("bad"))
+    counters = [F.count(F.lit(1)).alias("rows"), F.count("bad").alias("bad")]
+    log.info("profiling the decoded records of %s in one pass", source)
+    rows = {r["c"]: r for r in _aggregate_long(long, counters, opts).collect()}  # the caller explains failures
+    counts = {c: r["rows"] for c, r in rows.items() if c is not None and c.startswith(markers)}
+    found = [c for c in rows if c is not None and not c.startswith(markers)]
+    order = [n for n in names if n in rows] + sorted(c for c in found if c not in set(names))
+    columns = [_state(c, "string", rows[c], 0) for c in order]
+    item_count = counts.get(markers[0], 0) if markers else 0
+    profile = Profile(item_count, columns, {}, opts.kll_k, opts.hll_lg_k, opts.max_categories)
+    log.info("profiled %d record(s), %d column(s) in %.1f s", item_count, len(columns), time.monotonic() - started)
+    return profile, counts
 
 
 def _rejected_sample(ds: Dataset) -> list[dict]:
