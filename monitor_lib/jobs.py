@@ -225,8 +225,11 @@ def _profile_capture(spark, config: MonitoringConfig, names: list[str]):
     skipped = {k[len(cap.SKIP):]: v for k, v in sorted(counts.items()) if k.startswith(cap.SKIP)}
     sample: list[dict] = []
     if rejected:
-        bad = entries.where(F.exists("entries", lambda e: e["c"].startswith(cap.REJECT)))
-        rows = bad.select(F.col("entries")[0]["c"].alias("kind"), "file", "line").limit(REJECTED_SAMPLE_SIZE).collect()
+        # filter on the exploded entries: a filter on `entries` itself would be pushed down through the
+        # decoding stages and inline them (see profile_entries)
+        bad = entries.select("line", "file", F.explode_outer("entries").alias("x")).where(
+            F.col("x.c").startswith(cap.REJECT))
+        rows = bad.select(F.col("x.c").alias("kind"), "file", "line").limit(REJECTED_SAMPLE_SIZE).collect()
         sample = [{"kind": r["kind"][len(cap.REJECT):], "file": r["file"], "record": r["line"]} for r in rows]
     return profile, rejected, skipped, files, sample
 

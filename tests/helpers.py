@@ -52,3 +52,44 @@ def mixed_frame(n: int, seed: int = 7) -> tuple[pd.DataFrame, dict[str, np.ndarr
     truth = {"age": age.astype(float), "income": income, "balance": balance[~balance_missing],
              "größe.v2": score}
     return frame, truth
+
+
+def capture_line(inp: str | None, out: str | None = None, time: str | None = "2026-11-20T10:15:00Z", *,
+                 in_encoding: str = "CSV", in_type: str = "text/csv", out_encoding: str = "CSV",
+                 out_type: str = "text/csv", event_id: str = "e", **meta: str) -> str:
+    """One SageMaker data-capture record (spec §1.1) as a JSON line."""
+    import json
+
+    data = {}
+    if inp is not None:
+        data["endpointInput"] = {"observedContentType": in_type, "mode": "INPUT", "data": inp, "encoding": in_encoding}
+    if out is not None:
+        data["endpointOutput"] = {"observedContentType": out_type, "mode": "OUTPUT", "data": out,
+                                  "encoding": out_encoding}
+    metadata = {"eventId": event_id, **meta}
+    if time is not None:
+        metadata["inferenceTime"] = time
+    return json.dumps({"captureData": data, "eventMetadata": metadata, "eventVersion": "0"})
+
+
+def simple_constraints(names: list[str], inferred_type: str = "Fractional", **monitoring) -> dict:
+    """A constraints.json document with one feature per name and SageMaker's default monitoring_config."""
+    config = {"evaluate_constraints": "Enabled", "emit_metrics": "Enabled", "datatype_check_threshold": 1.0,
+              "domain_content_threshold": 1.0,
+              "distribution_constraints": {"perform_comparison": "Enabled", "comparison_threshold": 0.1,
+                                           "comparison_method": "Robust"}}
+    config.update(monitoring)
+    return {"version": 0.0, "features": [{"name": n, "inferred_type": inferred_type, "completeness": 1.0}
+                                         for n in names], "monitoring_config": config}
+
+
+def run_process(cmd, env_extra=None, env=None, timeout=600):
+    """Run a command from the repository root with the current environment (minus PySpark's gateway)."""
+    import os
+    import subprocess
+
+    env = dict(os.environ if env is None else env)
+    env.update(env_extra or {})
+    env.pop("PYSPARK_GATEWAY_PORT", None)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
+                          cwd=Path(__file__).resolve().parents[1])

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_process as _run
 
 from monitor_lib.cli import main
 
@@ -96,13 +97,6 @@ def test_baseline_with_yaml_and_flags(spark, tmp_path, fixtures, capsys):
     bad.write_text("dataset_sauce: x\n")
     assert main(["baseline", "--config", str(bad)]) == 2
     assert "unknown key(s) dataset_sauce" in capsys.readouterr().err
-
-
-def _run(cmd, env_extra=None, env=None, timeout=600):
-    env = dict(os.environ if env is None else env)
-    env.update(env_extra or {})
-    env.pop("PYSPARK_GATEWAY_PORT", None)
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO)
 
 
 def test_spark_submit_job_and_spark_conf_dir(tmp_path, fixtures):
