@@ -190,6 +190,8 @@ class MonitoringConfig:
     record_preprocessor_script: str | None = None
     post_analytics_processor_script: str | None = None
     profile: ProfileOptions = field(default_factory=ProfileOptions)
+    # custom keys of the SageMaker Environment: set in the executors' Python workers for the scripts
+    script_environment: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.dataset_source:
@@ -250,6 +252,8 @@ def monitoring_config_from_params(params: dict[str, Any], source: str = "environ
         record_preprocessor_script=params.get("record_preprocessor_script") or None,
         post_analytics_processor_script=params.get("post_analytics_processor_script") or None,
         profile=_profile_options(params),
+        script_environment=tuple(sorted((str(k), str(v)) for k, v in params.items()
+                                        if k not in ANALYZER_KEYS and k not in MONITORING_KEYS)),
     )
 
 

@@ -210,7 +210,7 @@ def _profile_capture(spark, config: MonitoringConfig, names: list[str]):
     spec = cap.CaptureSpec(tuple(names), config.dataset_format, config.start_time, config.end_time)
     lines = cap.read_capture_lines(spark, files)
     if config.record_preprocessor_script:
-        entries = cap.preprocessed_entries(lines, spec, config.record_preprocessor_script)
+        entries = cap.preprocessed_entries(lines, spec, config.record_preprocessor_script, config.script_environment)
     else:
         entries = cap.capture_entries(lines, spec)
     try:

@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 
 from monitor_lib.errors import EnvironmentSetupError
 
@@ -77,6 +78,10 @@ def get_spark(app_name: str = "spark-model-monitor"):
             builder = builder.master("local[*]")
         if _configured("spark.driver.memory", "--driver-memory") is None:
             builder = builder.config("spark.driver.memory", os.environ.get("MODEL_MONITOR_DRIVER_MEMORY", "4g"))
+        if not os.environ.get("PYSPARK_PYTHON") and _configured("spark.pyspark.python", "spark.pyspark.python") is None:
+            # Python workers (record_preprocessor_script) run this interpreter, with this package and
+            # pyarrow, not whatever `python3` is first on PATH
+            os.environ["PYSPARK_PYTHON"] = sys.executable
     spark = builder.getOrCreate()
     conf = spark.sparkContext.getConf()
     for key, value in _DEFAULTS.items():

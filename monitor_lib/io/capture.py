@@ -396,7 +396,7 @@ def _prior(p: str, stage) -> list:
     return []
 
 
-def preprocessed_entries(lines, spec: CaptureSpec, script_path: str):
+def preprocessed_entries(lines, spec: CaptureSpec, script_path: str, environment: tuple[tuple[str, str], ...] = ()):
     """Like :func:`capture_entries`, but each in-window record goes through the user's
     ``preprocess_handler`` in the executors; its flat dict is the record (``[]`` drops it)."""
     from pyspark.sql import functions as F
@@ -408,7 +408,7 @@ def preprocessed_entries(lines, spec: CaptureSpec, script_path: str):
     parsed = _parsed_lines(lines)
     staged = parsed.select("line", "file", _line_verdict(spec, F.col("j")).alias("verdict"))
     # the verdict goes into the UDF so the handler only sees in-window, non-shadow capture records
-    handler = preprocessor_udf(source, script_path)
+    handler = preprocessor_udf(source, script_path, environment)
     processed = staged.select("line", "file", "verdict", handler(F.col("line"), F.col("verdict")).alias("out"))
     out_col = F.col("out")
     as_map = F.from_json(out_col, "map<string,string>")

@@ -104,14 +104,18 @@ def run_preprocessor(handler, line: str, path: str, logger: logging.Logger) -> s
     return json.dumps({str(k): v for k, v in result.items()}, default=str)
 
 
-def preprocessor_udf(source: str, path: str):
-    """A pandas UDF (line, verdict) → handler output; lines with a verdict (rejected/skipped) pass as null."""
+def preprocessor_udf(source: str, path: str, environment: tuple[tuple[str, str], ...] = ()):
+    """A pandas UDF (line, verdict) → handler output; lines with a verdict (rejected/skipped) pass as null.
+    ``environment`` (the job's custom variables) is set in the worker before the handler runs."""
     from pyspark.sql.functions import pandas_udf
 
     @pandas_udf("string")
     def preprocess(lines, verdicts):
+        import os
+
         import pandas as pd
 
+        os.environ.update(dict(environment))
         handler = load_function(source, path, "preprocess_handler")
         logger = logging.getLogger("record_preprocessor_script")
         return pd.Series([run_preprocessor(handler, ln, path, logger) if v is None or v != v else None
