@@ -1,12 +1,27 @@
-"""The demo: generate a credit-default-style training set and baseline it in Spark local mode.
+"""The demo: baseline a credit-default-style training set, then monitor five hours of endpoint traffic.
 
-Run with `make demo`. Writes under ./demo-output and prints where the files are and a summary.
+Run with `make demo`. Everything runs in Spark local mode and writes under ./demo-output:
+
+1. a generated training set (30,000 rows) is profiled by `model-monitor baseline`;
+2. five hours of SageMaker data-capture files are written for the endpoint `credit-default-endpoint`
+   (2026-11-20, 10:00-15:00 UTC, ~4,000 requests an hour): the first hour is healthy, then each hour
+   one thing goes wrong;
+3. `model-monitor monitor` runs once per hour, like an hourly monitoring schedule, and finds it.
+
+The capture writer (`write_capture_hour`) and the traffic of each hour (`hour_traffic`) are plain
+pandas / file code, reused by tests/integration/test_demo_story.py.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import shutil
 import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +29,18 @@ import pandas as pd
 
 OUT = Path(__file__).resolve().parents[1] / "demo-output"
 
+LABEL = "default payment next month"  # the last baseline column; the model's output in the capture
+ENDPOINT = "credit-default-endpoint"
+VARIANT = "AllTraffic"
+SCHEDULE = "credit-default-hourly"
+DAY = datetime(2026, 11, 20, tzinfo=UTC)
+CAPTURE_FORMAT = json.dumps({"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}})
+RECORDS_PER_HOUR = 4_000
+BASELINE_ROWS = 30_000
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
-def credit_default(n: int = 30_000, seed: int = 42) -> pd.DataFrame:
+
+def credit_default(n: int = BASELINE_ROWS, seed: int = 42) -> pd.DataFrame:
     """A synthetic take on the UCI 'default of credit card clients' table (no download needed)."""
     rng = np.random.default_rng(seed)
     limit = rng.choice(np.arange(10_000, 800_001, 10_000), n)
@@ -29,23 +54,219 @@ def credit_default(n: int = 30_000, seed: int = 42) -> pd.DataFrame:
         "PAY_0": rng.choice([-2, -1, 0, 1, 2, 3], n, p=[0.1, 0.2, 0.5, 0.12, 0.06, 0.02]),
         "BILL_AMT1": bill,
         "PAY_AMT1": np.round(bill * rng.beta(1, 8, n), 2),
-        "default payment next month": (rng.random(n) < 0.22).astype(int),
+        LABEL: (rng.random(n) < 0.22).astype(int),
     })
     frame.loc[rng.random(n) < 0.01, "BILL_AMT1"] = np.nan  # a few unknown bills
     return frame
 
 
-def main() -> int:
-    from monitor_lib.cli import main as cli
+# --- the story: what goes wrong in each hour (pure pandas) ----------------------------------------
 
-    data = OUT / "data" / "train.csv"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    credit_default().to_csv(data, index=False)
-    print(f"generated {data} (30,000 rows, 9 columns)\n")
-    out = OUT / "baseline"
-    code = cli(["baseline", "--dataset", str(data), "--format", "csv", "--header", "--output", str(out)])
-    if code:
-        return code
+
+def _healthy(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    return frame
+
+
+def _marriage_drifts(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """A marketing campaign for students: far more single applicants (0.15 / 0.83 / 0.02)."""
+    frame["MARRIAGE"] = rng.choice(["married", "single", "others"], len(frame), p=[0.15, 0.83, 0.02])
+    return frame
+
+
+def _age_as_floats(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """A new app release (half of the traffic) sends AGE in fractional years computed from the birth date."""
+    n = len(frame)
+    age = frame["AGE"].astype(object)
+    new_client = rng.random(n) < 0.5
+    fraction = np.round(rng.uniform(0.01, 0.99, n), 2)
+    age[new_client] = [float(a + f) for a, f in zip(frame["AGE"][new_client], fraction[new_client], strict=True)]
+    frame["AGE"] = age
+    return frame
+
+
+def _bill_missing(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The billing service times out: BILL_AMT1 is null in ~30 % of the requests."""
+    frame.loc[rng.random(len(frame)) < 0.30, "BILL_AMT1"] = np.nan
+    return frame
+
+
+def _new_category_and_column(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """A new application form: EDUCATION gains "doctorate" (~8 %), and the client sends a CHANNEL field."""
+    n = len(frame)
+    frame.loc[rng.random(n) < 0.08, "EDUCATION"] = "doctorate"
+    frame.insert(frame.columns.get_loc(LABEL), "CHANNEL", rng.choice(["web", "mobile", "branch"], n, p=[0.5, 0.4, 0.1]))
+    return frame
+
+
+@dataclass(frozen=True)
+class StoryHour:
+    hour: int  # UTC hour of DAY
+    headline: str
+    change: Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]
+    expected: frozenset[tuple[str, str]]  # (constraint_check_type, feature_name) the run should report
+    broken_lines: bool = False  # add a non-JSON line, an undecodable payload and a record without inferenceTime
+
+    @property
+    def start(self) -> datetime:
+        return DAY + timedelta(hours=self.hour)
+
+
+STORY = (
+    StoryHour(10, "healthy traffic", _healthy, frozenset()),
+    StoryHour(11, "MARRIAGE shifts to single (83 %)", _marriage_drifts,
+              frozenset({("baseline_drift_check", "MARRIAGE")})),
+    StoryHour(12, "AGE sent as fractional years", _age_as_floats, frozenset({("data_type_check", "AGE")})),
+    StoryHour(13, "BILL_AMT1 null in 30 % + 3 broken lines", _bill_missing,
+              frozenset({("completeness_check", "BILL_AMT1")}), broken_lines=True),
+    StoryHour(14, "EDUCATION 'doctorate' + new CHANNEL key", _new_category_and_column,
+              frozenset({("categorical_values_check", "EDUCATION"), ("extra_column_check", "CHANNEL")})),
+)
+
+
+def hour_traffic(story_hour: StoryHour, n: int = RECORDS_PER_HOUR) -> pd.DataFrame:
+    """The requests of one hour: drawn from the baseline distribution (own seed), then changed as the story says.
+    The label column holds the model's predicted class."""
+    frame = credit_default(n, seed=1_000 + story_hour.hour)
+    return story_hour.change(frame, np.random.default_rng(2_000 + story_hour.hour))
+
+
+# --- SageMaker data capture (pure: records -> lines; then one function writes the files) ---------
+
+
+def _json_value(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def _event_id(ids: random.Random) -> str:
+    return str(uuid.UUID(int=ids.getrandbits(128), version=4))
+
+
+def _capture_record(features: dict, prediction: str | None, event_id: str, inference_time: datetime | None,
+                    input_encoding: str = "JSON") -> dict:
+    data = "@@@" if input_encoding == "BASE64" else json.dumps(features)
+    record: dict = {
+        "captureData": {
+            "endpointInput": {"observedContentType": "application/json", "mode": "INPUT", "data": data,
+                              "encoding": input_encoding},
+            "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT", "data": prediction,
+                               "encoding": "CSV"},
+        },
+        "eventMetadata": {"eventId": event_id},
+        "eventVersion": "0",
+    }
+    if inference_time is not None:
+        record["eventMetadata"]["inferenceTime"] = inference_time.strftime(TIME_FORMAT)
+    return record
+
+
+def capture_lines(frame: pd.DataFrame, hour_start: datetime, *, label: str = LABEL, broken_lines: bool = False,
+                  seed: int = 0) -> list[tuple[datetime, str]]:
+    """One capture line per row of ``frame`` (inputs: every column but ``label``, by name; output: the label as
+    a CSV payload), at inference times spread uniformly over the hour, in time order. With ``broken_lines``
+    three bad lines are mixed in: a truncated (non-JSON) line, a BASE64 payload that does not decode, and a
+    record without ``eventMetadata.inferenceTime``."""
+    rng = np.random.default_rng(seed)
+    ids = random.Random(f"event-ids-{seed}")
+    offsets = np.sort(rng.integers(0, 3_600_000, len(frame)))  # milliseconds into the hour
+    times = [hour_start + timedelta(milliseconds=int(ms)) for ms in offsets]
+    inputs = [c for c in frame.columns if c != label]
+    requests = []
+    for row in frame.itertuples(index=False, name=None):
+        values = dict(zip(frame.columns, row, strict=True))
+        requests.append(({c: _json_value(values[c]) for c in inputs}, str(int(values[label]))))
+    lines = [(t, json.dumps(_capture_record(features, prediction, _event_id(ids), t)))
+             for t, (features, prediction) in zip(times, requests, strict=True)]
+    if broken_lines and lines:
+        n = len(lines)
+        for position, kind in ((n // 4, "truncated"), (n // 2, "base64"), (3 * n // 4, "no_time")):
+            t, (features, prediction) = lines[position][0], requests[position]  # a real request, broken one way
+            if kind == "truncated":  # a partial write: not JSON
+                text = json.dumps(_capture_record(features, prediction, _event_id(ids), t))[:57]
+            elif kind == "base64":
+                text = json.dumps(_capture_record(features, prediction, _event_id(ids), t, input_encoding="BASE64"))
+            else:
+                text = json.dumps(_capture_record(features, prediction, _event_id(ids), None))
+            lines.insert(position, (t, text))
+    return lines
+
+
+def write_capture_hour(frame: pd.DataFrame, directory: Path, hour_start: datetime, *, endpoint: str = ENDPOINT,
+                       variant: str = VARIANT, files: int = 2, label: str = LABEL, broken_lines: bool = False,
+                       seed: int = 0) -> list[Path]:
+    """Write one hour of data capture for ``frame`` under the capture root ``directory`` in SageMaker's layout
+    ``<endpoint>/<variant>/yyyy/mm/dd/hh/<mm>-<ss>-<mmm>-<uuid>.jsonl``, split into ``files`` files by time.
+    Returns the files written."""
+    lines = capture_lines(frame, hour_start, label=label, broken_lines=broken_lines, seed=seed)
+    folder = Path(directory) / endpoint / variant / hour_start.strftime("%Y/%m/%d/%H")
+    folder.mkdir(parents=True, exist_ok=True)
+    names = random.Random(f"file-names-{seed}")
+    written = []
+    for chunk in np.array_split(np.arange(len(lines)), files):
+        if not len(chunk):
+            continue
+        first = lines[chunk[0]][0]
+        name = f"{first:%M-%S}-{first.microsecond // 1000:03d}-{_event_id(names)}.jsonl"
+        path = folder / name
+        path.write_text("".join(lines[i][1] + "\n" for i in chunk), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+# --- the monitoring runs ----------------------------------------------------------------------------
+
+
+def monitor_args(capture_root: Path, baseline: Path, hour_start: datetime, output: Path, *,
+                 endpoint: str = ENDPOINT, schedule: str = SCHEDULE) -> list[str]:
+    """`model-monitor monitor` flags for one hourly run of the schedule; the CloudWatch metric file goes
+    to <output>/cloudwatch (instead of the container's /opt/ml/output/metrics/cloudwatch)."""
+    return ["monitor", "--dataset", str(capture_root),
+            "--dataset-format", CAPTURE_FORMAT,
+            "--output-columns-position", "END",
+            "--baseline-statistics", str(baseline / "statistics.json"),
+            "--baseline-constraints", str(baseline / "constraints.json"),
+            "--start-time", hour_start.strftime(TIME_FORMAT),
+            "--end-time", (hour_start + timedelta(hours=1)).strftime(TIME_FORMAT),
+            "--endpoint", endpoint, "--schedule", schedule,
+            "--publish-cloudwatch-metrics", "--cloudwatch-metrics-directory", str(output / "cloudwatch"),
+            "--output", str(output)]
+
+
+def hourly_output(root: Path, hour_start: datetime, endpoint: str = ENDPOINT, schedule: str = SCHEDULE) -> Path:
+    """Where a schedule's run for an hour writes: <root>/<endpoint>/<schedule>/yyyy/mm/dd/hh."""
+    return root / endpoint / schedule / hour_start.strftime("%Y") / hour_start.strftime("%m") / \
+        hour_start.strftime("%d") / hour_start.strftime("%H")
+
+
+@dataclass
+class HourResult:
+    story: StoryHour
+    output: Path
+    records: int
+    rejected: dict[str, int]
+    violations: list[dict]
+
+    @property
+    def found(self) -> frozenset[tuple[str, str]]:
+        return frozenset((v["constraint_check_type"], v["feature_name"]) for v in self.violations)
+
+
+def read_hour_result(story_hour: StoryHour, output: Path) -> HourResult:
+    summary = json.loads((output / "run_summary.json").read_text())
+    violations = json.loads((output / "constraint_violations.json").read_text()).get("violations", [])
+    return HourResult(story_hour, output, int(summary["records_profiled"]), dict(summary["records_rejected"]),
+                      violations)
+
+
+# --- printing ---------------------------------------------------------------------------------------
+
+
+def print_baseline(out: Path) -> None:
     stats = json.loads((out / "statistics.json").read_text())
     constraints = {f["name"]: f for f in json.loads((out / "constraints.json").read_text())["features"]}
     print("\nfeature                     type        missing  summary / suggested constraint")
@@ -61,7 +282,67 @@ def main() -> int:
             summary = f"{int(s['distinct_count'])} distinct" + (f"; domain {domain}" if domain else "")
         print(f"{f['name']:<28}{f['inferred_type']:<12}{s['common']['num_missing']:>7}  {summary}")
     print(f"\nopen {out / 'statistics.json'} and {out / 'constraints.json'}")
-    return 0
+
+
+def print_story(results: list[HourResult], capture_root: Path, monitoring_root: Path) -> None:
+    print(f"\n=== {ENDPOINT}: schedule {SCHEDULE}, {DAY:%Y-%m-%d} ===\n")
+    print(f"{'hour (UTC)':<12}{'what happened':<44}{'records':>8}{'rejected':>10}  violations (check on feature)")
+    for r in results:
+        found = ", ".join(f"{check} on {feature}" for check, feature in sorted(r.found)) or "none"
+        verdict = "as expected" if r.found == r.story.expected else "UNEXPECTED"
+        print(f"{r.story.start:%H:%M}-{r.story.start + timedelta(hours=1):%H:%M} {r.story.headline:<44}"
+              f"{r.records:>8,}{sum(r.rejected.values()):>10}  {found}  [{verdict}]")
+    print("\nviolations:")
+    for r in results:
+        for v in r.violations:
+            print(f"  {r.story.start:%H:%M}  {v['feature_name']:<10} {v['constraint_check_type']:<25} {v['description']}")
+    rejected = [r for r in results if r.rejected]
+    if rejected:
+        print("\nrejected records (counted, not dropped; a sample is kept next to each run's outputs):")
+        for r in rejected:
+            kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(r.rejected.items()))
+            print(f"  {r.story.start:%H:%M}  {kinds}")
+    print(f"\ncapture files:   {capture_root}/{ENDPOINT}/{VARIANT}/{DAY:%Y/%m/%d}/<hh>/*.jsonl")
+    print(f"monitoring runs: {monitoring_root}/{ENDPOINT}/{SCHEDULE}/{DAY:%Y/%m/%d}/<hh>/"
+          "{constraint_violations.json, statistics.json, run_summary.json, cloudwatch/, ...}")
+    misses = [r for r in results if r.found != r.story.expected]
+    if misses:
+        print(f"\n{len(misses)} hour(s) did not show what the story expected: "
+              + "; ".join(f"{r.story.start:%H:%M} expected {sorted(r.story.expected)}" for r in misses))
+
+
+def main() -> int:
+    from monitor_lib.cli import main as cli
+
+    data = OUT / "data" / "train.csv"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    credit_default().to_csv(data, index=False)
+    print(f"generated {data} ({BASELINE_ROWS:,} rows, 9 columns)\n")
+    baseline = OUT / "baseline"
+    code = cli(["baseline", "--dataset", str(data), "--format", "csv", "--header", "--output", str(baseline)])
+    if code:
+        return code
+    print_baseline(baseline)
+
+    capture_root, monitoring_root = OUT / "capture", OUT / "monitoring"
+    for stale in (capture_root, monitoring_root):  # the demo owns these folders; start each run clean
+        shutil.rmtree(stale, ignore_errors=True)
+    for h in STORY:
+        write_capture_hour(hour_traffic(h), capture_root, h.start, broken_lines=h.broken_lines, seed=h.hour)
+    print(f"\nwrote {len(STORY)} hours of data capture ({RECORDS_PER_HOUR:,} requests an hour) under {capture_root}\n")
+
+    results = []
+    for h in STORY:
+        output = hourly_output(monitoring_root, h.start)
+        print(f"\n--- monitoring run {h.start:%Y-%m-%d %H:%M}-{h.start + timedelta(hours=1):%H:%M} UTC "
+              f"(schedule {SCHEDULE}) ---")
+        code = cli(monitor_args(capture_root, baseline, h.start, output))
+        if code:
+            print(f"monitoring run for {h.start:%Y-%m-%d %H:00} failed (exit {code})", file=sys.stderr)
+            return code
+        results.append(read_hour_result(h, output))
+    print_story(results, capture_root, monitoring_root)
+    return 0 if all(r.found == r.story.expected for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,186 @@
+"""The demo's story as a test: a baseline of credit-default data, five hours of SageMaker data capture in
+which one thing goes wrong per hour, and one `model-monitor monitor` run per hour that must report exactly
+that — no more, no less — with the right numbers, and count the broken capture lines by kind."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from monitor_lib.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+BASELINE_ROWS = 8_000
+RECORDS = 2_000  # per hour
+
+EXPECTED = {  # hour -> {(constraint_check_type, feature_name)}
+    10: set(),
+    11: {("baseline_drift_check", "MARRIAGE")},
+    12: {("data_type_check", "AGE")},
+    13: {("completeness_check", "BILL_AMT1")},
+    14: {("categorical_values_check", "EDUCATION"), ("extra_column_check", "CHANNEL")},
+}
+BROKEN_HOUR = 13
+DRIFT = re.compile(r"distance: (.+) exceeds threshold: (.+)$")  # what AWS's own parsers match
+OBSERVED = re.compile(r"Observed: Only (.+)% of data")
+
+
+def _load_demo():
+    spec = importlib.util.spec_from_file_location("demo_story", REPO / "scripts" / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    return module
+
+
+demo = _load_demo()
+
+
+@dataclass
+class HourRun:
+    traffic: pd.DataFrame
+    exit_code: int
+    output: Path
+
+    def violations(self) -> list[dict]:
+        return json.loads((self.output / "constraint_violations.json").read_text())["violations"]
+
+    def found(self) -> set[tuple[str, str]]:
+        return {(v["constraint_check_type"], v["feature_name"]) for v in self.violations()}
+
+    def description(self, check: str, feature: str) -> str:
+        (text,) = [v["description"] for v in self.violations()
+                   if (v["constraint_check_type"], v["feature_name"]) == (check, feature)]
+        return text
+
+    def summary(self) -> dict:
+        return json.loads((self.output / "run_summary.json").read_text())
+
+
+@dataclass
+class Story:
+    baseline: pd.DataFrame
+    capture_files: dict[int, list[Path]]
+    runs: dict[int, HourRun]
+
+
+@pytest.fixture(scope="module")
+def story(spark, tmp_path_factory) -> Story:
+    root = tmp_path_factory.mktemp("demo_story")
+    train = demo.credit_default(n=BASELINE_ROWS)
+    data = root / "data" / "train.csv"
+    data.parent.mkdir(parents=True)
+    train.to_csv(data, index=False)
+    baseline = root / "baseline"
+    assert main(["baseline", "--dataset", str(data), "--format", "csv", "--header", "--output", str(baseline)]) == 0
+
+    capture = root / "capture"
+    traffic = {h.hour: demo.hour_traffic(h, RECORDS) for h in demo.STORY}
+    files = {h.hour: demo.write_capture_hour(traffic[h.hour], capture, h.start, broken_lines=h.broken_lines,
+                                             seed=h.hour) for h in demo.STORY}
+    runs = {}
+    for h in demo.STORY:
+        output = demo.hourly_output(root / "monitoring", h.start)
+        code = main(demo.monitor_args(capture, baseline, h.start, output))
+        runs[h.hour] = HourRun(traffic[h.hour], code, output)
+    return Story(train, files, runs)
+
+
+def test_the_story_covers_the_expected_hours():
+    assert [h.hour for h in demo.STORY] == sorted(EXPECTED)
+    assert {h.hour: set(h.expected) for h in demo.STORY} == EXPECTED  # the demo prints "as expected" against these
+
+
+def test_capture_files_follow_the_sagemaker_layout(story):
+    for hour, files in story.capture_files.items():
+        assert len(files) == 2
+        for f in files:
+            rel = f.relative_to(f.parents[6])
+            assert rel.parts[:6] == ("credit-default-endpoint", "AllTraffic", "2026", "11", "20", f"{hour:02d}")
+            assert re.fullmatch(r"\d\d-\d\d-\d{3}-[0-9a-f-]{36}\.jsonl", f.name)
+        lines = [line for f in files for line in f.read_text().splitlines()]
+        assert len(lines) == RECORDS + (3 if hour == BROKEN_HOUR else 0)
+        record = json.loads(lines[-1])
+        assert record["eventMetadata"]["inferenceTime"].startswith(f"2026-11-20T{hour:02d}:")
+        assert record["captureData"]["endpointOutput"]["data"] in ("0", "1")
+        features = json.loads(record["captureData"]["endpointInput"]["data"])
+        assert list(features)[:8] == list(story.baseline.columns[:8])
+        assert demo.LABEL not in features
+
+
+@pytest.mark.parametrize("hour", sorted(EXPECTED))
+def test_each_hour_reports_exactly_what_went_wrong(story, hour):
+    run = story.runs[hour]
+    assert run.exit_code == 0  # violations are a result, not an error
+    assert run.found() == EXPECTED[hour]
+    summary = run.summary()
+    assert summary["records_profiled"] == RECORDS
+    if hour != BROKEN_HOUR:
+        assert {k: v for k, v in summary["records_rejected"].items() if v} == {}
+    for name in ("statistics.json", "constraints.json"):
+        assert (run.output / name).is_file()
+
+
+def test_broken_lines_are_counted_by_kind(story):
+    summary = story.runs[BROKEN_HOUR].summary()
+    assert {k: v for k, v in summary["records_rejected"].items() if v} == {
+        "malformed_json": 1, "invalid_base64": 1, "missing_inference_time": 1}
+    assert summary["records_profiled"] == RECORDS
+
+
+def _robust_linf(baseline: pd.Series, current: pd.Series) -> float:
+    n, m = len(baseline), len(current)
+    p, q = baseline.value_counts(normalize=True), current.value_counts(normalize=True)
+    d = max(abs(p.get(c, 0.0) - q.get(c, 0.0)) for c in set(p.index) | set(q.index))
+    return max(0.0, d - 1.8 * math.sqrt((n + m) / (n * m)))
+
+
+def test_marriage_drift_distance(story):
+    text = story.runs[11].description("baseline_drift_check", "MARRIAGE")
+    distance, threshold = (float(x) for x in DRIFT.search(text).groups())
+    assert threshold == 0.1
+    assert distance == pytest.approx(_robust_linf(story.baseline["MARRIAGE"], story.runs[11].traffic["MARRIAGE"]),
+                                     abs=1e-9)
+    assert distance > 0.2
+
+
+def _observed_percent(run: HourRun, check: str, feature: str) -> float:
+    return float(OBSERVED.search(run.description(check, feature)).group(1))
+
+
+def test_age_type_share(story):
+    run = story.runs[12]
+    age = run.traffic["AGE"]
+    integral = sum(1 for a in age if not isinstance(a, float)) / len(age)
+    assert 0.45 < integral < 0.55
+    assert _observed_percent(run, "data_type_check", "AGE") == pytest.approx(100 * integral, abs=1e-9)
+
+
+def test_bill_completeness(story):
+    run = story.runs[13]
+    present = run.traffic["BILL_AMT1"].notna().mean()
+    assert 0.65 < present < 0.75
+    assert _observed_percent(run, "completeness_check", "BILL_AMT1") == pytest.approx(100 * present, abs=1e-9)
+    (metrics_file,) = (run.output / "cloudwatch").glob("*.jsonl")  # --cloudwatch-metrics-directory
+    metrics = {m["MetricName"]: m for m in map(json.loads, metrics_file.read_text().splitlines())}
+    non_null = metrics["feature_non_null_BILL_AMT1"]
+    assert non_null["Value"] == pytest.approx(present, abs=1e-12)
+    assert non_null["Timestamp"] == "2026-11-20T13:00:00Z"
+    assert {d["Name"]: d["Value"] for d in non_null["Dimensions"]} == {
+        "Endpoint": "credit-default-endpoint", "MonitoringSchedule": "credit-default-hourly"}
+
+
+def test_education_domain_share(story):
+    run = story.runs[14]
+    inside = (run.traffic["EDUCATION"] != "doctorate").mean()
+    assert 0.9 < inside < 0.94
+    assert _observed_percent(run, "categorical_values_check", "EDUCATION") == pytest.approx(100 * inside, abs=1e-9)
+    assert "CHANNEL" in run.description("extra_column_check", "CHANNEL")
