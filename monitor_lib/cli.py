@@ -94,8 +94,6 @@ def monitoring_config_from_args(args: argparse.Namespace) -> MonitoringConfig:
     for dest, key in MONITOR_FLAGS.items():
         if getattr(args, dest, None) is not None:
             params[key] = getattr(args, dest)
-    if args.publish_cloudwatch_metrics:
-        params["publish_cloudwatch_metrics"] = "Enabled"
     params.setdefault("dataset_format", DEFAULT_CAPTURE_FORMAT)
     return monitoring_config_from_params(params, source="flags / --config")
 
@@ -269,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--metric-time", dest="metric_time", help="CloudWatch timestamp (default: --start-time)")
     mo.add_argument("--endpoint", help="endpoint name (CloudWatch dimension Endpoint)")
     mo.add_argument("--schedule", help="monitoring schedule name (CloudWatch dimension MonitoringSchedule)")
-    mo.add_argument("--publish-cloudwatch-metrics", action="store_true",
+    mo.add_argument("--publish-cloudwatch-metrics", action="store_true", default=None,
                     help="write CloudWatch metric files (publish_cloudwatch_metrics=Enabled)")
     mo.add_argument("--cloudwatch-metrics-directory", help="where (default <opt/ml root>/output/metrics/cloudwatch)")
     mo.add_argument("--record-preprocessor-script", dest="record_preprocessor_script",

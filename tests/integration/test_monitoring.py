@@ -320,3 +320,41 @@ def test_drift_distances_agree_with_exact_ks(spark, tmp_path):
     for v in result.violations:
         d = next(f.drift for f in result.outcome.features if f.name == v.feature_name)
         assert v.description == f"Baseline drift distance: {d.distance!r} exceeds threshold: 0.1"
+
+
+def test_monitor_from_yaml_with_flag_override(spark, tmp_path, capsys):
+    root = dq_capture(tmp_path / "capture")
+    cfg = tmp_path / "monitor.yaml"
+    cfg.write_text(
+        f"dataset_source: {root}\n"
+        "dataset_format: {sagemakerCaptureJson: {captureIndexNames: [endpointInput, endpointOutput]}}\n"
+        f"baseline_statistics: {DQ / 'statistics.json'}\n"
+        f"baseline_constraints: {DQ / 'bad_cases' / 'constraints.json'}\n"
+        "start_time: 2026-11-20T10:00:00Z\n"  # YAML reads this as a timestamp: accepted too
+        "end_time: '2026-11-20T11:00:00Z'\n"
+        f"output_path: {tmp_path / 'ignored'}\n"
+        "sagemaker_endpoint_name: ep\nsagemaker_monitoring_schedule_name: hourly\n"
+        "publish_cloudwatch_metrics: Enabled\n"
+        f"CLOUDWATCH_METRICS_DIRECTORY: {tmp_path / 'cw'}\n")
+    assert main(["-q", "monitor", "--config", str(cfg), "--output", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "CompletedWithViolations: Job completed successfully with 1 violations." in printed
+    assert "data_type_check: 1" in printed and str(tmp_path / "out") in printed
+    assert not (tmp_path / "ignored").exists()
+    metric = json.loads((tmp_path / "cw" / "cloudwatch_metrics.jsonl").read_text().splitlines()[0])
+    assert metric["Timestamp"] == "2026-11-20T10:00:00Z"
+    assert metric["Dimensions"] == [{"Name": "Endpoint", "Value": "ep"}, {"Name": "MonitoringSchedule", "Value": "hourly"}]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("baseline_constraint: x\n")
+    assert main(["-q", "monitor", "--config", str(bad)]) == 2
+    assert "unknown key(s) baseline_constraint" in capsys.readouterr().err
+
+
+def test_batch_dataset_monitoring_csv(spark, tmp_path):
+    """Batch-transform style: the monitored data is a plain CSV dataset, not capture JSON."""
+    result = monitor(tmp_path, DQ / "baseline_dataset.csv", DQ / "bad_cases" / "constraints.json",
+                     DQ / "statistics.json", dataset_format='{"csv": {"header": false}}', start_time=None,
+                     end_time=None)
+    assert result.records == 100 and result.files_read == 1
+    assert [(v.feature_name, v.constraint_check_type) for v in result.violations] == [("_c5", "data_type_check")]
+    assert [f.drift_distance for f in result.outcome.features[:5]] == [0.0] * 5
