@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/benchmark.py
+	$(PY) scripts/benchmark_monitoring.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-output
