@@ -301,7 +301,7 @@ def _stage_records(p: str, width: int) -> list:
     return [F.col(f"{p}_err"), records.alias(f"{p}_records"), F.col(f"{p}_fmt")]
 
 
-def _stage_entries(spec: CaptureSpec, chosen: list[str], width: int) -> object:
+def _stage_entries(spec: CaptureSpec) -> object:
     """Pair input and output records by index, name their values, one marker per record."""
     from pyspark.sql import functions as F
 
@@ -342,8 +342,7 @@ def _stage_entries(spec: CaptureSpec, chosen: list[str], width: int) -> object:
     zipped = F.arrays_zip(F.coalesce(ins, empty_records).alias("i"), F.coalesce(outs, empty_records).alias("o"))
     part_error = F.coalesce(F.col("in_err"), F.col("out_err"))
     return (
-        F.when(F.col("fast"), _fast_entries(spec, chosen, width))
-        .when(F.col("verdict").isNotNull(), _marker(F.col("verdict")))
+        F.when(F.col("verdict").isNotNull(), _marker(F.col("verdict")))
         .when(part_error.isNotNull(), _marker(F.concat(F.lit(REJECT), part_error)))
         .when((F.col("in_fmt").isNotNull() & ins.isNull()) | (F.col("out_fmt").isNotNull() & outs.isNull()),
               _marker(REJECT + "malformed_payload"))
@@ -376,9 +375,8 @@ def capture_entries(lines, spec: CaptureSpec):
     df = df.select("line", "file", _line_verdict(spec, j).alias("verdict"),
                    *[c for p in chosen for c in _stage_raw(p, j["captureData"][parts[p]])])
     keep = [F.col("line"), F.col("file"), F.col("verdict")]
-    df = df.select(*keep, *[c for p in chosen for c in _stage_text(p)])
-    df, keep = _stage_fast(df, keep, chosen, width, len(spec.names))
-    df = df.select(*keep, *[c for p in chosen for c in (_prior(p, _stage_json_prep) + _stage_json_prep(p))])
+    for stage in (_stage_text, _stage_json_prep):
+        df = df.select(*keep, *[c for p in chosen for c in (_prior(p, stage) + stage(p))])
     df = df.select(*keep, *[c for p in chosen for c in [F.col(f"{p}_err"), *_stage_texts(p)]])
     df = df.select(*keep, *[c for p in chosen for c in [F.col(f"{p}_err"), F.col(f"{p}_fmt"), *_stage_parse(p, width)]])
     df = df.select(*keep, *[c for p in chosen for c in _stage_records(p, width)])
@@ -386,49 +384,7 @@ def capture_entries(lines, spec: CaptureSpec):
         if p not in chosen:
             df = df.withColumns({f"{p}_err": F.lit(None).cast("string"), f"{p}_fmt": F.lit(None).cast("string"),
                                  f"{p}_records": F.lit(None).cast(_RECORD_TYPE)})
-    return df.select("line", "file", _stage_entries(spec, chosen, width).alias("entries"))
-
-
-def _stage_fast(df, keep: list, chosen: list[str], width: int, n_names: int):
-    """The common case without higher-order functions (Spark interprets those, row by row): every part
-    a one-line CSV payload and the fields adding up to the baseline's features. Such rows get ``fast``
-    and their fields here (``{p}_fast``, ``{p}_n``); their ``{p}_fmt`` is cleared so the general stages
-    pass over them. Every other row takes the general path, which decides the same way."""
-    from pyspark.sql import functions as F
-
-    schema = ", ".join(f"f{i} STRING" for i in range(width))
-    single = F.col("verdict").isNull()
-    columns = []
-    for p in chosen:
-        fmt, text = F.col(f"{p}_fmt"), F.col(f"{p}_text")
-        stripped = F.regexp_replace(text, r"[\r\n]+$", "")
-        single = single & F.col(f"{p}_err").isNull() & F.coalesce((fmt == "csv") & ~stripped.rlike(r"[\r\n]"),
-                                                                   F.lit(False))
-        unquoted = F.regexp_replace(stripped, '"[^"]*"', "")
-        n = F.length(unquoted) - F.length(F.regexp_replace(unquoted, ",", "")) + 1
-        columns += [text, F.col(f"{p}_err"), fmt, stripped.alias(f"{p}_line"), n.alias(f"{p}_n")]
-    df = df.select(*keep, single.alias("single"), *columns)
-    fast = F.col("single") & (sum((F.col(f"{p}_n") for p in chosen), F.lit(0)) == n_names)
-    df = df.select(*keep, fast.alias("fast"), *[c for p in chosen for c in (
-        F.col(f"{p}_text"), F.col(f"{p}_err"), F.col(f"{p}_n"),
-        F.when(fast, F.from_csv(F.col(f"{p}_line"), schema)).alias(f"{p}_fast"),
-        F.when(~fast, F.col(f"{p}_fmt")).alias(f"{p}_fmt"))])
-    return df, [*keep, F.col("fast"), *[F.col(f"{p}_{x}") for p in chosen for x in ("fast", "n")]]
-
-
-def _fast_entries(spec: CaptureSpec, chosen: list[str], width: int):
-    """Entries of a fast row: the positional values (outputs then inputs for START, inputs then outputs
-    for END) named by the baseline names; the counts must add up to the number of names."""
-    from pyspark.sql import functions as F
-
-    values = {p: F.slice(F.array(*[F.col(f"{p}_fast")[f"f{i}"] for i in range(width)]), 1,
-                         F.least(F.col(f"{p}_n"), F.lit(width))) for p in chosen}
-    order = ["out", "in"] if spec.fmt.output_columns_position == "START" else ["in", "out"]
-    combined = F.concat(*[values[p] for p in order if p in values])
-    head = F.struct(F.lit(RECORD).alias("c"), F.lit(None).cast("string").alias("s"))
-    pairs = [F.struct(F.lit(name).alias("c"), F.try_element_at(combined, F.lit(k + 1)).alias("s"))
-             for k, name in enumerate(spec.names)]
-    return F.array(head, *pairs)
+    return df.select("line", "file", _stage_entries(spec).alias("entries"))
 
 
 def _prior(p: str, stage) -> list:
