@@ -160,6 +160,11 @@ def parse_time(value: str | datetime | None, field_name: str) -> datetime | None
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
+def iso_utc(t: datetime | None) -> str | None:
+    """``2026-11-20T10:00:00Z`` — how SageMaker writes instants (inverse of :func:`parse_time`)."""
+    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _enabled(value: Any, field_name: str) -> bool:
     if isinstance(value, bool):
         return value

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from monitor_lib.checks.data_quality import CheckOutcome, check_data_quality
 from monitor_lib.checks.suggest import suggest_constraints
-from monitor_lib.config import BaselineConfig, MonitoringConfig
+from monitor_lib.config import BaselineConfig, MonitoringConfig, iso_utc
 from monitor_lib.errors import EmptyDatasetError, MonitorError, UnreadableInputError
 from monitor_lib.formats.constraints import Constraints, read_constraints, write_constraints
 from monitor_lib.formats.jsonfmt import write_json_atomic
@@ -19,7 +19,7 @@ from monitor_lib.formats.statistics import DatasetStatistics, read_statistics, w
 from monitor_lib.formats.violations import ConstraintViolations, Violation, write_violations
 from monitor_lib.io.readers import read_dataset, spark_message
 from monitor_lib.io.storage import ensure_dir
-from monitor_lib.profile.profiler import ProfileRun, profile_dataset, profile_entries
+from monitor_lib.profile.profiler import REJECTED_SAMPLE_SIZE, ProfileRun, profile_dataset, profile_entries
 from monitor_lib.profile.state import PROFILE_FILE_NAME, Profile, write_profile
 from monitor_lib.profile.summarize import statistics_from_profile
 from monitor_lib.sinks.message import completed_message
@@ -111,8 +111,8 @@ def _write_rejected_sample(out: str, sample: list[dict], files: dict[str, str]) 
     if sample:
         files["rejected_sample"] = path
         write_json_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample))
-    elif os.path.exists(path):
-        os.remove(path)  # re-running into the same output leaves no stale sample behind
+    else:
+        _remove_stale(out, (REJECTED_SAMPLE_FILE,))  # re-running into the same output leaves no stale sample
 
 
 def _remove_stale(out: str, names: tuple[str, ...]) -> None:
@@ -165,7 +165,7 @@ class MonitoringResult:
         return {
             "job": "data_quality_monitoring",
             "status": self.status,
-            "window": {"start_time": _iso(c.start_time), "end_time": _iso(c.end_time)},
+            "window": {"start_time": iso_utc(c.start_time), "end_time": iso_utc(c.end_time)},
             "files_read": self.files_read,
             "records_profiled": self.records,
             "records_rejected": dict(self.rejected),
@@ -180,12 +180,8 @@ class MonitoringResult:
         }
 
 
-def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _window(c: MonitoringConfig) -> str:
-    return f"[{_iso(c.start_time) or 'beginning'}, {_iso(c.end_time) or 'end'})"
+    return f"[{iso_utc(c.start_time) or 'beginning'}, {iso_utc(c.end_time) or 'end'})"
 
 
 def _load_baseline(config: MonitoringConfig) -> tuple[Constraints, DatasetStatistics]:
@@ -217,9 +213,9 @@ def _profile_capture(spark, config: MonitoringConfig, names: list[str]):
         profile, counts = profile_entries(entries, names, config.dataset_source, config.profile,
                                           markers=(cap.RECORD, cap.REJECT, cap.SKIP))
     except Exception as e:
-        text = str(e)
-        if config.record_preprocessor_script and ("preprocessor script" in text or "Preprocess Handler" in text):
-            raise MonitorError(_preprocessor_failure(text)) from None
+        failure = _preprocessor_failure(str(e)) if config.record_preprocessor_script else None
+        if failure:
+            raise MonitorError(failure) from None
         raise UnreadableInputError(f"reading dataset_source {config.dataset_source} failed: {spark_message(e)}") from None
     rejected = {k[len(cap.REJECT):]: v for k, v in sorted(counts.items()) if k.startswith(cap.REJECT)}
     skipped = {k[len(cap.SKIP):]: v for k, v in sorted(counts.items()) if k.startswith(cap.SKIP)}
@@ -234,16 +230,14 @@ def _profile_capture(spark, config: MonitoringConfig, names: list[str]):
     return profile, rejected, skipped, files, sample
 
 
-def _preprocessor_failure(text: str) -> str:
+def _preprocessor_failure(text: str) -> str | None:
+    """The script's failure message inside a Spark error (the worker's traceback), or None."""
     from monitor_lib.io.preprocess import NOT_IMPLEMENTED, PREPROCESS_ERROR
 
     for marker in (PREPROCESS_ERROR, NOT_IMPLEMENTED):
         if marker in text:
             return marker + text.split(marker, 1)[1].split("\n", 1)[0]
-    return text
-
-
-REJECTED_SAMPLE_SIZE = 20
+    return None
 
 
 def run_data_quality(config: MonitoringConfig, spark=None) -> MonitoringResult:

@@ -45,10 +45,10 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from monitor_lib.config import DatasetFormat
+from monitor_lib.config import DatasetFormat, iso_utc
 from monitor_lib.io.storage import list_data_files
 
 log = logging.getLogger(__name__)
@@ -103,12 +103,9 @@ def list_capture_files(source: str, start: datetime | None, end: datetime | None
         return (end is None or lo < end) and (start is None or hi > start)
 
     files = list_data_files(source, keep_dir=keep, allow_empty=True)
-    log.info("capture window %s – %s: %d file(s) under %s", _iso(start) or "-∞", _iso(end) or "+∞", len(files), source)
+    log.info("capture window %s – %s: %d file(s) under %s", iso_utc(start) or "-∞", iso_utc(end) or "+∞",
+             len(files), source)
     return files
-
-
-def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ------------------------------------------------------------------ decoding
@@ -122,11 +119,10 @@ class CaptureSpec:
     fmt: DatasetFormat
     start: datetime | None = None
     end: datetime | None = None
-    parts: tuple[str, ...] = field(default=())
 
-    def __post_init__(self) -> None:
-        if not self.parts:
-            object.__setattr__(self, "parts", self.fmt.capture_index_names)
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return self.fmt.capture_index_names
 
 
 def _micros(t: datetime) -> int:
@@ -375,8 +371,9 @@ def capture_entries(lines, spec: CaptureSpec):
     df = df.select("line", "file", _line_verdict(spec, j).alias("verdict"),
                    *[c for p in chosen for c in _stage_raw(p, j["captureData"][parts[p]])])
     keep = [F.col("line"), F.col("file"), F.col("verdict")]
-    for stage in (_stage_text, _stage_json_prep):
-        df = df.select(*keep, *[c for p in chosen for c in (_prior(p, stage) + stage(p))])
+    df = df.select(*keep, *[c for p in chosen for c in _stage_text(p)])
+    df = df.select(*keep, *[c for p in chosen for c in (
+        [F.col(f"{p}_fmt"), F.col(f"{p}_text"), F.col(f"{p}_err"), *_stage_json_prep(p)])])
     df = df.select(*keep, *[c for p in chosen for c in [F.col(f"{p}_err"), *_stage_texts(p)]])
     df = df.select(*keep, *[c for p in chosen for c in [F.col(f"{p}_err"), F.col(f"{p}_fmt"), *_stage_parse(p, width)]])
     df = df.select(*keep, *[c for p in chosen for c in _stage_records(p, width)])
@@ -385,15 +382,6 @@ def capture_entries(lines, spec: CaptureSpec):
             df = df.withColumns({f"{p}_err": F.lit(None).cast("string"), f"{p}_fmt": F.lit(None).cast("string"),
                                  f"{p}_records": F.lit(None).cast(_RECORD_TYPE)})
     return df.select("line", "file", _stage_entries(spec).alias("entries"))
-
-
-def _prior(p: str, stage) -> list:
-    """Columns a stage passes through from the previous one."""
-    from pyspark.sql import functions as F
-
-    if stage is _stage_json_prep:
-        return [F.col(f"{p}_fmt"), F.col(f"{p}_text"), F.col(f"{p}_err")]
-    return []
 
 
 def preprocessed_entries(lines, spec: CaptureSpec, script_path: str, environment: tuple[tuple[str, str], ...] = ()):

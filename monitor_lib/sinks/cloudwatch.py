@@ -22,6 +22,7 @@ import os
 from datetime import datetime
 
 from monitor_lib.checks.data_quality import FeatureOutcome
+from monitor_lib.config import iso_utc
 from monitor_lib.formats.jsonfmt import write_json_atomic
 from monitor_lib.formats.statistics import DatasetStatistics
 
@@ -43,7 +44,7 @@ def _metric(name: str, timestamp: str, dims: list[dict[str, str]], **value) -> d
 
 def data_quality_metrics(features: list[FeatureOutcome], current: DatasetStatistics, timestamp: datetime,
                          endpoint: str | None = None, schedule: str | None = None) -> list[dict]:
-    ts = timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ts = iso_utc(timestamp)
     dims = dimensions(endpoint, schedule)
     metrics = []
     for f in features:
