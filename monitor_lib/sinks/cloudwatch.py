@@ -13,17 +13,25 @@ Data quality, per feature whose effective ``emit_metrics`` is Enabled:
 Dimensions ``Endpoint`` (endpoint schedules) and ``MonitoringSchedule`` — each only when its name is
 known; ``Timestamp`` is ``metric_time``. ``Unit`` is ``None``: shares, distances and feature values
 have no CloudWatch unit.
+
+Model quality (spec §7.2): one ``Value`` datum per scalar metric of the statistics with a finite value,
+named by its statistics key (``mae``, ``r2``, ``f2``, ``weighted_f1``, …; the confusion matrix and curves
+are not published), with the same dimensions, timestamp and unit. The platform publishes them to
+``aws/sagemaker/Endpoints/model-metrics`` (endpoints) or ``aws/sagemaker/ModelMonitoring/model-metrics``
+(batch transform).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from datetime import datetime
 
 from monitor_lib.checks.data_quality import FeatureOutcome
 from monitor_lib.config import iso_utc
 from monitor_lib.formats.jsonfmt import write_json_atomic
+from monitor_lib.formats.model_quality import ModelQualityStatistics
 from monitor_lib.formats.statistics import DatasetStatistics
 
 METRICS_FILE = "cloudwatch_metrics.jsonl"
@@ -61,6 +69,14 @@ def data_quality_metrics(features: list[FeatureOutcome], current: DatasetStatist
         if f.drift_distance is not None:
             metrics.append(_metric(f"feature_baseline_drift_{f.name}", ts, dims, Value=float(f.drift_distance)))
     return metrics
+
+
+def model_quality_metrics(stats: ModelQualityStatistics, timestamp: datetime,
+                          endpoint: str | None = None, schedule: str | None = None) -> list[dict]:
+    ts = iso_utc(timestamp)
+    dims = dimensions(endpoint, schedule)
+    return [_metric(name, ts, dims, Value=float(m.value))
+            for name, m in stats.metrics.items() if math.isfinite(m.value)]
 
 
 def write_metrics(directory: str, metrics: list[dict]) -> str:
