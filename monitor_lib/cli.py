@@ -12,15 +12,22 @@ import traceback
 from monitor_lib import __version__
 from monitor_lib.config import (
     CATEGORICAL_DRIFT_METHODS,
+    MERGE_KEYS,
+    MODEL_QUALITY_KEYS,
     MONITORING_KEYS,
+    PROBLEM_TYPES,
     BaselineConfig,
+    MergeConfig,
+    ModelQualityConfig,
     MonitoringConfig,
     baseline_config_from_params,
+    merge_config_from_params,
+    model_quality_config_from_params,
     monitoring_config_from_params,
     opt_ml_root,
     sagemaker_environment,
 )
-from monitor_lib.errors import ConfigError, MonitorError, NotSupportedError
+from monitor_lib.errors import ConfigError, MonitorError
 from monitor_lib.sinks.message import EXIT_FAILED, EXIT_OK, write_message
 
 log = logging.getLogger("monitor_lib")
@@ -98,6 +105,95 @@ def monitoring_config_from_args(args: argparse.Namespace) -> MonitoringConfig:
     return monitoring_config_from_params(params, source="flags / --config")
 
 
+DEFAULT_MERGE_FORMAT = '{"sagemakerMergeJson": {"captureIndexNames": ["endpointOutput"]}}'
+MODEL_QUALITY_FLAGS = {  # flag dest -> parameter name (besides the MODEL_QUALITY_KEYS of the same name)
+    "endpoint": "sagemaker_endpoint_name",
+    "schedule": "sagemaker_monitoring_schedule_name",
+    "cloudwatch_metrics_directory": "CLOUDWATCH_METRICS_DIRECTORY",
+}
+
+
+def model_quality_config_from_args(args: argparse.Namespace, monitoring: bool) -> ModelQualityConfig:
+    params: dict = _load_yaml(args.config, MODEL_QUALITY_KEYS) if args.config else {}
+    if args.format and args.format not in ("capture", "merged"):
+        fmt: dict = {args.format: {}}
+        if args.format == "csv":
+            fmt["csv"]["header"] = bool(args.header)
+        params["dataset_format"] = json.dumps(fmt)
+    elif args.format == "capture":
+        params["dataset_format"] = DEFAULT_CAPTURE_FORMAT
+    elif args.format == "merged":
+        params["dataset_format"] = DEFAULT_MERGE_FORMAT
+    elif args.header is not None:
+        params["dataset_format"] = json.dumps({"csv": {"header": args.header}})
+    for key in MODEL_QUALITY_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            params[key] = value
+    for dest, key in MODEL_QUALITY_FLAGS.items():
+        if getattr(args, dest, None) is not None:
+            params[key] = getattr(args, dest)
+    if monitoring:
+        if not params.get("baseline_constraints"):
+            raise ConfigError("--baseline-constraints is required: the constraints.json of the model-quality baseline")
+        params.setdefault("dataset_format", DEFAULT_CAPTURE_FORMAT if params.get("ground_truth_source")
+                          else DEFAULT_MERGE_FORMAT)
+    elif params.get("baseline_constraints"):
+        raise ConfigError("baseline_constraints makes a monitoring run: use model-monitor monitor")
+    return model_quality_config_from_params(params, source="flags / --config")
+
+
+def merge_config_from_args(args: argparse.Namespace) -> MergeConfig:
+    params: dict = _load_yaml(args.config, MERGE_KEYS) if args.config else {}
+    for key in MERGE_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            params[key] = value
+    return merge_config_from_params(params, source="flags / --config")
+
+
+def print_model_quality_summary(result) -> None:
+    s = result.summary()
+    print(result.message)
+    if result.merge is not None:
+        print("  merge: " + result.merge.message.removeprefix("Completed: "))
+    window = s["window"]
+    if window["start_time"] or window["end_time"]:
+        print(f"  window: {window['start_time'] or '-'} to {window['end_time'] or '-'}")
+    rejected, skipped = s["records_rejected"], s["records_skipped"]
+    print(f"  records: {s['records_evaluated']} evaluated ({s['problem_type']}) from {s['files_read']} file(s)"
+          + (f", {sum(rejected.values())} rejected ({', '.join(f'{k}: {v}' for k, v in rejected.items())})"
+             if rejected else "")
+          + (f", {sum(skipped.values())} skipped ({', '.join(f'{k}: {v}' for k, v in skipped.items())})"
+             if skipped else ""))
+    if result.statistics is not None:
+        constraints = result.constraints.constraints if result.constraints else {}
+        violated = {v.metric_name for v in result.violations}
+        shown = [(k, m) for k, m in result.statistics.metrics.items() if "best_constant" not in k]
+        for name, m in shown:
+            c = constraints.get(name)
+            limit = f"  ({c.comparison_operator} {c.threshold:.6g})" if c else ""
+            flag = "  VIOLATION" if name in violated else ""
+            std = "" if m.standard_deviation is None else f" ± {m.standard_deviation:.4g}"
+            print(f"    {name:<22}{m.value:.6g}{std}{limit}{flag}")
+    print(f"  {s['seconds']:.1f} s on Spark master {s['spark_master']}")
+    for name, path in s["files"].items():
+        print(f"  {name:<19}{path}")
+
+
+def print_merge_summary(result) -> None:
+    s = result.summary()
+    print(result.message)
+    print(f"  captures: {s['capture_files']} file(s), {s['predictions']} predictions in the window; "
+          f"ground truth: {s['ground_truth_files']} file(s), {s['labels']} labels")
+    for name in ("captures_rejected", "labels_rejected", "captures_skipped"):
+        if s[name]:
+            print(f"  {name.replace('_', ' ')}: " + ", ".join(f"{k}: {v}" for k, v in s[name].items()))
+    print(f"  {s['merged_files']} merged file(s) under {result.output_path}; {s['seconds']:.1f} s")
+    for name, path in s["files"].items():
+        print(f"  {name:<19}{path}")
+
+
 def print_monitoring_summary(result) -> None:
     s = result.summary()
     print(result.message)
@@ -137,8 +233,13 @@ def print_baseline_summary(result) -> None:
 # --- commands -----------------------------------------------------------------------------------
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from monitor_lib.jobs import run_baseline
+    from monitor_lib.jobs import run_baseline, run_model_quality
 
+    if args.analysis_type == "model-quality":
+        result = run_model_quality(model_quality_config_from_args(args, monitoring=False))
+        print_model_quality_summary(result)
+        return EXIT_OK
+    _reject_model_quality_flags(args)
     config = baseline_config_from_args(args)
     result = run_baseline(config)
     print_baseline_summary(result)
@@ -146,10 +247,31 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from monitor_lib.jobs import run_data_quality
+    from monitor_lib.jobs import run_data_quality, run_model_quality
 
+    if args.analysis_type == "model-quality":
+        result = run_model_quality(model_quality_config_from_args(args, monitoring=True))
+        print_model_quality_summary(result)
+        return EXIT_OK
+    _reject_model_quality_flags(args)
+    if args.format == "merged":
+        raise ConfigError("--format merged is the model-quality input: add --analysis-type model-quality")
     result = run_data_quality(monitoring_config_from_args(args))
     print_monitoring_summary(result)
+    return EXIT_OK
+
+
+def _reject_model_quality_flags(args: argparse.Namespace) -> None:
+    given = [f"--{k.replace('_', '-')}" for k in MQ_ONLY_FLAGS if getattr(args, k, None) is not None]
+    if given:
+        raise ConfigError(f"{', '.join(given)} belong(s) to model quality: add --analysis-type model-quality")
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from monitor_lib.jobs import run_merge
+
+    result = run_merge(merge_config_from_args(args))
+    print_merge_summary(result)
     return EXIT_OK
 
 
@@ -178,7 +300,7 @@ def cmd_merge_profiles(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Run exactly like SageMaker's analyzer container: parameters from processingjobconfig.json and/or
     environment variables, exit message in <root>/output/message, exit 0 or 255."""
-    from monitor_lib.jobs import run_baseline, run_data_quality
+    from monitor_lib.jobs import run_baseline, run_data_quality, run_merge, run_model_quality
 
     root = opt_ml_root()
     try:
@@ -187,10 +309,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         analysis = (params.get("analysis_type") or "DATA_QUALITY").upper()
         if analysis not in ("DATA_QUALITY", "MODEL_QUALITY"):
             raise ConfigError(f"analysis_type must be DATA_QUALITY or MODEL_QUALITY, got {params['analysis_type']!r}")
-        if analysis == "MODEL_QUALITY" or params.get("ground_truth_source"):
-            raise NotSupportedError("model-quality analysis and the ground-truth merge are not implemented yet")
         source = f"SageMaker environment under {root}"
-        if params.get("baseline_constraints"):
+        if analysis == "MODEL_QUALITY":  # the analyzer: baseline, or monitoring of merged records
+            result = run_model_quality(model_quality_config_from_params(params, source=source))
+            print_model_quality_summary(result)
+        elif params.get("ground_truth_source"):  # the ground-truth merger container
+            result = run_merge(merge_config_from_params(params, source=source))
+            print_merge_summary(result)
+        elif params.get("baseline_constraints"):
             result = run_data_quality(monitoring_config_from_params(params, source=source))
             print_monitoring_summary(result)
         else:
@@ -218,6 +344,27 @@ def _export_custom_environment(params: dict[str, str]) -> None:
 
 # --- parser -------------------------------------------------------------------------------------
 
+MQ_ONLY_FLAGS = ("problem_type", "inference_attribute", "probability_attribute",
+                 "probability_threshold_attribute", "ground_truth_attribute", "positive_label", "ground_truth_source")
+
+
+def _add_model_quality_flags(p: argparse.ArgumentParser) -> None:
+    q = p.add_argument_group("model quality (--analysis-type model-quality)")
+    q.add_argument("--analysis-type", dest="analysis_type", choices=("data-quality", "model-quality"),
+                   default="data-quality", help="data-quality (default) or model-quality")
+    q.add_argument("--problem-type", dest="problem_type", choices=PROBLEM_TYPES)
+    q.add_argument("--inference-attribute", dest="inference_attribute",
+                   help="the prediction: column name, 0-based position or JSON path ($.predictions[0].label)")
+    q.add_argument("--probability-attribute", dest="probability_attribute",
+                   help="binary: the predicted probability of the positive class (name, position or JSON path)")
+    q.add_argument("--probability-threshold-attribute", dest="probability_threshold_attribute",
+                   help="binary: predicted label = probability >= this threshold (default 0.5 without "
+                        "--inference-attribute)")
+    q.add_argument("--ground-truth-attribute", dest="ground_truth_attribute",
+                   help="the actual label in a labelled dataset (name, position or JSON path)")
+    q.add_argument("--positive-label", dest="positive_label", help="binary: the positive class (default 1/true)")
+    q.add_argument("--seed", type=int, help="seed of the 5 bootstrap samples behind the standard deviations")
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="model-monitor", description=__doc__)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -244,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--wide-max-columns", type=int,
                    help="profile tables of up to this many columns with one global aggregation instead of "
                         "the unpivot (default 0: always unpivot, the faster one; see BENCHMARKS.md)")
+    _add_model_quality_flags(b)
     b.set_defaults(func=cmd_baseline)
 
     mo = sub.add_parser("monitor", help="check captured traffic (or a dataset) against a baseline; "
@@ -256,7 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--baseline-statistics", dest="baseline_statistics", help="statistics.json of the baseline")
     mo.add_argument("--dataset-format", dest="dataset_format",
                     help="SageMaker dataset_format JSON (default: sagemakerCaptureJson with input and output)")
-    mo.add_argument("--format", choices=("capture", "csv", "json", "parquet"), help="shorthand for --dataset-format")
+    mo.add_argument("--format", choices=("capture", "merged", "csv", "json", "parquet"),
+                    help="shorthand for --dataset-format (merged: sagemakerMergeJson records, model quality)")
     mhdr = mo.add_mutually_exclusive_group()
     mhdr.add_argument("--header", dest="header", action="store_true", default=None, help="CSV has a header line")
     mhdr.add_argument("--no-header", dest="header", action="store_false", help="CSV has no header (_c0, _c1, ...)")
@@ -275,7 +424,21 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--post-analytics-processor-script", dest="post_analytics_processor_script",
                     help="a .py defining postprocess_handler(), run after the analysis")
     mo.add_argument("--max-categories", dest="max_categories", type=int)
+    _add_model_quality_flags(mo)
+    mo.add_argument("--ground-truth", dest="ground_truth_source",
+                    help="model quality: ground-truth root; the window's captures are merged with it first")
     mo.set_defaults(func=cmd_monitor)
+
+    g = sub.add_parser("merge", help="join the window's captured predictions with their ground-truth labels "
+                                     "(SageMaker's ground-truth merger)")
+    g.add_argument("--config", help="YAML file with any of: " + ", ".join(MERGE_KEYS))
+    g.add_argument("--dataset", dest="dataset_source", help="capture root ({endpoint}/{variant}/yyyy/mm/dd/hh)")
+    g.add_argument("--ground-truth", dest="ground_truth_source",
+                   help="ground-truth root (every file is read: labels arrive after the predictions)")
+    g.add_argument("--output", dest="output_path", help="directory that receives the merged records")
+    g.add_argument("--start-time", dest="start_time", help="window start, ISO-8601 UTC (inclusive)")
+    g.add_argument("--end-time", dest="end_time", help="window end, ISO-8601 UTC (exclusive)")
+    g.set_defaults(func=cmd_merge)
 
     m = sub.add_parser("merge-profiles", help="merge profile.json states into the statistics of their union")
     m.add_argument("profiles", nargs="+", help="profile.json files (from earlier runs)")

@@ -25,7 +25,7 @@ class DatasetFormat:
     """SageMaker's ``dataset_format``: ``{"csv": {"header": true}}``, ``{"json": {"lines": true}}``,
     ``{"parquet": {}}`` or, for monitoring runs, ``{"sagemakerCaptureJson": {"captureIndexNames": [...]}}``."""
 
-    kind: str  # csv | json | parquet | capture
+    kind: str  # csv | json | parquet | capture | merge (sagemakerMergeJson: capture records + groundTruthData)
     header: bool = False  # csv
     lines: bool = True  # json
     output_columns_position: str = "START"  # csv and capture: model outputs are the first (START) or last columns
@@ -64,8 +64,9 @@ class DatasetFormat:
             return DatasetFormat("json", lines=_as_bool(lines, f"{field_name}.json.lines"))
         if kind == "parquet":
             return DatasetFormat("parquet")
-        if kind == "sagemakercapturejson":
-            names = lowered.get("captureindexnames", list(CAPTURE_INDEX_NAMES))
+        if kind in ("sagemakercapturejson", "sagemakermergejson"):
+            default_names = list(CAPTURE_INDEX_NAMES) if kind == "sagemakercapturejson" else ["endpointOutput"]
+            names = lowered.get("captureindexnames", default_names)
             if (not isinstance(names, list) or not names
                     or any(n not in CAPTURE_INDEX_NAMES for n in names) or len(set(names)) != len(names)):
                 raise ConfigError(
@@ -75,12 +76,11 @@ class DatasetFormat:
             pos = str(lowered.get("output_columns_position", "START")).upper()
             if pos not in ("START", "END"):
                 raise ConfigError(f"{field_name}.{key}.output_columns_position must be START or END, got {pos!r}")
-            return DatasetFormat("capture", output_columns_position=pos, capture_index_names=tuple(names))
-        if kind == "sagemakermergejson":
-            raise ConfigError(f"{field_name}: sagemakerMergeJson is the model-quality input; "
-                              "set analysis_type=MODEL_QUALITY (not available in this version)")
+            return DatasetFormat("capture" if kind == "sagemakercapturejson" else "merge",
+                                 output_columns_position=pos, capture_index_names=tuple(names))
         raise ConfigError(
-            f"{field_name}: unsupported format {key!r}; use csv, json, parquet or sagemakerCaptureJson"
+            f"{field_name}: unsupported format {key!r}; use csv, json, parquet, sagemakerCaptureJson "
+            "or (model quality) sagemakerMergeJson"
         )
 
     def with_output_columns_position(self, position: str | None) -> DatasetFormat:
@@ -135,7 +135,7 @@ class BaselineConfig:
             raise ConfigError("dataset_source is required: the file or directory of the baseline dataset")
         if not self.output_path:
             raise ConfigError("output_path is required: the directory that receives statistics.json and constraints.json")
-        if self.dataset_format.kind == "capture":
+        if self.dataset_format.kind in ("capture", "merge"):
             raise ConfigError("dataset_format: a baseline is profiled from csv, json or parquet; "
                               "sagemakerCaptureJson is the input of monitoring runs")
         if self.categorical_drift_method not in (None, *CATEGORICAL_DRIFT_METHODS):
@@ -212,6 +212,9 @@ class MonitoringConfig:
             path = getattr(self, name)
             if path and not os.path.isfile(path):
                 raise ConfigError(f"{name} {path} does not exist or is not a file")
+        if self.dataset_format.kind == "merge":
+            raise ConfigError("dataset_format: sagemakerMergeJson is the model-quality input; "
+                              "set analysis_type=MODEL_QUALITY")
         if self.record_preprocessor_script and self.dataset_format.kind == "parquet":
             raise ConfigError("record_preprocessor_script: Preprocessor script not supported for format parquet")
 
@@ -333,3 +336,181 @@ def _profile_options(params: dict[str, Any]) -> ProfileOptions:
         except (TypeError, ValueError):
             raise ConfigError(f"{f.name} must be an integer, got {value!r}") from None
     return ProfileOptions(**args)
+
+
+# --- model quality ------------------------------------------------------------------------------
+
+PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
+
+
+@dataclass(frozen=True)
+class ModelQualityConfig:
+    """A model-quality run. Without ``baseline_constraints`` it is a baseline (metrics of a labelled
+    validation set + suggested constraints); with it, a monitoring run (metrics of the window's merged
+    records, or of a labelled batch dataset, checked against the constraints).
+
+    Attributes locate values in a record: a column name or a 0-based position (csv, parquet, the CSV
+    payloads of captures), or a simple JSON path (``$.a.b``, ``$[0]``, ``$.predictions[0].score``; a bare
+    name means ``$.name``) for JSON. ``inference_attribute`` is the predicted label (or value),
+    ``probability_attribute`` the predicted probability of the positive class; with a probability and
+    ``probability_threshold_attribute`` the predicted label is probability >= threshold.
+    """
+
+    dataset_source: str
+    dataset_format: DatasetFormat
+    output_path: str
+    problem_type: str
+    inference_attribute: str | None = None
+    probability_attribute: str | None = None
+    probability_threshold_attribute: float | None = None
+    ground_truth_attribute: str | None = None  # the label in a labelled dataset; merged records use groundTruthData
+    positive_label: str | None = None  # binary: this label value is the positive class (default 1 / true)
+    baseline_constraints: str | None = None
+    ground_truth_source: str | None = None  # monitor command: merge captures with these labels first
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    metric_time: datetime | None = None
+    endpoint_name: str | None = None
+    schedule_name: str | None = None
+    publish_cloudwatch_metrics: bool = False
+    cloudwatch_metrics_directory: str | None = None
+    post_analytics_processor_script: str | None = None
+    seed: int = 0  # of the bootstrap samples (5 random 80 % samples for the standard deviations)
+
+    def __post_init__(self) -> None:
+        for name, what in (("dataset_source", "the labelled dataset, merged records or capture directory"),
+                           ("output_path", "the directory that receives the reports")):
+            if not getattr(self, name):
+                raise ConfigError(f"{name} is required: {what}")
+        if self.problem_type not in PROBLEM_TYPES:
+            raise ConfigError(f"problem_type must be one of {', '.join(PROBLEM_TYPES)}, got {self.problem_type!r}")
+        if self.dataset_format.kind == "capture" and not self.ground_truth_source:
+            raise ConfigError("dataset_format sagemakerCaptureJson holds no labels: give ground_truth_source "
+                              "(the merge runs first) or analyse merged records with sagemakerMergeJson")
+        if self.problem_type == "BinaryClassification":
+            if not (self.inference_attribute or self.probability_attribute):
+                raise ConfigError("BinaryClassification needs inference_attribute (the predicted label) or "
+                                  "probability_attribute (the predicted probability of the positive class)")
+        elif not self.inference_attribute:
+            raise ConfigError(f"{self.problem_type} needs inference_attribute: the column, position or JSON path "
+                              "of the prediction")
+        if self.probability_threshold_attribute is not None and not self.probability_attribute:
+            raise ConfigError("probability_threshold_attribute needs probability_attribute")
+        if self.dataset_format.kind in ("csv", "json", "parquet") and not self.ground_truth_attribute:
+            raise ConfigError(f"ground_truth_attribute is required for a {self.dataset_format.kind} dataset: "
+                              "the column, position or JSON path of the actual label")
+        if self.start_time and self.end_time and self.start_time >= self.end_time:
+            raise ConfigError(f"start_time {iso_utc(self.start_time)} must be before end_time {iso_utc(self.end_time)}")
+        path = self.post_analytics_processor_script
+        if path and not os.path.isfile(path):
+            raise ConfigError(f"post_analytics_processor_script {path} does not exist or is not a file")
+
+    @property
+    def is_baseline(self) -> bool:
+        return not self.baseline_constraints
+
+    @property
+    def threshold(self) -> float | None:
+        """The probability threshold that turns probabilities into labels (None: use inference_attribute)."""
+        if self.probability_threshold_attribute is not None:
+            return self.probability_threshold_attribute
+        if self.probability_attribute and not self.inference_attribute:
+            return 0.5
+        return None
+
+    @property
+    def metrics_directory(self) -> str:
+        return self.cloudwatch_metrics_directory or os.path.join(opt_ml_root(), "output", "metrics", "cloudwatch")
+
+
+MODEL_QUALITY_KEYS = (
+    "dataset_source", "dataset_format", "output_path", "problem_type", "inference_attribute",
+    "probability_attribute", "probability_threshold_attribute", "ground_truth_attribute", "positive_label",
+    "baseline_constraints", "ground_truth_source", "start_time", "end_time", "metric_time",
+    "sagemaker_endpoint_name", "sagemaker_monitoring_schedule_name", "publish_cloudwatch_metrics",
+    "CLOUDWATCH_METRICS_DIRECTORY", "post_analytics_processor_script", "seed",
+)
+
+
+def model_quality_config_from_params(params: dict[str, Any], source: str = "environment") -> ModelQualityConfig:
+    """Build a ModelQualityConfig from flat parameters (SageMaker env names, YAML keys or CLI flags)."""
+    for key in ("dataset_source", "dataset_format", "output_path", "problem_type"):
+        if params.get(key) in (None, ""):
+            raise ConfigError(f"{key} is required ({source})")
+    threshold = params.get("probability_threshold_attribute")
+    if threshold not in (None, ""):
+        try:
+            threshold = float(threshold)
+        except (TypeError, ValueError):
+            raise ConfigError(f"probability_threshold_attribute must be a number, got {threshold!r}") from None
+    else:
+        threshold = None
+    seed = params.get("seed")
+    try:
+        seed = int(seed) if seed not in (None, "") else 0
+    except (TypeError, ValueError):
+        raise ConfigError(f"seed must be an integer, got {seed!r}") from None
+    start = parse_time(params.get("start_time"), "start_time")
+
+    def text(key: str) -> str | None:
+        value = params.get(key)
+        return None if value in (None, "") else str(value)
+
+    return ModelQualityConfig(
+        dataset_source=str(params["dataset_source"]),
+        dataset_format=DatasetFormat.parse(params["dataset_format"]),
+        output_path=str(params["output_path"]),
+        problem_type=str(params["problem_type"]),
+        inference_attribute=text("inference_attribute"),
+        probability_attribute=text("probability_attribute"),
+        probability_threshold_attribute=threshold,
+        ground_truth_attribute=text("ground_truth_attribute"),
+        positive_label=text("positive_label"),
+        baseline_constraints=text("baseline_constraints"),
+        ground_truth_source=text("ground_truth_source"),
+        start_time=start,
+        end_time=parse_time(params.get("end_time"), "end_time"),
+        metric_time=parse_time(params.get("metric_time"), "metric_time") or start,
+        endpoint_name=text("sagemaker_endpoint_name"),
+        schedule_name=text("sagemaker_monitoring_schedule_name"),
+        publish_cloudwatch_metrics=_enabled(params.get("publish_cloudwatch_metrics"), "publish_cloudwatch_metrics"),
+        cloudwatch_metrics_directory=text("CLOUDWATCH_METRICS_DIRECTORY"),
+        post_analytics_processor_script=text("post_analytics_processor_script"),
+        seed=seed,
+    )
+
+
+@dataclass(frozen=True)
+class MergeConfig:
+    """SageMaker's ground-truth merger: capture records of the window joined with their labels."""
+
+    dataset_source: str  # capture root
+    ground_truth_source: str  # ground-truth root (every file is read: labels arrive late)
+    output_path: str  # merged records, in the capture's folder layout
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name, what in (("dataset_source", "the capture directory"),
+                           ("ground_truth_source", "the directory of ground-truth records"),
+                           ("output_path", "the directory that receives the merged records")):
+            if not getattr(self, name):
+                raise ConfigError(f"{name} is required: {what}")
+        if self.start_time and self.end_time and self.start_time >= self.end_time:
+            raise ConfigError(f"start_time {iso_utc(self.start_time)} must be before end_time {iso_utc(self.end_time)}")
+
+
+MERGE_KEYS = ("dataset_source", "ground_truth_source", "output_path", "start_time", "end_time")
+
+
+def merge_config_from_params(params: dict[str, Any], source: str = "environment") -> MergeConfig:
+    for key in ("dataset_source", "ground_truth_source", "output_path"):
+        if params.get(key) in (None, ""):
+            raise ConfigError(f"{key} is required ({source})")
+    return MergeConfig(
+        dataset_source=str(params["dataset_source"]),
+        ground_truth_source=str(params["ground_truth_source"]),
+        output_path=str(params["output_path"]),
+        start_time=parse_time(params.get("start_time"), "start_time"),
+        end_time=parse_time(params.get("end_time"), "end_time"),
+    )

@@ -8,13 +8,23 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from monitor_lib.checks.data_quality import CheckOutcome, check_data_quality
 from monitor_lib.checks.suggest import suggest_constraints
-from monitor_lib.config import BaselineConfig, MonitoringConfig, iso_utc
-from monitor_lib.errors import EmptyDatasetError, MonitorError, UnreadableInputError
+from monitor_lib.config import BaselineConfig, MergeConfig, ModelQualityConfig, MonitoringConfig, iso_utc
+from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
 from monitor_lib.formats.constraints import Constraints, read_constraints, write_constraints
 from monitor_lib.formats.jsonfmt import write_json_atomic
+from monitor_lib.formats.model_quality import (
+    ModelQualityConstraints,
+    ModelQualityStatistics,
+    check_model_quality,
+    read_model_quality_constraints,
+    suggest_model_quality_constraints,
+    write_model_quality_constraints,
+    write_model_quality_statistics,
+)
 from monitor_lib.formats.statistics import DatasetStatistics, read_statistics, write_statistics
 from monitor_lib.formats.violations import ConstraintViolations, Violation, write_violations
 from monitor_lib.io.readers import read_dataset, spark_message
@@ -22,7 +32,11 @@ from monitor_lib.io.storage import ensure_dir
 from monitor_lib.profile.profiler import REJECTED_SAMPLE_SIZE, ProfileRun, profile_dataset, profile_entries
 from monitor_lib.profile.state import PROFILE_FILE_NAME, Profile, write_profile
 from monitor_lib.profile.summarize import statistics_from_profile
+from monitor_lib.quality.results import QualityTallies, statistics_from_tallies
 from monitor_lib.sinks.message import completed_message
+
+if TYPE_CHECKING:
+    from monitor_lib.quality.merge import MergeCounts
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +194,7 @@ class MonitoringResult:
         }
 
 
-def _window(c: MonitoringConfig) -> str:
+def _window(c: MonitoringConfig | ModelQualityConfig | MergeConfig) -> str:
     return f"[{iso_utc(c.start_time) or 'beginning'}, {iso_utc(c.end_time) or 'end'})"
 
 
@@ -317,3 +331,220 @@ def _no_data_reason(config: MonitoringConfig, data_files: list[str], rejected: d
         parts.append(f"{sum(skipped.values())} skipped (" + ", ".join(f"{k}: {v}" for k, v in skipped.items()) + ")")
     detail = "; ".join(parts) if parts else "the files hold no records"
     return f"{len(data_files)} capture file(s) read, no record to profile: {detail}"
+
+
+# ---------------------------------------------------------------- model quality
+
+MERGE_SUMMARY_FILE = "merge_summary.json"
+MERGED_SAMPLE_FILE = "merge_sample.jsonl"
+MERGE_FOLDER = "merge"  # under output_path, when a model-quality run merges before it analyses
+
+
+@dataclass
+class MergeResult:
+    config: MergeConfig
+    counts: MergeCounts
+    output_path: str
+    written: list[str] = field(default_factory=list)
+    sample: list[dict] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    spark_master: str = ""
+
+    @property
+    def message(self) -> str:
+        c = self.counts
+        return (f"Completed: Merged {c.matched} of {c.predictions} predictions with ground truth "
+                f"({c.unmatched_predictions} without a label, {c.unmatched_labels} unmatched labels, "
+                f"{c.duplicate_labels} duplicate labels).")
+
+    def summary(self) -> dict:
+        c = self.config
+        return {
+            "job": "ground_truth_merge",
+            "status": "Completed",
+            "window": {"start_time": iso_utc(c.start_time), "end_time": iso_utc(c.end_time)},
+            **self.counts.to_dict(),
+            "merged_files": len(self.written),
+            "spark_master": self.spark_master,
+            "seconds": round(self.seconds, 3),
+            "files": self.files,
+            "message": self.message,
+        }
+
+
+def run_merge(config: MergeConfig, spark=None) -> MergeResult:
+    """SageMaker's ground-truth merger: the window's captures joined with their labels, written as
+    ``sagemakerMergeJson`` records in the capture's folder layout, plus ``merge_summary.json``."""
+    from monitor_lib.quality.merge import merge_window, write_merged_records
+    from monitor_lib.spark import get_spark
+
+    started = time.monotonic()
+    spark = spark or get_spark("model-monitor-merge")
+    out = ensure_dir(config.output_path)
+    outcome = merge_window(spark, config.dataset_source, config.ground_truth_source, config.start_time,
+                           config.end_time)
+    written = write_merged_records(outcome.merged, out)
+    result = MergeResult(config, outcome.counts, out, written, outcome.sample, spark_master=spark.sparkContext.master)
+    if outcome.sample:
+        result.files["sample"] = os.path.join(out, MERGED_SAMPLE_FILE)
+        write_json_atomic(result.files["sample"],
+                          "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in outcome.sample))
+    else:
+        _remove_stale(out, (MERGED_SAMPLE_FILE,))
+    result.seconds = time.monotonic() - started
+    result.files["summary"] = os.path.join(out, MERGE_SUMMARY_FILE)
+    write_json_atomic(result.files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
+    log.info("%s", result.message)
+    return result
+
+
+@dataclass
+class ModelQualityResult:
+    config: ModelQualityConfig
+    statistics: ModelQualityStatistics | None
+    constraints: ModelQualityConstraints | None
+    violations: list[Violation]
+    tallies: QualityTallies | None
+    files_read: int
+    output_path: str
+    files: dict[str, str] = field(default_factory=dict)
+    merge: MergeResult | None = None
+    seconds: float = 0.0
+    spark_master: str = ""
+    no_data_reason: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.statistics is None:
+            return "NoData"
+        return "CompletedWithViolations" if self.violations else "Completed"
+
+    @property
+    def message(self) -> str:
+        if self.statistics is None:
+            return f"Completed: No data in window {_window(self.config)}: {self.no_data_reason}."
+        return completed_message(len(self.violations))
+
+    def summary(self) -> dict:
+        c, t = self.config, self.tallies
+        by_metric = {v.metric_name: v.constraint_check_type for v in self.violations}
+        doc = {
+            "job": "model_quality_baseline" if c.is_baseline else "model_quality_monitoring",
+            "status": self.status,
+            "problem_type": c.problem_type,
+            "window": {"start_time": iso_utc(c.start_time), "end_time": iso_utc(c.end_time)},
+            "files_read": self.files_read,
+            "records_evaluated": t.records if t else 0,
+            "records_rejected": dict(t.rejected) if t else {},
+            "records_skipped": dict(t.skipped) if t else {},
+            "metrics": {k: m.value for k, m in self.statistics.metrics.items()} if self.statistics else {},
+            "violations": len(self.violations),
+            "violations_by_metric": by_metric,
+        }
+        if self.merge is not None:
+            doc["merge"] = self.merge.summary()
+        doc.update({"spark_master": self.spark_master, "seconds": round(self.seconds, 3), "files": self.files,
+                    "message": self.message})
+        return doc
+
+
+def _evaluation_time() -> str:
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def run_model_quality(config: ModelQualityConfig, spark=None) -> ModelQualityResult:
+    """Model quality: a baseline (no ``baseline_constraints``: statistics.json + suggested constraints.json)
+    or a monitoring run (metrics of the window checked against the constraints). With
+    ``ground_truth_source`` the captures are merged with their labels first (into ``output_path/merge``)."""
+    from monitor_lib.config import DatasetFormat
+    from monitor_lib.quality.aggregate import aggregate_quality
+    from monitor_lib.quality.extract import labelled_records
+    from monitor_lib.spark import get_spark
+
+    started = time.monotonic()
+    constraints = None if config.is_baseline else read_model_quality_constraints(config.baseline_constraints)
+    if constraints is not None and constraints.problem_type != config.problem_type:
+        raise ConfigError(f"baseline_constraints {config.baseline_constraints} holds {constraints.problem_type} "
+                          f"constraints but problem_type is {config.problem_type}")
+    spark = spark or get_spark("model-monitor-model-quality")
+    out = ensure_dir(config.output_path)
+    source, fmt, merge = config.dataset_source, config.dataset_format, None
+    if config.ground_truth_source:
+        merge = run_merge(MergeConfig(config.dataset_source, config.ground_truth_source,
+                                      os.path.join(out, MERGE_FOLDER), config.start_time, config.end_time), spark)
+        source = merge.output_path
+        fmt = DatasetFormat("merge", capture_index_names=("endpointOutput",))
+    labelled, data_files = labelled_records(spark, config, source, fmt)
+    result = ModelQualityResult(config, None, constraints, [], None, len(data_files), out, merge=merge,
+                                spark_master=spark.sparkContext.master)
+    files = result.files
+    if labelled is not None:
+        try:
+            result.tallies = aggregate_quality(labelled, config)
+        except MonitorError:
+            raise
+        except Exception as e:
+            raise UnreadableInputError(f"reading dataset_source {source} failed: {spark_message(e)}") from None
+    tallies = result.tallies
+    _write_rejected_sample(out, tallies.sample if tallies else [], files)
+    reports = (STATISTICS_FILE, CONSTRAINTS_FILE, VIOLATIONS_FILE)
+    if tallies is None or tallies.records == 0:
+        reason = _no_labels_reason(config, source, fmt, data_files, tallies, merge)
+        if config.is_baseline:
+            raise EmptyDatasetError(f"dataset_source {source} has no labelled records to evaluate: {reason}")
+        result.no_data_reason = reason
+        _remove_stale(out, reports)
+        log.warning("no data in window %s: %s", _window(config), reason)
+    else:
+        statistics = statistics_from_tallies(tallies, _evaluation_time())
+        result.statistics = statistics
+        files.update({"statistics": os.path.join(out, STATISTICS_FILE),
+                      "constraints": os.path.join(out, CONSTRAINTS_FILE)})
+        write_model_quality_statistics(statistics, files["statistics"])
+        if config.is_baseline:
+            result.constraints = suggest_model_quality_constraints(statistics)
+            _remove_stale(out, (VIOLATIONS_FILE,))
+        else:
+            result.violations = check_model_quality(constraints, statistics)
+            files["violations"] = os.path.join(out, VIOLATIONS_FILE)
+            write_violations(ConstraintViolations(result.violations), files["violations"])
+            if config.publish_cloudwatch_metrics:
+                from monitor_lib.sinks.cloudwatch import model_quality_metrics, write_metrics
+
+                when = config.metric_time or config.start_time or datetime.now(UTC)
+                metrics = model_quality_metrics(statistics, when, config.endpoint_name, config.schedule_name)
+                files["cloudwatch_metrics"] = write_metrics(config.metrics_directory, metrics)
+        write_model_quality_constraints(result.constraints, files["constraints"])
+    result.seconds = time.monotonic() - started
+    files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
+    write_json_atomic(files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
+    if config.post_analytics_processor_script:
+        from monitor_lib.io.preprocess import run_postprocessor
+
+        try:
+            run_postprocessor(config.post_analytics_processor_script)
+        except RuntimeError as e:
+            raise MonitorError(str(e)) from None
+    return result
+
+
+def _no_labels_reason(config: ModelQualityConfig, source: str, fmt, data_files: list[str],
+                      tallies: QualityTallies | None, merge: MergeResult | None) -> str:
+    if merge is not None and merge.counts.matched == 0:
+        c = merge.counts
+        if c.predictions == 0:
+            return f"no captured predictions under {config.dataset_source} in this window"
+        return (f"none of the {c.predictions} predictions has a ground-truth label yet "
+                f"({c.labels} label(s) read from {config.ground_truth_source}, {c.unmatched_labels} of other records)")
+    if not data_files:
+        what = "merged records" if fmt.kind == "merge" else "files"
+        return f"no {what} under {source} for this window"
+    parts = []
+    for name, counts in (("rejected", tallies.rejected if tallies else {}),
+                         ("skipped", tallies.skipped if tallies else {})):
+        if counts:
+            parts.append(f"{sum(counts.values())} {name} (" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + ")")
+    detail = "; ".join(parts) if parts else "the files hold no records"
+    return f"{len(data_files)} file(s) read, no record with a prediction and a ground-truth label: {detail}"

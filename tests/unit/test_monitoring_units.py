@@ -76,8 +76,11 @@ def test_capture_dataset_format():
     assert DatasetFormat.parse({"sagemakerCaptureJson": {}}).capture_index_names == ("endpointInput", "endpointOutput")
     with pytest.raises(ConfigError, match=r"captureIndexNames must be a non-empty list .* got \['endpointInputs'\]"):
         DatasetFormat.parse({"sagemakerCaptureJson": {"captureIndexNames": ["endpointInputs"]}})
+    merge = DatasetFormat.parse({"sagemakerMergeJson": {}})
+    assert (merge.kind, merge.capture_index_names) == ("merge", ("endpointOutput",))
     with pytest.raises(ConfigError, match="sagemakerMergeJson is the model-quality input"):
-        DatasetFormat.parse({"sagemakerMergeJson": {}})
+        monitoring_config_from_params({"dataset_source": "d", "dataset_format": '{"sagemakerMergeJson": {}}',
+                                       "output_path": "o", "baseline_constraints": "c.json"})
 
 
 def _outcome(name, completeness, drift, emit=True):

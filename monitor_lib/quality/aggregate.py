@@ -1,0 +1,289 @@
+"""The model-quality aggregation: typed values, bootstrap replicas, confusion counts, error sums, exact AUC.
+
+Everything that touches rows is a Spark expression; the driver receives small tallies only.
+
+* **Bootstrap in the same pass**: each good record gets 5 inclusion flags ``rand(seed_r) < 0.8`` (a
+  Bernoulli 80 % sample per replica, SageMaker's "randomly sampling 80 % of the data 5 times"), and
+  every sum / count is taken for all rows and for each replica in the same aggregation.
+* **Regression**: one aggregation of count, Σ|e|, Σe² and the population variance of the ground truth
+  per replica (Spark's ``var_pop``, a numerically stable central-moment algorithm).
+* **Classification**: one aggregation grouped by (actual, predicted) — plus the score for binary
+  classification — with a count per replica; rejected records are grouped by their kind in the same
+  aggregation, so counting bad input costs no extra pass.
+* **AUC, exact** (Mann–Whitney with ties counted ½, what scikit-learn's ``roc_auc_score`` and Spark
+  MLlib's trapezoidal area give): the binary aggregation is kept (persisted) and regrouped by distinct
+  score; scores fall into ``CURVE_BUCKETS`` fixed buckets of [0, 1] (clamped outside), a window per
+  bucket gives each score the number of positives above it inside its bucket, and the per-bucket sums
+  (≤ 1,000 rows) are combined on the driver with the positives of the buckets above. The ROC and
+  precision-recall curves are read at the bucket edges (≤ 1,000 thresholds), with MLlib's end points:
+  ROC starts at (0, 0) and ends at (1, 1), the PR curve starts at recall 0 with the first precision.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from monitor_lib.config import ModelQualityConfig
+from monitor_lib.errors import InputError
+from monitor_lib.quality.metrics import REPLICAS, SAMPLE_FRACTION, BinaryTally, RegressionTally
+from monitor_lib.quality.results import QualityTallies
+
+log = logging.getLogger(__name__)
+
+CURVE_BUCKETS = 1000
+MAX_CONFUSION_CELLS = 20_000  # (actual, predicted) pairs; more means the labels are not classes
+SAMPLE_SIZE = 20
+_R = range(REPLICAS + 1)  # replica 0 is all rows
+
+
+# ------------------------------------------------------------------ typed values
+
+
+def _number(x):
+    from pyspark.sql import functions as F
+
+    d = F.trim(x).try_cast("double")
+    return F.when(~F.isnan(d) & (F.abs(d) != F.lit(math.inf)), d)
+
+
+def _present(x):
+    from pyspark.sql import functions as F
+
+    return x.isNotNull() & (F.trim(x) != "")
+
+
+def normalize_label_text(value: str) -> str:
+    """Python twin of :func:`_label`: integral numbers without a fraction (``1.0`` → ``1``), else trimmed."""
+    text = value.strip()
+    try:
+        d = float(text)
+    except ValueError:
+        return text
+    if math.isfinite(d) and d == math.floor(d) and abs(d) < 1e15:
+        return str(int(d))
+    return text
+
+
+def _label(x):
+    """A class label as text: integral numbers without a fraction (``1.0`` and ``1`` are one class)."""
+    from pyspark.sql import functions as F
+
+    d = _number(x)
+    integral = d.isNotNull() & (d == F.floor(d)) & (F.abs(d) < F.lit(1e15))
+    return F.when(_present(x), F.when(integral, d.cast("long").cast("string")).otherwise(F.trim(x)))
+
+
+def _binary(x, positive: str | None):
+    """1 / 0 for the positive / negative class, null when the value is not a binary label."""
+    from pyspark.sql import functions as F
+
+    label = _label(x)
+    if positive is not None:
+        return F.when(label.isNotNull(), F.when(label == normalize_label_text(positive), 1).otherwise(0))
+    lower = F.lower(label)
+    return F.when(lower.isin("1", "true"), 1).when(lower.isin("0", "false"), 0)
+
+
+def typed_records(labelled, config: ModelQualityConfig):
+    """Columns status, kind, file, line, y, yhat, s (binary score) — value problems become rejections."""
+    from pyspark.sql import functions as F
+
+    truth, pred, prob = F.col("truth"), F.col("pred"), F.col("prob")
+    p = config.problem_type
+    checks = [(~_present(truth), "missing_ground_truth")]
+    if p == "Regression":
+        y, yhat, s = _number(truth), _number(pred), F.lit(None).cast("double")
+        checks += [(y.isNull(), "non_numeric_ground_truth"), (~_present(pred), "missing_prediction"),
+                   (yhat.isNull(), "non_numeric_prediction")]
+    elif p == "MulticlassClassification":
+        y, yhat, s = _label(truth), _label(pred), F.lit(None).cast("double")
+        checks += [(~_present(pred), "missing_prediction")]
+    else:
+        y = _binary(truth, config.positive_label)
+        checks += [(y.isNull(), "invalid_label")]
+        if config.probability_attribute:
+            s = _number(prob)
+            checks += [(~_present(prob), "missing_probability"), (s.isNull(), "non_numeric_probability")]
+        threshold = config.threshold
+        if threshold is not None:
+            yhat = F.when(s >= F.lit(threshold), 1).otherwise(0)
+        else:
+            yhat = _binary(pred, config.positive_label)
+            checks += [(~_present(pred), "missing_prediction"), (yhat.isNull(), "invalid_prediction")]
+        if not config.probability_attribute:
+            s = yhat.cast("double")  # AUC of the hard predictions
+    value_kind = F.lit(None).cast("string")
+    for condition, kind in reversed(checks):
+        value_kind = F.when(condition, F.lit(kind)).otherwise(value_kind)
+    status = F.col("status")
+    kind = F.when(status.isNotNull(), F.col("kind")).otherwise(value_kind)
+    status = F.when(status.isNotNull(), status).when(value_kind.isNotNull(), F.lit("reject"))
+    df = labelled.select(status.alias("status"), kind.alias("kind"), "file", "line",
+                         y.alias("y"), yhat.alias("yhat"), s.alias("s"))
+    good = F.col("status").isNull()
+    return df.select("status", "kind", "file", "line",
+                     *[F.when(good, F.col(c)).alias(c) for c in ("y", "yhat", "s")],
+                     *[(good & (F.rand(config.seed * 7919 + r) < F.lit(SAMPLE_FRACTION))).alias(f"w{r}")
+                       for r in _R if r])
+
+
+# ------------------------------------------------------------------ aggregation
+
+
+def _in(r: int):
+    """1 when the record is in replica r (replica 0: every good record), as a long."""
+    from pyspark.sql import functions as F
+
+    good = F.col("status").isNull()
+    return F.when(good if r == 0 else F.col(f"w{r}"), F.lit(1)).otherwise(F.lit(0)).cast("long")
+
+
+def _split_counts(rows, tallies: QualityTallies) -> list:
+    """Move the rejected / skipped group counts into the tallies; return the good rows."""
+    good = []
+    for row in rows:
+        if row["status"] is None:
+            good.append(row)
+        else:
+            target = tallies.rejected if row["status"] == "reject" else tallies.skipped
+            target[row["kind"]] = target.get(row["kind"], 0) + int(row["n"])
+    tallies.rejected = dict(sorted(tallies.rejected.items()))
+    tallies.skipped = dict(sorted(tallies.skipped.items()))
+    return good
+
+
+def aggregate_quality(labelled, config: ModelQualityConfig) -> QualityTallies:
+    """All tallies of a problem type from the frame of :func:`monitor_lib.quality.extract.labelled_records`."""
+    typed = typed_records(labelled, config)
+    tallies = QualityTallies(config.problem_type)
+    if config.problem_type == "Regression":
+        _regression(typed, tallies)
+    else:
+        _classification(typed, config, tallies)
+    if tallies.rejected:
+        from pyspark.sql import functions as F
+
+        rows = (typed.where(F.col("status") == "reject").select("kind", "file", "line")
+                .limit(SAMPLE_SIZE).collect())
+        tallies.sample = [{"kind": r["kind"], "file": r["file"], "record": r["line"]} for r in rows]
+    return tallies
+
+
+def _regression(typed, tallies: QualityTallies) -> None:
+    from pyspark.sql import functions as F
+
+    e = F.col("y") - F.col("yhat")
+    aggs = [F.count(F.lit(1)).alias("n")]
+    for r in _R:
+        inside = _in(r) == 1
+        aggs += [
+            F.sum(_in(r)).alias(f"n{r}"),
+            F.sum(F.when(inside, F.abs(e))).alias(f"ae{r}"),
+            F.sum(F.when(inside, e * e)).alias(f"se{r}"),
+            F.var_pop(F.when(inside, F.col("y"))).alias(f"vy{r}"),
+        ]
+    rows = typed.groupBy("status", "kind").agg(*aggs).collect()
+    good = _split_counts(rows, tallies)
+    if not good:
+        return
+    g = good[0]
+    tallies.records = int(g["n0"])
+    tallies.regression = [
+        RegressionTally(int(g[f"n{r}"]), float(g[f"ae{r}"] or 0.0), float(g[f"se{r}"] or 0.0),
+                        float(g[f"vy{r}"] or 0.0) * int(g[f"n{r}"]))
+        for r in _R
+    ]
+
+
+def _classification(typed, config: ModelQualityConfig, tallies: QualityTallies) -> None:
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    binary = config.problem_type == "BinaryClassification"
+    keys = ["status", "kind", "y", "yhat"] + (["s"] if binary else [])
+    grouped = typed.groupBy(*keys).agg(F.count(F.lit(1)).alias("n"), *[F.sum(_in(r)).alias(f"n{r}") for r in _R])
+    if binary:
+        grouped = grouped.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        cells = grouped.groupBy("status", "kind", "y", "yhat").agg(
+            F.sum("n").alias("n"), *[F.sum(f"n{r}").alias(f"n{r}") for r in _R])
+        rows = cells.limit(MAX_CONFUSION_CELLS + 1).collect()
+        if len(rows) > MAX_CONFUSION_CELLS:
+            raise InputError(f"{config.problem_type}: more than {MAX_CONFUSION_CELLS} distinct (actual, predicted) "
+                             "label pairs — are the labels classes? (check problem_type and the attributes)")
+        good = _split_counts(rows, tallies)
+        confusions: list[dict[tuple[str, str], int]] = [{} for _ in _R]
+        for row in good:
+            for r in _R:
+                if row[f"n{r}"]:
+                    key = (str(row["y"]), str(row["yhat"]))
+                    confusions[r][key] = confusions[r].get(key, 0) + int(row[f"n{r}"])
+        tallies.records = sum(confusions[0].values())
+        tallies.confusions = confusions
+        if binary and tallies.records:
+            auc = _auc(grouped, tallies)
+            tallies.binary = [
+                BinaryTally(tp=c.get(("1", "1"), 0), fp=c.get(("0", "1"), 0), tn=c.get(("0", "0"), 0),
+                            fn=c.get(("1", "0"), 0), auc=auc[r])
+                for r, c in enumerate(confusions)
+            ]
+    finally:
+        if binary:
+            grouped.unpersist()
+
+
+def _auc(grouped, tallies: QualityTallies) -> list[float | None]:
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    good = grouped.where(F.col("status").isNull())
+    bucket = F.least(F.greatest(F.floor(F.col("s") * CURVE_BUCKETS), F.lit(0)), F.lit(CURVE_BUCKETS - 1))
+    per_score = good.groupBy(bucket.cast("int").alias("b"), "s").agg(
+        *[F.sum(F.when(F.col("y") == 1, F.col(f"n{r}")).otherwise(0)).alias(f"p{r}") for r in _R],
+        *[F.sum(F.when(F.col("y") == 0, F.col(f"n{r}")).otherwise(0)).alias(f"q{r}") for r in _R],
+    )
+    above = Window.partitionBy("b").orderBy(F.desc("s")).rowsBetween(Window.unboundedPreceding, -1)
+    with_above = per_score.select(
+        "b", *[F.col(f"p{r}") for r in _R], *[F.col(f"q{r}") for r in _R],
+        *[F.coalesce(F.sum(f"p{r}").over(above), F.lit(0)).alias(f"a{r}") for r in _R],
+    )
+    buckets = with_above.groupBy("b").agg(
+        *[F.sum(F.col(f"q{r}") * (F.col(f"a{r}") + F.col(f"p{r}") * 0.5)).alias(f"in{r}") for r in _R],
+        *[F.sum(f"p{r}").alias(f"P{r}") for r in _R],
+        *[F.sum(f"q{r}").alias(f"N{r}") for r in _R],
+    ).collect()
+    buckets.sort(key=lambda row: -row["b"])
+    auc: list[float | None] = []
+    for r in _R:
+        numerator, positives_above = 0.0, 0
+        for row in buckets:
+            numerator += float(row[f"in{r}"]) + float(row[f"N{r}"]) * positives_above
+            positives_above += int(row[f"P{r}"])
+        positives, negatives = positives_above, sum(int(row[f"N{r}"]) for row in buckets)
+        auc.append(numerator / (positives * negatives) if positives and negatives else None)
+    tallies.roc_curve, tallies.pr_curve = _curves(buckets)
+    return auc
+
+
+def _curves(buckets) -> tuple[tuple[list[float], list[float]], tuple[list[float], list[float]]]:
+    """ROC and precision-recall points at the bucket edges (buckets sorted by descending score)."""
+    positives = sum(int(row["P0"]) for row in buckets)
+    negatives = sum(int(row["N0"]) for row in buckets)
+    tp = fp = 0
+    fpr, tpr, precisions, recalls = [0.0], [0.0], [], []
+    for row in buckets:
+        if not (row["P0"] or row["N0"]):
+            continue
+        tp += int(row["P0"])
+        fp += int(row["N0"])
+        fpr.append(fp / negatives if negatives else 0.0)
+        tpr.append(tp / positives if positives else 0.0)
+        precisions.append(tp / (tp + fp))
+        recalls.append(tp / positives if positives else 0.0)
+    fpr.append(1.0)
+    tpr.append(1.0)
+    if precisions:
+        precisions.insert(0, precisions[0])
+        recalls.insert(0, 0.0)
+    return (fpr, tpr), (precisions, recalls)
