@@ -1,0 +1,408 @@
+"""SageMaker's ground-truth merger (image ``sagemaker-model-monitor-groundtruth-merger``), in Spark.
+
+Model quality runs as two jobs (spec §2.2): a merge job labels the captured predictions of a window
+with the ground truth uploaded later, then the analysis job reads the merged records
+(``sagemakerMergeJson``). :func:`merge_window` is the first job; :func:`write_merged_records` writes its
+output in the layout the second one reads (``merge/{endpoint}/{variant}/yyyy/mm/dd/hh``).
+
+Predictions (spec §1.1)
+    The capture files of the window are listed with :func:`~monitor_lib.io.capture.list_capture_files`
+    (hour-folder pruning) and every line gets the monitoring run's verdict
+    (:func:`~monitor_lib.io.capture._line_verdict`): ``invalid_utf8``, ``malformed_json``,
+    ``not_a_capture_record``, ``missing_inference_time`` are rejected; shadow traffic
+    (``shadow_experiment``) and records whose ``inferenceTime`` is outside ``[start, end)``
+    (``outside_window``) are skipped. One extra rule, because the merged text is built by splicing the
+    capture line: a line that is not exactly one JSON value (e.g. ``{...} trailing``, which Spark's
+    JSON reader tolerates) is ``malformed_json`` too. Every other line is a *prediction*.
+
+Ground truth (spec §2.1)
+    Labels arrive later than the predictions, in folders named by their upload hour, so EVERY file
+    under ``ground_truth_source`` is read. A record is ``{"groundTruthData": {"data": "1", "encoding":
+    "CSV"}, "eventMetadata": {"eventId": "..."}, "eventVersion": "0"}``. Rejected, in this order:
+    ``invalid_utf8``; ``malformed_json`` (not a JSON object); ``missing_event_id``
+    (``eventMetadata.eventId`` absent, null or blank); ``missing_ground_truth_data``
+    (``groundTruthData`` absent, not a JSON object, or without a non-null ``data``). The rest are
+    *labels*.
+
+Join key
+    A prediction's key is its ``eventMetadata.inferenceId`` when that is present and not blank, else
+    its ``eventMetadata.eventId``; it is matched (exactly, as a string) against the label's
+    ``eventMetadata.eventId``. A label carrying the eventId of a capture that has an inferenceId does
+    not match it. A prediction with neither id can never match (an unmatched prediction).
+
+Duplicate labels
+    When several labels carry the same id ONE is kept: the one from the file whose path sorts last
+    (ground truth is laid out ``yyyy/mm/dd/hh/…``, so the latest upload), and within that file the
+    last line. "Last line" is exact whatever the file size: lines are ordered by the byte offset of
+    the Spark split they were read in (``_metadata.file_block_start``) and then by their position in
+    that split (``monotonically_increasing_id`` increases in read order within a task), so the order
+    does not depend on how Spark packs splits into tasks and a recomputation picks the same winner.
+    The others are counted in ``duplicate_labels``.
+
+Several predictions with the same key
+    Each of them gets the label (no prediction is dropped); they count as several matched records.
+
+Merged record (``sagemakerMergeJson``)
+    The capture line's JSON object with one more top-level member, ``"groundTruthData"``, holding the
+    label's ``groundTruthData`` object (as re-serialised by Spark's JSON parser: same values, compact
+    spacing). Built by inserting text before the capture line's final ``}`` — no Python UDF.
+
+Counts (:class:`MergeCounts`)
+    ``predictions`` = ``matched`` + ``unmatched_predictions`` (in-window capture records);
+    ``matched`` = ``matched_by_inference_id`` + ``matched_by_event_id`` = merged records; ``labels`` =
+    well-formed ground-truth records of all files = distinct label ids + ``duplicate_labels``;
+    ``unmatched_labels`` = distinct label ids no prediction of this window carries (labels of
+    predictions outside the window, of shadow traffic or of rejected captures included). Rejected and
+    skipped kinds are keyed by name without prefix.
+
+The counts are computed by two small Spark aggregations (one over the labels, one
+over the join); only they and a sample of at most 20 problem records reach the driver. The labels
+and the joined frame are persisted so each input is scanned once; :meth:`MergeOutcome.release`
+frees them once ``merged`` has been consumed (written).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from monitor_lib.config import DatasetFormat
+from monitor_lib.io import capture as cap
+from monitor_lib.io.storage import list_data_files, local_path
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+log = logging.getLogger(__name__)
+
+MAX_SAMPLE = 20
+_PER_KIND = 2  # examples kept per kind (the smallest and the largest (file, id, line))
+MERGED_PREFIX = "merged-"
+MERGED_SUFFIX = ".jsonl"
+
+_GT_TEXT_SCHEMA = "groundTruthData string, eventMetadata struct<eventId: string>, __bad string"
+_GT_SHAPE_SCHEMA = "groundTruthData struct<data: string>, __bad string"
+_JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "__bad"}
+
+_MATCHED = "matched:"
+_UNMATCHED_PREDICTION = "unmatched_prediction"
+_UNMATCHED_LABEL = "unmatched_label"
+_DUPLICATE_LABEL = "duplicate_label"
+_LABEL = "\x00label"
+
+
+@dataclass
+class MergeCounts:
+    capture_files: int = 0
+    ground_truth_files: int = 0
+    predictions: int = 0  # capture records in the window (the ones we try to label)
+    captures_rejected: dict[str, int] = field(default_factory=dict)  # invalid_utf8, malformed_json, ...
+    captures_skipped: dict[str, int] = field(default_factory=dict)  # outside_window, shadow_experiment
+    labels: int = 0  # well-formed ground-truth records read (all files)
+    labels_rejected: dict[str, int] = field(default_factory=dict)  # invalid_utf8, malformed_json, ...
+    matched: int = 0  # predictions that got a label (= merged records written)
+    matched_by_inference_id: int = 0
+    matched_by_event_id: int = 0
+    unmatched_predictions: int = 0  # predictions in the window without a label
+    unmatched_labels: int = 0  # distinct label ids that match no prediction of this window
+    duplicate_labels: int = 0  # label records dropped because another record has the same id
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class MergeOutcome:
+    merged: DataFrame  # rel (capture folder relative to the capture root, '' = top), line (merged JSON)
+    counts: MergeCounts
+    sample: list[dict]  # {"kind", "file", "id", "record"}, at most MAX_SAMPLE
+    folders: list[str] = field(default_factory=list)  # capture folders read, relative to the capture root
+    _cached: list = field(default_factory=list, repr=False)
+
+    def release(self) -> None:
+        """Drop the cached merge (call once ``merged`` has been written / consumed)."""
+        for df in self._cached:
+            df.unpersist()
+        self._cached.clear()
+
+
+# ------------------------------------------------------------------ reading
+
+
+def _capture_predictions(spark, files: list[str], root_dir: str, start: datetime | None, end: datetime | None):
+    """Capture lines with verdict (null for a prediction), key source, join key and relative folder."""
+    from pyspark.sql import functions as F
+
+    if files:
+        lines = cap.read_capture_lines(spark, files)
+    else:
+        lines = spark.createDataFrame([], "line string, file string")
+    parsed = cap._parsed_lines(lines)
+    spec = cap.CaptureSpec((), DatasetFormat("capture"), start, end)
+    j = F.col("j")
+    staged = parsed.select(
+        "line", "file",
+        cap._line_verdict(spec, j).alias("verdict"),
+        j["eventMetadata"]["inferenceId"].alias("iid"),
+        j["eventMetadata"]["eventId"].alias("eid"),
+    )
+    # the merged text splices the line: it must be exactly one JSON value (Spark's reader ignores trailing text)
+    one_value = F.json_array_length(F.concat(F.lit("["), F.col("line"), F.lit("]"))) == 1
+    verdict = F.coalesce(F.col("verdict"), F.when(~F.coalesce(one_value, F.lit(False)),
+                                                  F.lit(cap.REJECT + "malformed_json")))
+    df = staged.select("line", "file", "iid", "eid", verdict.alias("verdict"),
+                       _relative_folder(F.col("file"), root_dir).alias("rel"))
+    iid, eid = F.col("iid"), F.col("eid")
+    src = (F.when(F.col("verdict").isNotNull(), F.lit(None).cast("string"))
+           .when(F.length(F.trim(iid)) > 0, F.lit("inferenceId"))
+           .when(F.length(F.trim(eid)) > 0, F.lit("eventId")))
+    df = df.select("line", "file", "rel", "verdict", "iid", "eid", src.alias("src"))
+    key = F.when(F.col("src") == "inferenceId", iid).when(F.col("src") == "eventId", eid)
+    return df.select("line", "file", "rel", "verdict", "src", key.alias("key"))
+
+
+def _relative_folder(file_col, root_dir: str):
+    """The folder of a file (as Spark reports it: a URL-encoded URI) relative to ``root_dir``, decoded."""
+    from pyspark.sql import functions as F
+
+    depth = len([p for p in os.path.abspath(root_dir).split(os.sep) if p])
+    path = F.regexp_replace(file_col, r"^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?", "")
+    parts = F.filter(F.split(path, "/"), lambda p: F.length(p) > 0)
+    below = F.slice(parts, depth + 1, F.greatest(F.size(parts) - depth - 1, F.lit(0)))
+
+    def decode(p):  # Hadoop encodes % and spaces but not '+', which url_decode would turn into a space
+        raw = F.regexp_replace(p, r"\+", "%2B")
+        return F.coalesce(F.try_url_decode(raw), p)
+
+    return F.array_join(F.transform(below, decode), "/")
+
+
+def _ground_truth_lines(spark, files: list[str]):
+    """Every non-empty ground-truth line with its file, split start and position in read order."""
+    from pyspark.sql import functions as F
+
+    if not files:
+        return spark.createDataFrame([], "line string, file string, block long, pos long")
+    df = spark.read.text(files).select(
+        F.col("value").alias("line"), F.input_file_name().alias("file"),
+        F.col("_metadata.file_block_start").alias("block"), F.monotonically_increasing_id().alias("pos"),
+    )
+    return df.where(F.length(F.trim("line")) > 0)
+
+
+def _labels_by_key(gt_lines):
+    """One row per label id (kind null): the kept label, the number of records, one dropped record;
+    one row per rejected kind: its count and two examples."""
+    from pyspark.sql import functions as F
+
+    parsed = gt_lines.select(
+        "line", "file", "block", "pos",
+        F.from_json("line", _GT_TEXT_SCHEMA, _JSON_OPTIONS).alias("a"),
+        F.from_json("line", _GT_SHAPE_SCHEMA, _JSON_OPTIONS).alias("b"),
+    )
+    a, b, line = F.col("a"), F.col("b"), F.col("line")
+    eid = a["eventMetadata"]["eventId"]
+    kind = (
+        F.when(~F.is_valid_utf8(line), F.lit("invalid_utf8"))
+        # a JSON object whose members have other types than expected (eventMetadata a string, ...) is not
+        # malformed: __bad is set, the members that did not fit are null and the kinds below name them
+        .when(a.isNull() | ~F.ltrim(line).startswith("{")
+              | (a["__bad"].isNotNull() & F.json_object_keys(line).isNull()), F.lit("malformed_json"))
+        .when(eid.isNull() | (F.length(F.trim(eid)) == 0), F.lit("missing_event_id"))
+        .when(b["groundTruthData"].isNull() | b["groundTruthData"]["data"].isNull(),
+              F.lit("missing_ground_truth_data"))
+    )
+    staged = parsed.select("line", "file", "block", "pos", kind.alias("kind"), eid.alias("eid"),
+                           a["groundTruthData"].alias("gt"))
+    record = F.struct("file", "block", "pos", F.col("gt"), F.col("line"))
+    return staged.groupBy(
+        "kind", F.when(F.col("kind").isNull(), F.col("eid")).alias("key")
+    ).agg(F.count(F.lit(1)).alias("n"), F.max(record).alias("last"), F.min(record).alias("first"))
+
+
+# ------------------------------------------------------------------ merging
+
+
+def _merged_line(capture_line, gt_text):
+    """``{capture…}`` + ``,"groundTruthData":{…}}`` — the capture object with one more member."""
+    from pyspark.sql import functions as F
+
+    body = F.regexp_replace(capture_line, r"\s+$", "")
+    return F.concat(body.substr(F.lit(1), F.length(body) - 1), F.lit(',"groundTruthData":'), gt_text, F.lit("}"))
+
+
+def merge_window(spark, capture_source: str, ground_truth_source: str,
+                 start: datetime | None, end: datetime | None) -> MergeOutcome:
+    """Label the capture records of ``[start, end)`` with the ground truth (see the module docstring)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    capture_files = [os.path.abspath(f) for f in cap.list_capture_files(capture_source, start, end)]
+    gt_files = [os.path.abspath(f) for f in
+                list_data_files(ground_truth_source, "ground_truth_source", allow_empty=True)]
+    root = os.path.abspath(local_path(capture_source))
+    root_dir = root if os.path.isdir(root) else os.path.dirname(root)
+    folders = sorted({_rel(os.path.dirname(f), root_dir) for f in capture_files})
+    log.info("ground-truth merge: %d capture file(s) in %d folder(s), %d ground-truth file(s)",
+             len(capture_files), len(folders), len(gt_files))
+
+    labels_keyed = _labels_by_key(_ground_truth_lines(spark, gt_files)).persist(StorageLevel.MEMORY_AND_DISK)
+    counts = MergeCounts(capture_files=len(capture_files), ground_truth_files=len(gt_files))
+    samples: dict[str, list[dict]] = {}
+
+    # 1. labels: how many, how many dropped as duplicates, rejected kinds
+    label_rows = labels_keyed.groupBy(F.coalesce("kind", F.lit(_LABEL)).alias("kind")).agg(
+        F.sum("n").alias("records"),
+        F.count(F.lit(1)).alias("ids"),
+        F.min(F.when(F.col("n") > 1, F.struct("first.file", "key", "first.line"))).alias("dup_min"),
+        F.max(F.when(F.col("n") > 1, F.struct("first.file", "key", "first.line"))).alias("dup_max"),
+        F.min(F.struct("first.file", "key", "first.line")).alias("ex_min"),
+        F.max(F.struct("last.file", "key", "last.line")).alias("ex_max"),
+    ).collect()
+    for r in label_rows:
+        if r["kind"] == _LABEL:
+            counts.labels = int(r["records"])
+            counts.duplicate_labels = int(r["records"]) - int(r["ids"])
+            samples[_DUPLICATE_LABEL] = _examples(_DUPLICATE_LABEL, r["dup_min"], r["dup_max"])
+        else:
+            counts.labels_rejected[r["kind"]] = int(r["records"])
+            samples["gt:" + r["kind"]] = _examples(r["kind"], r["ex_min"], r["ex_max"])
+
+    # 2. the join: every capture line against the kept label of each id
+    captures = _capture_predictions(spark, capture_files, root_dir, start, end)
+    keyed = F.col("key").isNotNull()
+    # rows that cannot match (rejected, skipped, no id) get a spread-out dummy key instead of null:
+    # null keys would all land in one task of the join
+    captures = captures.select(
+        "*", F.lit(True).alias("c_side"), keyed.alias("jk_real"),
+        F.when(keyed, F.col("key")).otherwise(F.xxhash64("file", "line").cast("string")).alias("jk"))
+    labels = labels_keyed.where(F.col("kind").isNull()).select(
+        F.lit(True).alias("l_side"), F.lit(True).alias("l_real"), F.col("key").alias("lkey"),
+        F.col("last.gt").alias("gt"), F.col("last.file").alias("lfile"), F.col("last.line").alias("lline"))
+    joined = captures.join(labels, (captures["jk_real"] == labels["l_real"]) & (captures["jk"] == labels["lkey"]),
+                           "full_outer")
+    cat = (
+        F.when(F.col("c_side").isNull(), F.lit(_UNMATCHED_LABEL))
+        .when(F.col("verdict").isNotNull(), F.col("verdict"))
+        .when(F.col("l_side").isNotNull(), F.concat(F.lit(_MATCHED), F.col("src")))
+        .otherwise(F.lit(_UNMATCHED_PREDICTION))
+    )
+    joined = joined.select("*", cat.alias("cat"))
+    is_matched = F.col("cat").startswith(_MATCHED)
+    example = (F.when(F.col("cat") == _UNMATCHED_LABEL,
+                      F.struct(F.col("lfile").alias("file"), F.col("lkey").alias("id"), F.col("lline").alias("line")))
+               .when(F.col("cat").startswith(cap.REJECT) | (F.col("cat") == _UNMATCHED_PREDICTION),
+                     F.struct("file", F.col("key").alias("id"), "line")))
+    slim = joined.select(
+        "cat", "rel", F.when(is_matched, _merged_line(F.col("line"), F.col("gt"))).alias("merged"),
+        example.alias("example"),
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    rows = slim.groupBy("cat").agg(F.count(F.lit(1)).alias("n"), F.min("example").alias("ex_min"),
+                                   F.max("example").alias("ex_max")).collect()
+    labels_keyed.unpersist()
+
+    for r in rows:
+        kind, n = r["cat"], int(r["n"])
+        if kind.startswith(cap.REJECT):
+            name = kind[len(cap.REJECT):]
+            counts.captures_rejected[name] = n
+            samples["capture:" + name] = _examples(name, r["ex_min"], r["ex_max"])
+        elif kind.startswith(cap.SKIP):
+            counts.captures_skipped[kind[len(cap.SKIP):]] = n
+        elif kind.startswith(_MATCHED):
+            counts.predictions += n
+            counts.matched += n
+            if kind == _MATCHED + "inferenceId":
+                counts.matched_by_inference_id = n
+            else:
+                counts.matched_by_event_id = n
+        elif kind == _UNMATCHED_PREDICTION:
+            counts.predictions += n
+            counts.unmatched_predictions = n
+            samples[kind] = _examples(kind, r["ex_min"], r["ex_max"])
+        elif kind == _UNMATCHED_LABEL:
+            counts.unmatched_labels = n
+            samples[kind] = _examples(kind, r["ex_min"], r["ex_max"])
+    order = sorted(k for k in samples if ":" in k) + [_UNMATCHED_PREDICTION, _UNMATCHED_LABEL, _DUPLICATE_LABEL]
+    sample = [e for k in order for e in samples.get(k, [])][:MAX_SAMPLE]
+    log.info("ground-truth merge: %d of %d prediction(s) labelled, %d label(s) unused, %d duplicate label(s)",
+             counts.matched, counts.predictions, counts.unmatched_labels, counts.duplicate_labels)
+
+    merged = slim.where(F.col("merged").isNotNull()).select("rel", F.col("merged").alias("line"))
+    return MergeOutcome(merged, counts, sample, folders, [slim])
+
+
+def _rel(folder: str, root_dir: str) -> str:
+    rel = os.path.relpath(folder, root_dir)
+    return "" if rel == "." else rel.replace(os.sep, "/")
+
+
+def _examples(kind: str, *found) -> list[dict]:
+    out: list[dict] = []
+    for ex in found:
+        if ex is None:
+            continue
+        item = {"kind": kind, "file": ex["file"], "id": ex[1], "record": ex["line"]}
+        if item not in out:
+            out.append(item)
+    return out[:_PER_KIND]
+
+
+# ------------------------------------------------------------------ writing
+
+
+def write_merged_records(merged, output_path: str, folders=()) -> list[str]:
+    """Write ``merged`` as JSON Lines under ``{output_path}/{rel}/merged-NNNNN.jsonl``; return the files.
+
+    Earlier ``merged-*.jsonl`` files are removed first from every folder written and from ``folders``
+    (pass :attr:`MergeOutcome.folders` so that a folder whose records no longer match is emptied too),
+    so re-running a window is idempotent. Spark writes into a temporary folder inside ``output_path``
+    (``partitionBy("rel")``, one task per folder); the part files are then moved into place.
+    """
+    from pyspark.sql import functions as F
+
+    out = os.path.abspath(local_path(output_path))
+    os.makedirs(out, exist_ok=True)
+    tmp = os.path.join(out, f"_merge-tmp-{uuid.uuid4().hex}")
+    written: list[str] = []
+    try:
+        (merged.repartition(F.col("rel")).write.partitionBy("rel").option("compression", "none")
+         .mode("overwrite").text(tmp))
+        parts: dict[str, list[str]] = {}
+        for entry in sorted(os.listdir(tmp)):
+            if not entry.startswith("rel="):
+                continue
+            value = unquote(entry[len("rel="):])
+            rel = "" if value == "__HIVE_DEFAULT_PARTITION__" else value
+            folder = os.path.join(tmp, entry)
+            parts[rel] = [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.startswith("part-")]
+        for rel in sorted(set(parts) | set(folders)):
+            target = _target(out, rel)
+            if os.path.isdir(target):
+                for name in os.listdir(target):
+                    if name.startswith(MERGED_PREFIX) and name.endswith(MERGED_SUFFIX):
+                        os.remove(os.path.join(target, name))
+        for rel, files in sorted(parts.items()):
+            target = _target(out, rel)
+            os.makedirs(target, exist_ok=True)
+            for i, part in enumerate(files):
+                dest = os.path.join(target, f"{MERGED_PREFIX}{i:05d}{MERGED_SUFFIX}")
+                os.replace(part, dest)
+                written.append(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("ground-truth merge: wrote %d file(s) under %s", len(written), out)
+    return written
+
+
+def _target(out: str, rel: str) -> str:
+    target = os.path.normpath(os.path.join(out, rel))
+    if target != out and not target.startswith(out + os.sep):
+        raise ValueError(f"merged folder {rel!r} escapes the output path {out}")
+    return target
