@@ -335,8 +335,8 @@ def _no_data_reason(config: MonitoringConfig, data_files: list[str], rejected: d
 
 # ---------------------------------------------------------------- model quality
 
-MERGE_SUMMARY_FILE = "merge_summary.json"
-MERGED_SAMPLE_FILE = "merge_sample.jsonl"
+MERGE_SUMMARY_FILE = "_merge_summary.json"  # "_": not data, the analysis skips it
+MERGED_SAMPLE_FILE = "_merge_sample.jsonl"
 MERGE_FOLDER = "merge"  # under output_path, when a model-quality run merges before it analyses
 
 
@@ -384,7 +384,10 @@ def run_merge(config: MergeConfig, spark=None) -> MergeResult:
     out = ensure_dir(config.output_path)
     outcome = merge_window(spark, config.dataset_source, config.ground_truth_source, config.start_time,
                            config.end_time)
-    written = write_merged_records(outcome.merged, out)
+    try:
+        written = write_merged_records(outcome.merged, out, outcome.folders)
+    finally:
+        outcome.release()
     result = MergeResult(config, outcome.counts, out, written, outcome.sample, spark_master=spark.sparkContext.master)
     if outcome.sample:
         result.files["sample"] = os.path.join(out, MERGED_SAMPLE_FILE)

@@ -6,10 +6,15 @@ Run with `make demo`. Everything runs in Spark local mode and writes under ./dem
 2. five hours of SageMaker data-capture files are written for the endpoint `credit-default-endpoint`
    (2026-11-20, 10:00-15:00 UTC, ~4,000 requests an hour): the first hour is healthy, then each hour
    one thing goes wrong;
-3. `model-monitor monitor` runs once per hour, like an hourly monitoring schedule, and finds it.
+3. `model-monitor monitor` runs once per hour, like an hourly monitoring schedule, and finds it;
+4. model quality: a labelled validation set is baselined (`--analysis-type model-quality`), the
+   ground-truth labels of the five hours arrive a day later (2026-11-21, their own hour folders), and one
+   model-quality run per hour merges the captured predictions with their labels and finds the accuracy
+   decaying hour after hour.
 
-The capture writer (`write_capture_hour`) and the traffic of each hour (`hour_traffic`) are plain
-pandas / file code, reused by tests/integration/test_demo_story.py.
+The capture writer (`write_capture_hour`), the traffic of each hour (`hour_traffic`) and the label
+writer (`write_ground_truth_hour`) are plain pandas / file code, reused by
+tests/integration/test_demo_story.py.
 """
 
 from __future__ import annotations
@@ -218,6 +223,76 @@ def write_capture_hour(frame: pd.DataFrame, directory: Path, hour_start: datetim
     return written
 
 
+# --- model quality: labels that arrive a day later ---------------------------------------------------
+
+LABEL_DELAY = timedelta(days=1)
+VALIDATION_ROWS = 10_000
+VALIDATION_AGREEMENT = 0.88  # share of the validation set where the model's prediction is right
+AGREEMENT = {10: 0.92, 11: 0.86, 12: 0.80, 13: 0.74, 14: 0.66}  # the model decays hour after hour
+UNLABELLED = 0.05  # requests whose label never arrives
+MQ_SCHEDULE = "credit-default-model-quality"
+
+
+def validation_set(n: int = VALIDATION_ROWS, agreement: float = VALIDATION_AGREEMENT, seed: int = 7) -> pd.DataFrame:
+    """The model's predictions on a labelled validation set: `prediction` (the predicted class) and `label`."""
+    rng = np.random.default_rng(seed)
+    prediction = (rng.random(n) < 0.22).astype(int)
+    right = rng.random(n) < agreement
+    return pd.DataFrame({"prediction": prediction, "label": np.where(right, prediction, 1 - prediction)})
+
+
+def captured_predictions(files: list[Path]) -> list[tuple[str, str]]:
+    """(eventId, predicted class) of every well-formed capture record in ``files``."""
+    out = []
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+                out.append((record["eventMetadata"]["eventId"], record["captureData"]["endpointOutput"]["data"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return out
+
+
+def write_ground_truth_hour(predictions: list[tuple[str, str]], directory: Path, hour_start: datetime,
+                            agreement: float, *, seed: int = 0, unlabelled: float = UNLABELLED,
+                            duplicates: int = 3) -> dict[str, int]:
+    """Upload the labels of one hour's requests a day later, as SageMaker ground-truth records under
+    ``<directory>/yyyy/mm/dd/hh/MMSS.jsonl`` (the label-collection time). The label equals the prediction
+    with probability ``agreement``; ``unlabelled`` of the requests get no label; the first ``duplicates``
+    labels are uploaded twice (a retry). Returns {eventId: label} of the labels written."""
+    rng = np.random.default_rng(10_000 + seed)
+    uploaded = hour_start + LABEL_DELAY
+    labels: dict[str, int] = {}
+    for event_id, prediction in predictions:
+        if rng.random() < unlabelled:
+            continue
+        p = int(prediction)
+        labels[event_id] = p if rng.random() < agreement else 1 - p
+    records = [json.dumps({"groundTruthData": {"data": str(label), "encoding": "CSV"},
+                           "eventMetadata": {"eventId": event_id}, "eventVersion": "0"})
+               for event_id, label in labels.items()]
+    folder = Path(directory) / uploaded.strftime("%Y/%m/%d/%H")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{uploaded:%M%S}.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
+    (folder / "retry.jsonl").write_text("\n".join(records[:duplicates]) + "\n", encoding="utf-8")
+    return labels
+
+
+def model_quality_args(capture_root: Path, ground_truth: Path, baseline: Path, hour_start: datetime,
+                       output: Path) -> list[str]:
+    """`model-monitor monitor --analysis-type model-quality` flags for one hourly run: merge the hour's
+    predictions with the labels uploaded so far, then compare the metrics with the baseline."""
+    return ["monitor", "--analysis-type", "model-quality", "--problem-type", "BinaryClassification",
+            "--dataset", str(capture_root), "--ground-truth", str(ground_truth), "--inference-attribute", "0",
+            "--baseline-constraints", str(baseline / "constraints.json"),
+            "--start-time", hour_start.strftime(TIME_FORMAT),
+            "--end-time", (hour_start + timedelta(hours=1)).strftime(TIME_FORMAT),
+            "--endpoint", ENDPOINT, "--schedule", MQ_SCHEDULE,
+            "--publish-cloudwatch-metrics", "--cloudwatch-metrics-directory", str(output / "cloudwatch"),
+            "--output", str(output)]
+
+
 # --- the monitoring runs ----------------------------------------------------------------------------
 
 
@@ -311,6 +386,35 @@ def print_story(results: list[HourResult], capture_root: Path, monitoring_root: 
               + "; ".join(f"{r.story.start:%H:%M} expected {sorted(r.story.expected)}" for r in misses))
 
 
+def print_model_quality(baseline: Path, outputs: dict[int, Path]) -> bool:
+    """The model-quality story; True when it shows what it should (no violation in the first hour, then
+    an accuracy violation every hour, accuracy decaying)."""
+    base = json.loads((baseline / "statistics.json").read_text())["binary_classification_metrics"]
+    print(f"\n=== {ENDPOINT}: schedule {MQ_SCHEDULE} (labels uploaded a day later) ===\n")
+    print(f"baseline (validation set): accuracy {base['accuracy']['value']:.4f}, f1 {base['f1']['value']:.4f}; "
+          "suggested thresholds = the baseline values (SageMaker's rule)\n")
+    print(f"{'hour (UTC)':<12}{'merged':>8}{'no label':>10}{'accuracy':>10}{'f1':>8}  violations")
+    accuracies, ok = [], True
+    for hour, output in outputs.items():
+        summary = json.loads((output / "run_summary.json").read_text())
+        merge = summary["merge"]
+        violations = json.loads((output / "constraint_violations.json").read_text())["violations"]
+        metrics = summary["metrics"]
+        accuracies.append(metrics["accuracy"])
+        names = [v["metric_name"] for v in violations]
+        print(f"{hour:02d}:00-{hour + 1:02d}:00 {merge['matched']:>8,}{merge['unmatched_predictions']:>10,}"
+              f"{metrics['accuracy']:>10.4f}{metrics['f1']:>8.4f}  "
+              + (f"{len(names)}: {', '.join(names[:4])}{', …' if len(names) > 4 else ''}" if names else "none"))
+        ok &= (not names) if hour == STORY[0].hour else ("accuracy" in names)
+    ok &= all(a > b for a, b in zip(accuracies, accuracies[1:], strict=False))
+    first = next(iter(outputs.values()))
+    print(f"\nmerged records: {first / 'merge'}/{ENDPOINT}/{VARIANT}/<yyyy/mm/dd/hh>/merged-*.jsonl")
+    print(f"reports:        {first.parent}/<hh>/{{statistics.json, constraint_violations.json, run_summary.json}}")
+    if not ok:
+        print("\nthe model-quality runs did not show what the story expected", file=sys.stderr)
+    return ok
+
+
 def main() -> int:
     from monitor_lib.cli import main as cli
 
@@ -325,10 +429,13 @@ def main() -> int:
     print_baseline(baseline)
 
     capture_root, monitoring_root = OUT / "capture", OUT / "monitoring"
-    for stale in (capture_root, monitoring_root):  # the demo owns these folders; start each run clean
+    ground_truth, quality_root = OUT / "ground-truth", OUT / "monitoring-model-quality"
+    for stale in (capture_root, monitoring_root, ground_truth, quality_root):  # the demo owns these folders
         shutil.rmtree(stale, ignore_errors=True)
+    capture_files = {}
     for h in STORY:
-        write_capture_hour(hour_traffic(h), capture_root, h.start, broken_lines=h.broken_lines, seed=h.hour)
+        capture_files[h.hour] = write_capture_hour(hour_traffic(h), capture_root, h.start,
+                                                   broken_lines=h.broken_lines, seed=h.hour)
     print(f"\nwrote {len(STORY)} hours of data capture ({RECORDS_PER_HOUR:,} requests an hour) under {capture_root}\n")
 
     results = []
@@ -342,7 +449,35 @@ def main() -> int:
             return code
         results.append(read_hour_result(h, output))
     print_story(results, capture_root, monitoring_root)
-    return 0 if all(r.found == r.story.expected for r in results) else 1
+    story_ok = all(r.found == r.story.expected for r in results)
+
+    # model quality: baseline from a labelled validation set, labels a day later, one run per hour
+    validation = OUT / "data" / "validation.csv"
+    validation_set().to_csv(validation, index=False)
+    mq_baseline = OUT / "model-quality-baseline"
+    print(f"\n--- model-quality baseline of {validation} ({VALIDATION_ROWS:,} labelled predictions) ---")
+    code = cli(["baseline", "--analysis-type", "model-quality", "--problem-type", "BinaryClassification",
+                "--dataset", str(validation), "--format", "csv", "--header", "--inference-attribute", "prediction",
+                "--ground-truth-attribute", "label", "--output", str(mq_baseline)])
+    if code:
+        return code
+    for h in STORY:
+        write_ground_truth_hour(captured_predictions(capture_files[h.hour]), ground_truth, h.start,
+                                AGREEMENT[h.hour], seed=h.hour)
+    print(f"\nuploaded the ground-truth labels of the {len(STORY)} hours under {ground_truth} "
+          f"({(DAY + LABEL_DELAY):%Y-%m-%d}, a day after the predictions)")
+    outputs = {}
+    for h in STORY:
+        output = hourly_output(quality_root, h.start, schedule=MQ_SCHEDULE)
+        print(f"\n--- model-quality run {h.start:%Y-%m-%d %H:%M}-{h.start + timedelta(hours=1):%H:%M} UTC "
+              f"(schedule {MQ_SCHEDULE}) ---")
+        code = cli(model_quality_args(capture_root, ground_truth, mq_baseline, h.start, output))
+        if code:
+            print(f"model-quality run for {h.start:%Y-%m-%d %H:00} failed (exit {code})", file=sys.stderr)
+            return code
+        outputs[h.hour] = output
+    quality_ok = print_model_quality(mq_baseline, outputs)
+    return 0 if story_ok and quality_ok else 1
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ Everything that touches rows is a Spark expression; the driver receives small ta
   per replica (Spark's ``var_pop``, a numerically stable central-moment algorithm).
 * **Classification**: one aggregation grouped by (actual, predicted) — plus the score for binary
   classification — with a count per replica; rejected records are grouped by their kind in the same
-  aggregation, so counting bad input costs no extra pass.
+  aggregation (with up to two example records per kind), so bad input costs no extra pass.
 * **AUC, exact** (Mann–Whitney with ties counted ½, what scikit-learn's ``roc_auc_score`` and Spark
   MLlib's trapezoidal area give): the binary aggregation is kept (persisted) and regrouped by distinct
   score; scores fall into ``CURVE_BUCKETS`` fixed buckets of [0, 1] (clamped outside), a window per
@@ -139,15 +139,31 @@ def _in(r: int):
     return F.when(good if r == 0 else F.col(f"w{r}"), F.lit(1)).otherwise(F.lit(0)).cast("long")
 
 
+def _examples() -> list:
+    """Up to two example records of each rejected kind, taken in the aggregation itself (a separate
+    filter + limit job would re-evaluate the whole extraction row by row)."""
+    from pyspark.sql import functions as F
+
+    rejected = F.col("status") == "reject"
+    record = F.when(rejected, F.struct("file", "line"))
+    order = F.when(rejected, F.xxhash64("line"))
+    return [F.min_by(record, order).alias("ex1"), F.max_by(record, order).alias("ex2")]
+
+
 def _split_counts(rows, tallies: QualityTallies) -> list:
-    """Move the rejected / skipped group counts into the tallies; return the good rows."""
+    """Move the rejected / skipped group counts (and examples) into the tallies; return the good rows."""
     good = []
     for row in rows:
         if row["status"] is None:
             good.append(row)
-        else:
-            target = tallies.rejected if row["status"] == "reject" else tallies.skipped
-            target[row["kind"]] = target.get(row["kind"], 0) + int(row["n"])
+            continue
+        target = tallies.rejected if row["status"] == "reject" else tallies.skipped
+        target[row["kind"]] = target.get(row["kind"], 0) + int(row["n"])
+        for example in (row["ex1"], row["ex2"]):
+            seen = [(s["file"], s["record"]) for s in tallies.sample]
+            if example is not None and (example["file"], example["line"]) not in seen \
+                    and len(tallies.sample) < SAMPLE_SIZE:
+                tallies.sample.append({"kind": row["kind"], "file": example["file"], "record": example["line"]})
     tallies.rejected = dict(sorted(tallies.rejected.items()))
     tallies.skipped = dict(sorted(tallies.skipped.items()))
     return good
@@ -161,12 +177,6 @@ def aggregate_quality(labelled, config: ModelQualityConfig) -> QualityTallies:
         _regression(typed, tallies)
     else:
         _classification(typed, config, tallies)
-    if tallies.rejected:
-        from pyspark.sql import functions as F
-
-        rows = (typed.where(F.col("status") == "reject").select("kind", "file", "line")
-                .limit(SAMPLE_SIZE).collect())
-        tallies.sample = [{"kind": r["kind"], "file": r["file"], "record": r["line"]} for r in rows]
     return tallies
 
 
@@ -174,7 +184,7 @@ def _regression(typed, tallies: QualityTallies) -> None:
     from pyspark.sql import functions as F
 
     e = F.col("y") - F.col("yhat")
-    aggs = [F.count(F.lit(1)).alias("n")]
+    aggs = [F.count(F.lit(1)).alias("n"), *_examples()]
     for r in _R:
         inside = _in(r) == 1
         aggs += [
@@ -202,12 +212,14 @@ def _classification(typed, config: ModelQualityConfig, tallies: QualityTallies) 
 
     binary = config.problem_type == "BinaryClassification"
     keys = ["status", "kind", "y", "yhat"] + (["s"] if binary else [])
-    grouped = typed.groupBy(*keys).agg(F.count(F.lit(1)).alias("n"), *[F.sum(_in(r)).alias(f"n{r}") for r in _R])
+    grouped = typed.groupBy(*keys).agg(F.count(F.lit(1)).alias("n"), *_examples(),
+                                       *[F.sum(_in(r)).alias(f"n{r}") for r in _R])
     if binary:
         grouped = grouped.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         cells = grouped.groupBy("status", "kind", "y", "yhat").agg(
-            F.sum("n").alias("n"), *[F.sum(f"n{r}").alias(f"n{r}") for r in _R])
+            F.sum("n").alias("n"), F.first("ex1", ignorenulls=True).alias("ex1"),
+            F.first("ex2", ignorenulls=True).alias("ex2"), *[F.sum(f"n{r}").alias(f"n{r}") for r in _R])
         rows = cells.limit(MAX_CONFUSION_CELLS + 1).collect()
         if len(rows) > MAX_CONFUSION_CELLS:
             raise InputError(f"{config.problem_type}: more than {MAX_CONFUSION_CELLS} distinct (actual, predicted) "

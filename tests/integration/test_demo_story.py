@@ -184,3 +184,83 @@ def test_education_domain_share(story):
     assert 0.9 < inside < 0.94
     assert _observed_percent(run, "categorical_values_check", "EDUCATION") == pytest.approx(100 * inside, abs=1e-9)
     assert "CHANNEL" in run.description("extra_column_check", "CHANNEL")
+
+
+# --- model quality: labels a day later, accuracy decaying ------------------------------------------
+
+
+@dataclass
+class QualityStory:
+    baseline: Path
+    labels: dict[int, dict[str, int]]  # hour -> {eventId: label}
+    predictions: dict[int, dict[str, str]]  # hour -> {eventId: predicted class}
+    capture_files: dict[int, list[Path]]
+    outputs: dict[int, Path]
+    codes: dict[int, int]
+
+
+@pytest.fixture(scope="module")
+def quality_story(story, tmp_path_factory) -> QualityStory:
+    root = tmp_path_factory.mktemp("quality_story")
+    validation = root / "validation.csv"
+    demo.validation_set(n=4_000).to_csv(validation, index=False)
+    baseline = root / "baseline"
+    assert main(["baseline", "--analysis-type", "model-quality", "--problem-type", "BinaryClassification",
+                 "--dataset", str(validation), "--format", "csv", "--header", "--inference-attribute", "prediction",
+                 "--ground-truth-attribute", "label", "--output", str(baseline)]) == 0
+    capture = story.capture_files[10][0].parents[5]  # the capture root of the data-quality story
+    labels, predictions, outputs, codes = {}, {}, {}, {}
+    for h in demo.STORY:
+        predicted = demo.captured_predictions(story.capture_files[h.hour])
+        predictions[h.hour] = dict(predicted)
+        labels[h.hour] = demo.write_ground_truth_hour(predicted, root / "ground-truth", h.start,
+                                                      demo.AGREEMENT[h.hour], seed=h.hour)
+    for h in demo.STORY:
+        outputs[h.hour] = demo.hourly_output(root / "monitoring", h.start, schedule=demo.MQ_SCHEDULE)
+        codes[h.hour] = main(demo.model_quality_args(capture, root / "ground-truth", baseline, h.start,
+                                                     outputs[h.hour]))
+    return QualityStory(baseline, labels, predictions, story.capture_files, outputs, codes)
+
+
+def test_labels_arrive_a_day_later_in_their_own_hour_folders(quality_story):
+    folders = sorted({p.parent.relative_to(p.parents[4]).as_posix()
+                      for p in (quality_story.outputs[10].parents[6]).rglob("ground-truth/*/*/*/*/*.jsonl")})
+    assert folders == [f"2026/11/21/{h:02d}" for h in sorted(EXPECTED)]
+
+
+@pytest.mark.parametrize("hour", sorted(EXPECTED))
+def test_each_hour_merges_its_labels_and_measures_accuracy(quality_story, hour):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    assert quality_story.codes[hour] == 0
+    summary = json.loads((quality_story.outputs[hour] / "run_summary.json").read_text())
+    predictions = quality_story.predictions[hour]
+    # a capture without inferenceTime (the broken hour) cannot be in the window: its label stays unmatched
+    timed = {json.loads(line)["eventMetadata"]["eventId"] for f in quality_story.capture_files[hour]
+             for line in f.read_text().splitlines()
+             if line.endswith("}") and "inferenceTime" in json.loads(line)["eventMetadata"]}
+    labels = {k: v for k, v in quality_story.labels[hour].items() if k in timed}
+    merge = summary["merge"]
+    assert merge["matched"] == len(labels) == summary["records_evaluated"]
+    assert merge["unmatched_predictions"] == len(timed) - len(labels)
+    assert merge["duplicate_labels"] == 3 * len(EXPECTED)  # every hour's retry file re-sends 3 labels
+    ids = sorted(labels)
+    y = [labels[i] for i in ids]
+    pred = [int(predictions[i]) for i in ids]
+    assert summary["metrics"]["accuracy"] == pytest.approx(accuracy_score(y, pred), rel=1e-12)
+    assert summary["metrics"]["f1"] == pytest.approx(f1_score(y, pred), rel=1e-9)
+    violated = set(summary["violations_by_metric"])
+    if hour == 10:
+        assert violated == set() and summary["status"] == "Completed"
+    else:
+        assert {"accuracy", "f1", "auc"} <= violated and summary["status"] == "CompletedWithViolations"
+
+
+def test_accuracy_decays_hour_after_hour(quality_story):
+    accuracy = [json.loads((quality_story.outputs[h] / "statistics.json").read_text())
+                ["binary_classification_metrics"]["accuracy"]["value"] for h in sorted(EXPECTED)]
+    assert accuracy == sorted(accuracy, reverse=True) and len(set(accuracy)) == len(accuracy)
+    violation = json.loads((quality_story.outputs[14] / "constraint_violations.json").read_text())["violations"][0]
+    threshold = json.loads((quality_story.baseline / "constraints.json").read_text())[
+        "binary_classification_constraints"][violation["metric_name"]]["threshold"]
+    assert violation["description"].endswith(f"was {violation['constraint_check_type']} {threshold!r}")
