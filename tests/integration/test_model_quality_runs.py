@@ -235,7 +235,7 @@ def test_merger_container_then_analyzer_container(spark, tmp_path, monkeypatch):
     assert message == ("Completed: Merged 99 of 100 predictions with ground truth (1 without a label, "
                        "1 unmatched labels, 1 duplicate labels).")
     summary = json.loads((merged / "_merge_summary.json").read_text())
-    assert (summary["matched_by_inference_id"], summary["matched_by_event_id"]) == (50, 49)
+    assert (summary["matched_by_inference_id"], summary["matched_by_event_id"]) == (49, 50)  # #99 (inferenceId) unlabelled
     assert sorted(p.relative_to(merged).parent.as_posix() for p in merged.rglob("merged-*.jsonl")) == [
         "abalone-endpoint/AllTraffic/2026/11/20/10"]
 
