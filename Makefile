@@ -27,6 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) scripts/benchmark.py
 	$(PY) scripts/benchmark_monitoring.py
+	$(PY) scripts/benchmark_model_quality.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-output
