@@ -152,20 +152,32 @@ def merge_config_from_args(args: argparse.Namespace) -> MergeConfig:
     return merge_config_from_params(params, source="flags / --config")
 
 
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in counts.items())
+
+
+def _print_window_and_records(s: dict, what: str) -> None:
+    """The window and the ``records:`` line of a run summary (rejected / skipped counts by kind)."""
+    window = s["window"]
+    if window["start_time"] or window["end_time"]:
+        print(f"  window: {window['start_time'] or '-'} to {window['end_time'] or '-'}")
+    rejected, skipped = s["records_rejected"], s["records_skipped"]
+    print(f"  records: {what} from {s['files_read']} file(s)"
+          + (f", {sum(rejected.values())} rejected ({_counts_text(rejected)})" if rejected else "")
+          + (f", {sum(skipped.values())} skipped ({_counts_text(skipped)})" if skipped else ""))
+
+
+def _print_files(files: dict[str, str], width: int = 19) -> None:
+    for name, path in files.items():
+        print(f"  {name:<{width}}{path}")
+
+
 def print_model_quality_summary(result) -> None:
     s = result.summary()
     print(result.message)
     if result.merge is not None:
         print("  merge: " + result.merge.message.removeprefix("Completed: "))
-    window = s["window"]
-    if window["start_time"] or window["end_time"]:
-        print(f"  window: {window['start_time'] or '-'} to {window['end_time'] or '-'}")
-    rejected, skipped = s["records_rejected"], s["records_skipped"]
-    print(f"  records: {s['records_evaluated']} evaluated ({s['problem_type']}) from {s['files_read']} file(s)"
-          + (f", {sum(rejected.values())} rejected ({', '.join(f'{k}: {v}' for k, v in rejected.items())})"
-             if rejected else "")
-          + (f", {sum(skipped.values())} skipped ({', '.join(f'{k}: {v}' for k, v in skipped.items())})"
-             if skipped else ""))
+    _print_window_and_records(s, f"{s['records_evaluated']} evaluated ({s['problem_type']})")
     if result.statistics is not None:
         constraints = result.constraints.constraints if result.constraints else {}
         violated = {v.metric_name for v in result.violations}
@@ -177,8 +189,7 @@ def print_model_quality_summary(result) -> None:
             std = "" if m.standard_deviation is None else f" ± {m.standard_deviation:.4g}"
             print(f"    {name:<22}{m.value:.6g}{std}{limit}{flag}")
     print(f"  {s['seconds']:.1f} s on Spark master {s['spark_master']}")
-    for name, path in s["files"].items():
-        print(f"  {name:<19}{path}")
+    _print_files(s["files"])
 
 
 def print_merge_summary(result) -> None:
@@ -188,24 +199,15 @@ def print_merge_summary(result) -> None:
           f"ground truth: {s['ground_truth_files']} file(s), {s['labels']} labels")
     for name in ("captures_rejected", "labels_rejected", "captures_skipped"):
         if s[name]:
-            print(f"  {name.replace('_', ' ')}: " + ", ".join(f"{k}: {v}" for k, v in s[name].items()))
+            print(f"  {name.replace('_', ' ')}: {_counts_text(s[name])}")
     print(f"  {s['merged_files']} merged file(s) under {result.output_path}; {s['seconds']:.1f} s")
-    for name, path in s["files"].items():
-        print(f"  {name:<19}{path}")
+    _print_files(s["files"])
 
 
 def print_monitoring_summary(result) -> None:
     s = result.summary()
     print(result.message)
-    window = s["window"]
-    if window["start_time"] or window["end_time"]:
-        print(f"  window: {window['start_time'] or '-'} to {window['end_time'] or '-'}")
-    rejected, skipped = s["records_rejected"], s["records_skipped"]
-    print(f"  records: {s['records_profiled']} profiled from {s['files_read']} file(s)"
-          + (f", {sum(rejected.values())} rejected ({', '.join(f'{k}: {v}' for k, v in rejected.items())})"
-             if rejected else "")
-          + (f", {sum(skipped.values())} skipped ({', '.join(f'{k}: {v}' for k, v in skipped.items())})"
-             if skipped else ""))
+    _print_window_and_records(s, f"{s['records_profiled']} profiled")
     if s["violations"]:
         print("  violations: " + ", ".join(f"{k}: {v}" for k, v in s["violations_by_check"].items()))
         for v in result.violations[:10]:
@@ -213,8 +215,7 @@ def print_monitoring_summary(result) -> None:
         if len(result.violations) > 10:
             print(f"    ... {len(result.violations) - 10} more in {s['files'].get('violations')}")
     print(f"  {s['seconds']:.1f} s on Spark master {s['spark_master']}")
-    for name, path in s["files"].items():
-        print(f"  {name:<19}{path}")
+    _print_files(s["files"])
 
 
 def print_baseline_summary(result) -> None:
@@ -222,12 +223,11 @@ def print_baseline_summary(result) -> None:
     types = ", ".join(f"{n} {t}" for t, n in sorted(s["inferred_types"].items()))
     print(f"{s['message']}")
     print(f"  records: {s['records_profiled']} profiled"
-          + (f", {sum(s['records_rejected'].values())} rejected ({', '.join(f'{k}: {v}' for k, v in s['records_rejected'].items())})"
+          + (f", {sum(s['records_rejected'].values())} rejected ({_counts_text(s['records_rejected'])})"
              if s["records_rejected"] else ""))
     print(f"  features: {s['features']} ({types})")
     print(f"  profile: {s['profile_strategy']}, {s['seconds']:.1f} s on Spark master {s['spark_master']}")
-    for name, path in s["files"].items():
-        print(f"  {name:<16}{path}")
+    _print_files(s["files"], 16)
 
 
 # --- commands -----------------------------------------------------------------------------------

@@ -165,6 +165,11 @@ def iso_utc(t: datetime | None) -> str | None:
     return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _check_window(start: datetime | None, end: datetime | None) -> None:
+    if start and end and start >= end:
+        raise ConfigError(f"start_time {iso_utc(start)} must be before end_time {iso_utc(end)}")
+
+
 def _enabled(value: Any, field_name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -205,9 +210,7 @@ class MonitoringConfig:
             raise ConfigError("output_path is required: the directory that receives constraint_violations.json")
         if not self.baseline_constraints:
             raise ConfigError("baseline_constraints is required: the constraints.json of the baseline")
-        if self.start_time and self.end_time and self.start_time >= self.end_time:
-            raise ConfigError(f"start_time {self.start_time:%Y-%m-%dT%H:%M:%SZ} must be before "
-                              f"end_time {self.end_time:%Y-%m-%dT%H:%M:%SZ}")
+        _check_window(self.start_time, self.end_time)
         for name in ("record_preprocessor_script", "post_analytics_processor_script"):
             path = getattr(self, name)
             if path and not os.path.isfile(path):
@@ -399,8 +402,7 @@ class ModelQualityConfig:
         if self.dataset_format.kind in ("csv", "json", "parquet") and not self.ground_truth_attribute:
             raise ConfigError(f"ground_truth_attribute is required for a {self.dataset_format.kind} dataset: "
                               "the column, position or JSON path of the actual label")
-        if self.start_time and self.end_time and self.start_time >= self.end_time:
-            raise ConfigError(f"start_time {iso_utc(self.start_time)} must be before end_time {iso_utc(self.end_time)}")
+        _check_window(self.start_time, self.end_time)
         path = self.post_analytics_processor_script
         if path and not os.path.isfile(path):
             raise ConfigError(f"post_analytics_processor_script {path} does not exist or is not a file")
@@ -496,8 +498,7 @@ class MergeConfig:
                            ("output_path", "the directory that receives the merged records")):
             if not getattr(self, name):
                 raise ConfigError(f"{name} is required: {what}")
-        if self.start_time and self.end_time and self.start_time >= self.end_time:
-            raise ConfigError(f"start_time {iso_utc(self.start_time)} must be before end_time {iso_utc(self.end_time)}")
+        _check_window(self.start_time, self.end_time)
 
 
 MERGE_KEYS = ("dataset_source", "ground_truth_source", "output_path", "start_time", "end_time")

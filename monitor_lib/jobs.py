@@ -161,15 +161,11 @@ class MonitoringResult:
 
     @property
     def status(self) -> str:
-        if self.outcome is None:
-            return "NoData"
-        return "CompletedWithViolations" if self.violations else "Completed"
+        return _run_status(self.outcome is not None, self.violations)
 
     @property
     def message(self) -> str:
-        if self.outcome is None:
-            return f"Completed: No data in window {_window(self.config)}: {self.no_data_reason}."
-        return completed_message(len(self.violations))
+        return _run_message(self.outcome is not None, self.violations, self.config, self.no_data_reason)
 
     def summary(self) -> dict:
         by_check: dict[str, int] = {}
@@ -192,6 +188,18 @@ class MonitoringResult:
             "files": self.files,
             "message": self.message,
         }
+
+
+def _run_status(has_data: bool, violations: list[Violation]) -> str:
+    if not has_data:
+        return "NoData"
+    return "CompletedWithViolations" if violations else "Completed"
+
+
+def _run_message(has_data: bool, violations: list[Violation], config, no_data_reason: str) -> str:
+    if not has_data:
+        return f"Completed: No data in window {_window(config)}: {no_data_reason}."
+    return completed_message(len(violations))
 
 
 def _window(c: MonitoringConfig | ModelQualityConfig | MergeConfig) -> str:
@@ -285,14 +293,26 @@ def run_data_quality(config: MonitoringConfig, spark=None) -> MonitoringResult:
     result.seconds = time.monotonic() - started
     files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
     write_json_atomic(files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
-    if config.post_analytics_processor_script:
+    _postprocess(config.post_analytics_processor_script)
+    return result
+
+
+def _postprocess(script: str | None) -> None:
+    """The user's ``postprocess_handler()``, after the reports are written."""
+    if script:
         from monitor_lib.io.preprocess import run_postprocessor
 
         try:
-            run_postprocessor(config.post_analytics_processor_script)
+            run_postprocessor(script)
         except RuntimeError as e:
             raise MonitorError(str(e)) from None
-    return result
+
+
+def _counts_detail(rejected: dict[str, int], skipped: dict[str, int]) -> str:
+    """``3 rejected (malformed_json: 2, …); 1 skipped (…)`` — or that there was nothing at all."""
+    parts = [f"{sum(counts.values())} {name} (" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + ")"
+             for name, counts in (("rejected", rejected), ("skipped", skipped)) if counts]
+    return "; ".join(parts) if parts else "the files hold no records"
 
 
 def _check_and_write(config: MonitoringConfig, constraints: Constraints, baseline: DatasetStatistics,
@@ -324,13 +344,7 @@ def _no_data_reason(config: MonitoringConfig, data_files: list[str], rejected: d
                     skipped: dict[str, int]) -> str:
     if not data_files:
         return f"no capture files under {config.dataset_source} for this window"
-    parts = []
-    if rejected:
-        parts.append(f"{sum(rejected.values())} rejected (" + ", ".join(f"{k}: {v}" for k, v in rejected.items()) + ")")
-    if skipped:
-        parts.append(f"{sum(skipped.values())} skipped (" + ", ".join(f"{k}: {v}" for k, v in skipped.items()) + ")")
-    detail = "; ".join(parts) if parts else "the files hold no records"
-    return f"{len(data_files)} capture file(s) read, no record to profile: {detail}"
+    return f"{len(data_files)} capture file(s) read, no record to profile: {_counts_detail(rejected, skipped)}"
 
 
 # ---------------------------------------------------------------- model quality
@@ -419,15 +433,11 @@ class ModelQualityResult:
 
     @property
     def status(self) -> str:
-        if self.statistics is None:
-            return "NoData"
-        return "CompletedWithViolations" if self.violations else "Completed"
+        return _run_status(self.statistics is not None, self.violations)
 
     @property
     def message(self) -> str:
-        if self.statistics is None:
-            return f"Completed: No data in window {_window(self.config)}: {self.no_data_reason}."
-        return completed_message(len(self.violations))
+        return _run_message(self.statistics is not None, self.violations, self.config, self.no_data_reason)
 
     def summary(self) -> dict:
         c, t = self.config, self.tallies
@@ -523,13 +533,7 @@ def run_model_quality(config: ModelQualityConfig, spark=None) -> ModelQualityRes
     result.seconds = time.monotonic() - started
     files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
     write_json_atomic(files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
-    if config.post_analytics_processor_script:
-        from monitor_lib.io.preprocess import run_postprocessor
-
-        try:
-            run_postprocessor(config.post_analytics_processor_script)
-        except RuntimeError as e:
-            raise MonitorError(str(e)) from None
+    _postprocess(config.post_analytics_processor_script)
     return result
 
 
@@ -544,10 +548,5 @@ def _no_labels_reason(config: ModelQualityConfig, source: str, fmt, data_files: 
     if not data_files:
         what = "merged records" if fmt.kind == "merge" else "files"
         return f"no {what} under {source} for this window"
-    parts = []
-    for name, counts in (("rejected", tallies.rejected if tallies else {}),
-                         ("skipped", tallies.skipped if tallies else {})):
-        if counts:
-            parts.append(f"{sum(counts.values())} {name} (" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + ")")
-    detail = "; ".join(parts) if parts else "the files hold no records"
+    detail = _counts_detail(tallies.rejected, tallies.skipped) if tallies else _counts_detail({}, {})
     return f"{len(data_files)} file(s) read, no record with a prediction and a ground-truth label: {detail}"
