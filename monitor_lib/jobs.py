@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from monitor_lib.checks.data_quality import CheckOutcome, check_data_quality
+from monitor_lib.checks.data_quality import CheckOutcome, check_data_quality, feature_measurements
 from monitor_lib.checks.suggest import suggest_constraints
 from monitor_lib.config import BaselineConfig, MergeConfig, ModelQualityConfig, MonitoringConfig, iso_utc
 from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
@@ -34,6 +34,7 @@ from monitor_lib.profile.state import PROFILE_FILE_NAME, Profile, write_profile
 from monitor_lib.profile.summarize import statistics_from_profile
 from monitor_lib.quality.results import QualityTallies, statistics_from_tallies
 from monitor_lib.sinks.message import completed_message
+from monitor_lib.sinks.report.run import REPORT_FILE, load_run, render_run_report
 
 if TYPE_CHECKING:
     from monitor_lib.quality.merge import MergeCounts
@@ -114,10 +115,27 @@ def run_baseline(config: BaselineConfig, spark=None) -> BaselineResult:
     _write_rejected_sample(out, run.rejected_sample, files)
     result = BaselineResult(statistics, constraints, run, out, files, time.monotonic() - started,
                             spark.sparkContext.master)
-    files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
-    write_json_atomic(files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
+    _write_summary_and_report(result)
     log.info("baseline written to %s", out)
     return result
+
+
+def _write_summary_and_report(result) -> None:
+    """``run_summary.json`` and ``report.html`` (drawn from the files just written). A report that cannot be
+    drawn is logged and left out: the SageMaker outputs the platform reads are complete by then."""
+    out, files = result.output_path, result.files
+    files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
+    files["report"] = os.path.join(out, REPORT_FILE)
+    summary = result.summary()
+    try:
+        page = render_run_report(load_run(out, summary))
+    except Exception:
+        log.exception("%s could not be drawn; the run's other outputs are complete", files.pop("report"))
+        summary, page = result.summary(), None
+    write_json_atomic(files["summary"], json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    if page is not None:
+        write_json_atomic(files["report"], page)
+        log.info("report: %s (%d kB)", files["report"], len(page.encode()) // 1024)
 
 
 def _write_rejected_sample(out: str, sample: list[dict], files: dict[str, str]) -> None:
@@ -154,6 +172,7 @@ class MonitoringResult:
     seconds: float = 0.0
     spark_master: str = ""
     no_data_reason: str = ""
+    measurements: list[dict] = field(default_factory=list)  # per present baseline feature (feature_measurements)
 
     @property
     def violations(self) -> list[Violation]:
@@ -175,7 +194,10 @@ class MonitoringResult:
         return {
             "job": "data_quality_monitoring",
             "status": self.status,
+            **_schedule(c),
             "window": {"start_time": iso_utc(c.start_time), "end_time": iso_utc(c.end_time)},
+            "baseline_constraints": c.baseline_constraints,
+            "baseline_statistics": c.baseline_statistics,
             "files_read": self.files_read,
             "records_profiled": self.records,
             "records_rejected": dict(self.rejected),
@@ -183,11 +205,16 @@ class MonitoringResult:
             "features": len(self.statistics.features) if self.statistics else 0,
             "violations": len(self.violations),
             "violations_by_check": by_check,
+            "features_measured": self.measurements,
             "spark_master": self.spark_master,
             "seconds": round(self.seconds, 3),
             "files": self.files,
             "message": self.message,
         }
+
+
+def _schedule(c: MonitoringConfig | ModelQualityConfig) -> dict:
+    return {"endpoint": c.endpoint_name, "schedule": c.schedule_name}
 
 
 def _run_status(has_data: bool, violations: list[Violation]) -> str:
@@ -291,8 +318,7 @@ def run_data_quality(config: MonitoringConfig, spark=None) -> MonitoringResult:
     else:
         _check_and_write(config, constraints, baseline, profile, result)
     result.seconds = time.monotonic() - started
-    files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
-    write_json_atomic(files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
+    _write_summary_and_report(result)
     _postprocess(config.post_analytics_processor_script)
     return result
 
@@ -323,6 +349,7 @@ def _check_and_write(config: MonitoringConfig, constraints: Constraints, baselin
     statistics = statistics_from_profile(profile)
     outcome = check_data_quality(constraints, baseline, profile)
     result.outcome, result.statistics, result.records = outcome, statistics, profile.item_count
+    result.measurements = feature_measurements(constraints, outcome)
     files.update({
         "statistics": os.path.join(out, STATISTICS_FILE),
         "constraints": os.path.join(out, CONSTRAINTS_FILE),
@@ -446,7 +473,9 @@ class ModelQualityResult:
             "job": "model_quality_baseline" if c.is_baseline else "model_quality_monitoring",
             "status": self.status,
             "problem_type": c.problem_type,
+            **_schedule(c),
             "window": {"start_time": iso_utc(c.start_time), "end_time": iso_utc(c.end_time)},
+            "baseline_constraints": c.baseline_constraints,
             "files_read": self.files_read,
             "records_evaluated": t.records if t else 0,
             "records_rejected": dict(t.rejected) if t else {},
@@ -494,6 +523,7 @@ def run_model_quality(config: ModelQualityConfig, spark=None) -> ModelQualityRes
                                 spark_master=spark.sparkContext.master)
     files = result.files
     if labelled is not None:
+        log.info("evaluating %s metrics of %d file(s) under %s", config.problem_type, len(data_files), source)
         try:
             result.tallies = aggregate_quality(labelled, config)
         except MonitorError:
@@ -531,8 +561,7 @@ def run_model_quality(config: ModelQualityConfig, spark=None) -> ModelQualityRes
                 files["cloudwatch_metrics"] = write_metrics(config.metrics_directory, metrics)
         write_model_quality_constraints(result.constraints, files["constraints"])
     result.seconds = time.monotonic() - started
-    files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
-    write_json_atomic(files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
+    _write_summary_and_report(result)
     _postprocess(config.post_analytics_processor_script)
     return result
 

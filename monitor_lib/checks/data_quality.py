@@ -275,3 +275,28 @@ def check_data_quality(constraints: Constraints, baseline: DatasetStatistics, cu
         known = {f.name for f in constraints.features}
         violations.extend(extra_column(c.name) for c in current.columns if c.name not in known)
     return CheckOutcome(violations, features)
+
+
+def feature_measurements(constraints: Constraints, outcome: CheckOutcome) -> list[dict]:
+    """What each present baseline feature measured, with the thresholds it was held to (for run_summary.json,
+    the HTML report and the history page). Values are None where a check was not evaluated."""
+    config = constraints.monitoring_config
+    rows = []
+    for o in outcome.features:
+        fc = constraints.feature(o.name)
+        eff = fc.effective(config) if fc is not None else None
+        rows.append({
+            "name": o.name,
+            "baseline_type": fc.inferred_type if fc is not None else None,
+            "inferred_type": o.inferred_type,
+            "completeness": o.completeness,
+            "completeness_threshold": fc.completeness if fc is not None else None,
+            "type_match": o.type_match,
+            "type_match_threshold": eff.datatype_check_threshold if eff and o.type_match is not None else None,
+            "in_domain": o.in_domain,
+            "in_domain_threshold": eff.domain_content_threshold if eff and o.in_domain is not None else None,
+            "drift_distance": o.drift.distance if o.drift else None,
+            "drift_threshold": o.drift.threshold if o.drift else None,
+            "drift_method": o.drift.method if o.drift else None,
+        })
+    return rows

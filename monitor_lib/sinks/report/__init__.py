@@ -1,0 +1,1 @@
+"""HTML reports: one page per run (run.py) and the history of many runs (history.py)."""
