@@ -39,7 +39,7 @@ BASELINE_KEYS = ("dataset_source", "dataset_format", "output_path", "categorical
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("monitor_lib").setLevel(logging.INFO)
+    logging.getLogger("monitor_lib").setLevel(logging.INFO if verbose else logging.WARNING)
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
@@ -214,8 +214,20 @@ def print_monitoring_summary(result) -> None:
             print(f"    {v.constraint_check_type:<26}{v.feature_name:<24}{v.description}")
         if len(result.violations) > 10:
             print(f"    ... {len(result.violations) - 10} more in {s['files'].get('violations')}")
+    worst = worst_features(s["features_measured"])
+    if worst:
+        print("  most drifted: " + "; ".join(worst))
     print(f"  {s['seconds']:.1f} s on Spark master {s['spark_master']}")
     _print_files(s["files"])
+
+
+def worst_features(measured: list[dict], n: int = 3) -> list[str]:
+    """``AGE 0.31 (threshold 0.1), …``: the ``n`` features with the largest drift relative to their threshold."""
+    drifted = [m for m in measured if m.get("drift_distance") is not None]
+    drifted.sort(key=lambda m: -(m["drift_distance"] / m["drift_threshold"] if m.get("drift_threshold")
+                                 else m["drift_distance"]))
+    return [f"{m['name']} {m['drift_distance']:.4g} (threshold {m['drift_threshold']:.4g})"
+            for m in drifted[:n] if m["drift_distance"] > 0]
 
 
 def print_baseline_summary(result) -> None:
@@ -295,6 +307,44 @@ def cmd_merge_profiles(args: argparse.Namespace) -> int:
     print(f"merged {len(profiles)} profiles: {merged.item_count} records, {len(merged.columns)} features")
     print(f"  output          {args.output_path}")
     return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from monitor_lib.sinks.report.history import write_history
+    from monitor_lib.sinks.report.run import SUMMARY_FILE, write_run_report
+
+    root = args.root
+    if not os.path.isdir(root):
+        raise ConfigError(f"OUTPUT_ROOT {root} is not a folder: give a monitoring output root "
+                          "({endpoint}/{schedule}/yyyy/mm/dd/hh below it) or one run's output folder")
+    if os.path.exists(os.path.join(root, SUMMARY_FILE)):
+        path = write_run_report(root) if args.output is None else _run_report_to(root, args.output)
+        print(f"report of the run in {root}: {path}")
+        return EXIT_OK
+    path, points = write_history(root, args.output)
+    schedules = sorted({(p.schedule, p.kind) for p in points})
+    print(f"history of {len(points)} run(s) in {len(schedules)} schedule(s): {path}")
+    for schedule, kind in schedules:
+        runs = [p for p in points if (p.schedule, p.kind) == (schedule, kind)]
+        counts: dict[str, int] = {}
+        for p in runs:
+            for name in p.violated:
+                counts[name] = counts.get(name, 0) + 1
+        often = ", ".join(f"{k} ({v})" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+        print(f"  {schedule} ({kind.replace('_', ' ')}): {len(runs)} runs, "
+              f"{sum(1 for p in runs if p.violated)} with violations; last {runs[-1].when:%Y-%m-%d %H:%M} "
+              f"{runs[-1].status}" + (f"; most violated: {often}" if often else ""))
+    if not points:
+        print(f"  no monitoring run found under {root} (folders with run_summary.json or constraint_violations.json)")
+    return EXIT_OK
+
+
+def _run_report_to(folder: str, output: str) -> str:
+    from monitor_lib.formats.jsonfmt import write_json_atomic
+    from monitor_lib.sinks.report.run import load_run, render_run_report
+
+    write_json_atomic(output, render_run_report(load_run(folder)))
+    return output
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -439,6 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--start-time", dest="start_time", help="window start, ISO-8601 UTC (inclusive)")
     g.add_argument("--end-time", dest="end_time", help="window end, ISO-8601 UTC (exclusive)")
     g.set_defaults(func=cmd_merge)
+
+    r = sub.add_parser("report", help="draw the history of every run under a monitoring output root into one "
+                                      "HTML page (or draw one run's report.html again)")
+    r.add_argument("root", metavar="OUTPUT_ROOT",
+                   help="monitoring output root ({endpoint}/{schedule}/yyyy/mm/dd/hh/ below it), or one run's folder")
+    r.add_argument("--output", help="the page to write (default OUTPUT_ROOT/history.html, or the run's report.html)")
+    r.set_defaults(func=cmd_report)
 
     m = sub.add_parser("merge-profiles", help="merge profile.json states into the statistics of their union")
     m.add_argument("profiles", nargs="+", help="profile.json files (from earlier runs)")
