@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@scripts/check_env.sh $(PYTHON)
+	@scripts/ensure_chromium.sh
 	$(PY) -m ruff check monitor_lib jobs scripts tests
 	$(PY) -m pytest -q tests
 

@@ -93,3 +93,68 @@ def run_process(cmd, env_extra=None, env=None, timeout=600):
     env.pop("PYSPARK_GATEWAY_PORT", None)
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
                           cwd=Path(__file__).resolve().parents[1])
+
+
+# ---------------------------------------------------------------- headless Chromium (Debian's package)
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars")
+
+
+def chromium_binary() -> str:
+    import os
+    import shutil
+
+    path = os.environ.get("MODEL_MONITOR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    assert os.path.exists(path), (f"headless Chromium is needed at {path}: `make test` installs Debian's chromium "
+                                  "(scripts/ensure_chromium.sh); or set MODEL_MONITOR_CHROMIUM")
+    return path
+
+
+def _chromium(args: list[str], workdir: Path) -> str:
+    import subprocess
+
+    profile = workdir / f"chromium-profile-{len(list(workdir.glob('chromium-profile-*')))}"
+    done = subprocess.run([chromium_binary(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def page_dom(page: Path, workdir: Path) -> tuple[str, list[str]]:
+    """The page's DOM after Chromium loaded it, and every network request the page itself made (from
+    Chromium's net log: requests in the page's file:// isolation context; Chromium's own background
+    requests to its update and account services are not the page's)."""
+    import json
+
+    log = workdir / f"net-{page.stem}-{len(list(workdir.glob('net-*.json')))}.json"
+    dom = _chromium([f"--log-net-log={log}", "--virtual-time-budget=3000", "--dump-dom", page.resolve().as_uri()],
+                    workdir)
+    events = json.loads(log.read_text())
+    names = {v: k for k, v in events["constants"]["logEventTypes"].items()}
+    requests = [e["params"]["url"] for e in events["events"]
+                if names.get(e["type"]) == "URL_REQUEST_START_JOB" and "url" in e.get("params", {})
+                and "file://" in e["params"].get("network_isolation_key", "")]
+    return dom, requests
+
+
+def page_screenshot(page: Path, workdir: Path, width: int = 1200, height: int = 2400) -> Path:
+    shot = workdir / f"{page.stem}-{len(list(workdir.glob('*.png')))}.png"
+    _chromium([f"--window-size={width},{height}", f"--screenshot={shot}", page.resolve().as_uri()], workdir)
+    return shot
+
+
+def ink(png: Path) -> dict[str, float]:
+    """Shares of a screenshot's pixels: anything but the page background, the report's blue (current
+    values), red (violations) and grey (baseline) — to tell a drawn page from a blank one."""
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
+
+    def near(rgb: tuple[int, int, int], tol: int = 30) -> float:
+        return float((np.abs(pixels - np.array(rgb)).sum(axis=1) <= tol).mean())
+
+    background = near((245, 247, 250), 6) + near((255, 255, 255), 6)
+    return {"drawn": 1.0 - background, "blue": near((47, 111, 223)), "red": near((214, 51, 108)),
+            "grey": near((154, 165, 177))}

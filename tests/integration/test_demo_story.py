@@ -4,9 +4,11 @@ that — no more, no less — with the right numbers, and count the broken captu
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 import math
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -14,8 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import ink, page_dom, page_screenshot
 
 from monitor_lib.cli import main
+from monitor_lib.sinks.report.svg import num as svg_num
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE_ROWS = 8_000
@@ -264,3 +268,81 @@ def test_accuracy_decays_hour_after_hour(quality_story):
     threshold = json.loads((quality_story.baseline / "constraints.json").read_text())[
         "binary_classification_constraints"][violation["metric_name"]]["threshold"]
     assert violation["description"].endswith(f"was {violation['constraint_check_type']} {threshold!r}")
+
+
+# ---------------------------------------------------------------- the reports a person opens
+
+
+def _cards(dom: str) -> list[tuple[bool, str]]:
+    return [(bool(v), html.unescape(name)) for v, name in
+            re.findall(r'<section id="f\d+" class="feature( violated)?"><h3>([^<]+)</h3>', dom)]
+
+
+@pytest.mark.parametrize("hour", [10, 14])
+def test_run_report_shows_the_hour_in_chromium(story, hour, tmp_path):
+    run = story.runs[hour]
+    dom, requests = page_dom(run.output / "report.html", tmp_path)
+    assert requests == []
+    cards = _cards(dom)
+    statistics = json.loads((run.output / "statistics.json").read_text())
+    expected_names = {f["name"] for f in statistics["features"]} | {f for _, f in EXPECTED[hour]}
+    assert {name for _, name in cards} == expected_names
+    violated = [name for bad, name in cards if bad]
+    assert set(violated) == {f for _, f in EXPECTED[hour]}
+    assert all(bad for bad, _ in cards[:len(violated)])  # features with violations come first
+    for v in run.violations():
+        assert html.escape(v["description"], quote=False) in dom
+    assert f'class="status {run.summary()["status"]}"' in dom
+    shares = ink(page_screenshot(run.output / "report.html", tmp_path))
+    assert shares["drawn"] > 0.05 and shares["blue"] > 0.002 and shares["grey"] > 0.002
+    assert (shares["red"] > 0.0005) == bool(EXPECTED[hour])
+
+
+def test_history_page_draws_every_hour_in_chromium(story, tmp_path, capsys):
+    root = story.runs[10].output.parents[5]  # the monitoring output root: {endpoint}/{schedule}/yyyy/mm/dd/hh
+    assert main(["report", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert f"history of 5 run(s) in 1 schedule(s): {root / 'history.html'}" in out
+    assert "4 with violations; last 2026-11-20 14:00 CompletedWithViolations" in out
+    dom, requests = page_dom(root / "history.html", tmp_path)
+    assert requests == []
+    strip = re.findall(r'<a class="(\w+)" title="([^"]+)" href="([^"]+)"', dom)
+    assert [(status, href) for status, _, href in strip] == [
+        (story.runs[h].summary()["status"], f"{demo.ENDPOINT}/{demo.SCHEDULE}/2026/11/20/{h:02d}/report.html")
+        for h in sorted(EXPECTED)]
+    # drift and completeness are drawn per feature; a red dot for each drift / completeness violation
+    drawn = {("baseline_drift_check", f) for f in ["MARRIAGE"]} | {("completeness_check", "BILL_AMT1")}
+    all_found = {pair for h in EXPECTED for pair in story.runs[h].found()}
+    assert {p for p in all_found if p[0] in ("baseline_drift_check", "completeness_check")} == drawn
+    assert dom.count('class="viol"') == len(drawn)
+    marriage = story.runs[11].summary()["features_measured"]
+    (distance,) = [m["drift_distance"] for m in marriage if m["name"] == "MARRIAGE"]
+    assert f"2026-11-20 11:00: {svg_num(distance)} (threshold 0.1) — violation" in dom
+    for name in {f["name"] for f in marriage}:
+        assert f"<h3>{name}</h3>" in dom
+    assert ink(page_screenshot(root / "history.html", tmp_path))["red"] > 0.0002
+
+
+def test_model_quality_report_and_history_in_chromium(quality_story, tmp_path):
+    output = quality_story.outputs[14]
+    dom, requests = page_dom(output / "report.html", tmp_path)
+    assert requests == []
+    stats = json.loads((output / "statistics.json").read_text())["binary_classification_metrics"]
+    violations = json.loads((output / "constraint_violations.json").read_text())["violations"]
+    assert dom.count(">violation</span>") == len(violations) > 0
+    for v in violations:
+        assert html.escape(v["description"], quote=False) in dom
+    cells = [int(c) for c in re.findall(r"<td style=\"background:[^\"]*\">(\d+)</td>", dom)]
+    matrix = stats["confusion_matrix"]
+    assert cells == [matrix[a].get(p, 0) for a in matrix for p in matrix]
+    assert "ROC curve (AUC " + svg_num(stats["auc"]["value"]) + ")" in dom and "Precision–recall curve" in dom
+    assert ink(page_screenshot(output / "report.html", tmp_path))["red"] > 0.0005
+
+    root = output.parents[5]
+    assert main(["report", str(root), "--output", str(tmp_path / "mq-history.html")]) == 0
+    dom, requests = page_dom(tmp_path / "mq-history.html", tmp_path)
+    assert requests == []
+    per_run = [len(json.loads((quality_story.outputs[h] / "constraint_violations.json").read_text())["violations"])
+               for h in sorted(EXPECTED)]
+    assert dom.count('class="viol"') == sum(per_run) and per_run[0] == 0
+    assert os.path.relpath(output / "report.html", tmp_path) in dom  # links work from where the page is written
