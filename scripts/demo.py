@@ -10,7 +10,9 @@ Run with `make demo`. Everything runs in Spark local mode and writes under ./dem
 4. model quality: a labelled validation set is baselined (`--analysis-type model-quality`), the
    ground-truth labels of the five hours arrive a day later (2026-11-21, their own hour folders), and one
    model-quality run per hour merges the captured predictions with their labels and finds the accuracy
-   decaying hour after hour.
+   decaying hour after hour;
+5. `model-monitor report` draws the history of both schedules (history.html); every run left a
+   report.html next to its SageMaker files.
 
 The capture writer (`write_capture_hour`), the traffic of each hour (`hour_traffic`) and the label
 writer (`write_ground_truth_hour`) are plain pandas / file code, reused by
@@ -379,7 +381,7 @@ def print_story(results: list[HourResult], capture_root: Path, monitoring_root: 
             print(f"  {r.story.start:%H:%M}  {kinds}")
     print(f"\ncapture files:   {capture_root}/{ENDPOINT}/{VARIANT}/{DAY:%Y/%m/%d}/<hh>/*.jsonl")
     print(f"monitoring runs: {monitoring_root}/{ENDPOINT}/{SCHEDULE}/{DAY:%Y/%m/%d}/<hh>/"
-          "{constraint_violations.json, statistics.json, run_summary.json, cloudwatch/, ...}")
+          "{report.html, constraint_violations.json, statistics.json, run_summary.json, cloudwatch/, ...}")
     misses = [r for r in results if r.found != r.story.expected]
     if misses:
         print(f"\n{len(misses)} hour(s) did not show what the story expected: "
@@ -409,7 +411,8 @@ def print_model_quality(baseline: Path, outputs: dict[int, Path]) -> bool:
     ok &= all(a > b for a, b in zip(accuracies, accuracies[1:], strict=False))
     first = next(iter(outputs.values()))
     print(f"\nmerged records: {first / 'merge'}/{ENDPOINT}/{VARIANT}/<yyyy/mm/dd/hh>/merged-*.jsonl")
-    print(f"reports:        {first.parent}/<hh>/{{statistics.json, constraint_violations.json, run_summary.json}}")
+    print(f"reports:        {first.parent}/<hh>/{{report.html, statistics.json, constraint_violations.json, "
+          "run_summary.json}")
     if not ok:
         print("\nthe model-quality runs did not show what the story expected", file=sys.stderr)
     return ok
@@ -477,6 +480,16 @@ def main() -> int:
             return code
         outputs[h.hour] = output
     quality_ok = print_model_quality(mq_baseline, outputs)
+
+    print("\n--- the history of both schedules (model-monitor report) ---")
+    for root in (monitoring_root, quality_root):
+        code = cli(["report", str(root)])
+        if code:
+            return code
+    worst = hourly_output(monitoring_root, STORY[-1].start)
+    print(f"\nopen in a browser: {monitoring_root / 'history.html'}\n"
+          f"                   {quality_root / 'history.html'}\n"
+          f"                   {worst / 'report.html'} (one run; every run has its own)")
     return 0 if story_ok and quality_ok else 1
 
 
