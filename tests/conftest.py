@@ -11,7 +11,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from aws import install_test_credentials, start_server  # noqa: E402
 from helpers import FIXTURES  # noqa: E402
+
+install_test_credentials()  # before any SparkSession: its workers inherit the environment
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +31,17 @@ def spark():
     session = get_spark("model-monitor-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def aws_server():
+    """moto's server mode on 127.0.0.1; AWS_ENDPOINT_URL points every boto3 client of this process at it."""
+    server = start_server()
+    previous = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint
+    yield server
+    if previous is None:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+    else:
+        os.environ["AWS_ENDPOINT_URL"] = previous
+    server.stop()
