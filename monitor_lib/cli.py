@@ -71,7 +71,8 @@ def _load_yaml(path: str, known: tuple[str, ...] = BASELINE_KEYS) -> dict:
     return doc
 
 
-def baseline_config_from_args(args: argparse.Namespace) -> BaselineConfig:
+def baseline_params_from_args(args: argparse.Namespace) -> dict:
+    """The flat parameters (SageMaker environment names) of ``model-monitor baseline`` flags / --config."""
     params: dict = _load_yaml(args.config) if args.config else {}
     if args.format:
         fmt: dict = {args.format: {}}
@@ -84,10 +85,15 @@ def baseline_config_from_args(args: argparse.Namespace) -> BaselineConfig:
         value = getattr(args, key, None)
         if value is not None:
             params[key] = value
-    return baseline_config_from_params(params, source="flags / --config")
+    return params
 
 
-def monitoring_config_from_args(args: argparse.Namespace) -> MonitoringConfig:
+def baseline_config_from_args(args: argparse.Namespace) -> BaselineConfig:
+    return baseline_config_from_params(baseline_params_from_args(args), source="flags / --config")
+
+
+def monitoring_params_from_args(args: argparse.Namespace) -> dict:
+    """The flat parameters (SageMaker environment names) of ``model-monitor monitor`` flags / --config."""
     params: dict = _load_yaml(args.config, MONITORING_KEYS) if args.config else {}
     if args.format and args.format != "capture":
         fmt: dict = {args.format: {}}
@@ -102,7 +108,11 @@ def monitoring_config_from_args(args: argparse.Namespace) -> MonitoringConfig:
         if getattr(args, dest, None) is not None:
             params[key] = getattr(args, dest)
     params.setdefault("dataset_format", DEFAULT_CAPTURE_FORMAT)
-    return monitoring_config_from_params(params, source="flags / --config")
+    return params
+
+
+def monitoring_config_from_args(args: argparse.Namespace) -> MonitoringConfig:
+    return monitoring_config_from_params(monitoring_params_from_args(args), source="flags / --config")
 
 
 DEFAULT_MERGE_FORMAT = '{"sagemakerMergeJson": {"captureIndexNames": ["endpointOutput"]}}'
@@ -113,7 +123,8 @@ MODEL_QUALITY_FLAGS = {  # flag dest -> parameter name (besides the MODEL_QUALIT
 }
 
 
-def model_quality_config_from_args(args: argparse.Namespace, monitoring: bool) -> ModelQualityConfig:
+def model_quality_params_from_args(args: argparse.Namespace, monitoring: bool) -> dict:
+    """The flat parameters (SageMaker environment names) of model-quality baseline / monitor flags."""
     params: dict = _load_yaml(args.config, MODEL_QUALITY_KEYS) if args.config else {}
     if args.format and args.format not in ("capture", "merged"):
         fmt: dict = {args.format: {}}
@@ -140,16 +151,25 @@ def model_quality_config_from_args(args: argparse.Namespace, monitoring: bool) -
                           else DEFAULT_MERGE_FORMAT)
     elif params.get("baseline_constraints"):
         raise ConfigError("baseline_constraints makes a monitoring run: use model-monitor monitor")
-    return model_quality_config_from_params(params, source="flags / --config")
+    return params
 
 
-def merge_config_from_args(args: argparse.Namespace) -> MergeConfig:
+def model_quality_config_from_args(args: argparse.Namespace, monitoring: bool) -> ModelQualityConfig:
+    return model_quality_config_from_params(model_quality_params_from_args(args, monitoring),
+                                            source="flags / --config")
+
+
+def merge_params_from_args(args: argparse.Namespace) -> dict:
     params: dict = _load_yaml(args.config, MERGE_KEYS) if args.config else {}
     for key in MERGE_KEYS:
         value = getattr(args, key, None)
         if value is not None:
             params[key] = value
-    return merge_config_from_params(params, source="flags / --config")
+    return params
+
+
+def merge_config_from_args(args: argparse.Namespace) -> MergeConfig:
+    return merge_config_from_params(merge_params_from_args(args), source="flags / --config")
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -502,6 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--output", dest="output_path", required=True)
     m.add_argument("--categorical-drift-method", choices=CATEGORICAL_DRIFT_METHODS)
     m.set_defaults(func=cmd_merge_profiles)
+
+    from monitor_lib.driver.submit import add_submit_parser
+
+    add_submit_parser(sub)
     return p
 
 
