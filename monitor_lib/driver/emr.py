@@ -22,12 +22,12 @@ def split_s3_uri(uri: str, what: str = "--code-uri") -> tuple[str, str]:
     return bucket, key.strip("/")
 
 
-def upload_package(s3, package: Package, code_uri: str) -> dict[str, str]:
-    """Put the zip and the job scripts under ``{code_uri}/{digest}/``; their ``s3://`` URIs by file name."""
+def upload_package(s3, package: Package, code_uri: str, script: str) -> dict[str, str]:
+    """Put the zip and the job's entry script under ``{code_uri}/{digest}/``; their ``s3://`` URIs by file name."""
     bucket, prefix = split_s3_uri(code_uri)
     base = "/".join(p for p in (prefix, package.short_digest) if p)
     uris = {}
-    for path in package.files():
+    for path in (package.zip_path, package.script(script)):
         key = f"{base}/{path.name}"
         s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
         uris[path.name] = f"s3://{bucket}/{key}"

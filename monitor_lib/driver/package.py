@@ -40,9 +40,6 @@ class Package:
     def script(self, name: str) -> Path:
         return self.scripts[name]
 
-    def files(self) -> list[Path]:
-        return [self.zip_path, *self.scripts.values()]
-
 
 def package_files(package_dir: Path = PACKAGE_DIR) -> list[tuple[str, Path]]:
     """``(name in the zip, file)`` for every file of the package, sorted by name."""

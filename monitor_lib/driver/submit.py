@@ -157,7 +157,7 @@ def _submit_emr(args: argparse.Namespace, spec: JobSpec, s3, emr) -> int:
                          python=args.python, conf=tuple(parse_conf(args.conf)), step_name=args.step_name)
     with tempfile.TemporaryDirectory(prefix="model-monitor-submit-") as tmp:
         package = build_package(tmp)
-        uris = upload_package(s3, package, args.code_uri)
+        uris = upload_package(s3, package, args.code_uri, spec.script)
     print(f"uploaded {', '.join(uris.values())}", file=sys.stderr)
     step_id = add_step(emr, args.cluster_id, step_definition(spec, uris, options))
     print(f"added step {step_id} to cluster {args.cluster_id}", file=sys.stderr)
