@@ -57,8 +57,7 @@ def cluster_python(options: EmrOptions) -> str | None:
 
 def step_definition(spec: JobSpec, uris: dict[str, str], options: EmrOptions) -> dict:
     """The ``AddJobFlowSteps`` step: ``command-runner.jar spark-submit --deploy-mode cluster …``."""
-    args = ["spark-submit", "--deploy-mode", "cluster", "--name", f"spark-model-monitor {spec.kind}",
-            "--py-files", uris["monitor_lib.zip"]]
+    args = ["spark-submit", "--deploy-mode", "cluster", "--py-files", uris["monitor_lib.zip"]]
     for archive in options.archives:
         args += ["--archives", archive]
     python = cluster_python(options)

@@ -41,7 +41,7 @@ def spark_submit_command(spec: JobSpec, package: Package, *, master: str, python
     cmd = [spark_submit or default_spark_submit(), "--master", master]
     if deploy_mode:
         cmd += ["--deploy-mode", deploy_mode]
-    cmd += ["--name", f"spark-model-monitor {spec.kind}", "--py-files", str(package.zip_path)]
+    cmd += ["--py-files", str(package.zip_path)]  # the app name is the job's own (model-monitor-baseline, …)
     for archive in archives:
         cmd += ["--archives", archive]
     if python:

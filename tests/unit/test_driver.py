@@ -133,8 +133,7 @@ def test_emr_step_request_progress_and_final_state(tmp_path, capsys):
                                                           "Body": p.script("baseline.py").read_bytes()})
     step = {"Name": "spark-model-monitor data-quality-baseline", "ActionOnFailure": "CONTINUE",
             "HadoopJarStep": {"Jar": "command-runner.jar", "Args": [
-                "spark-submit", "--deploy-mode", "cluster", "--name", "spark-model-monitor data-quality-baseline",
-                "--py-files", f"s3://code-bucket/{base}/monitor_lib.zip",
+                "spark-submit", "--deploy-mode", "cluster", "--py-files", f"s3://code-bucket/{base}/monitor_lib.zip",
                 "--archives", "s3://code-bucket/env.tar.gz#env",
                 "--conf", "spark.pyspark.python=./env/bin/python",
                 "--conf", "spark.yarn.appMasterEnv.PYSPARK_PYTHON=./env/bin/python",
