@@ -133,7 +133,8 @@ def _submit_spark(args: argparse.Namespace, spec: JobSpec) -> int:
                                    spark_submit=args.spark_submit, conf=conf)
         code = run_spark_submit(cmd)
     status = "completed" if code == 0 else f"failed (spark-submit exit code {code})"
-    _out([f"{spec.kind} on {master}: {status}", f"  outputs  {os.path.abspath(spec.output_path)}"])
+    output = spec.output_path if "://" in spec.output_path else os.path.abspath(spec.output_path)
+    _out([f"{spec.kind} on {master}: {status}", f"  outputs  {output}"])
     return code
 
 

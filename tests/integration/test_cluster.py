@@ -22,8 +22,9 @@ SPARK_CONF = ["--conf", "spark.driver.memory=768m", "--conf", "spark.executor.me
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """One master + one worker (1 core, 1 GB). For data in an S3 emulator, pass its AWS_ENDPOINT_URL and
-    credentials as ``env_extra``: the executors inherit the worker's environment."""
+    """One master + one worker (1 core, 1 GB). The daemons copy this process's environment (the tests' dummy
+    AWS credentials) and executors inherit the worker's: for data in the S3 emulator, depend on ``aws_server``
+    first (it sets AWS_ENDPOINT_URL here) or pass ``env_extra={"AWS_ENDPOINT_URL": aws_server.endpoint}``."""
     c = start_cluster(tmp_path_factory.mktemp("standalone"), workers=1, cores=1, memory="1g")
     yield c
     c.stop()

@@ -359,3 +359,24 @@ def test_submit_is_wired_into_the_cli(capsys):
     assert main(["submit", "--target", "emr", "baseline", "--", *BASELINE_FLAGS]) == 2
     assert "error: --target emr needs --cluster-id, --code-uri" in capsys.readouterr().err
 
+
+
+def test_standalone_spark_submit_command(tmp_path):
+    from monitor_lib.driver.spark_submit import parse_conf, spark_submit_command
+
+    p = pkg.build_package(tmp_path)
+    spec = parse_job("monitor", ["--analysis-type", "model-quality", "--dataset", "/d/cap", "--ground-truth", "/d/gt",
+                                 "--baseline-constraints", "/b/constraints.json", "--problem-type", "Regression",
+                                 "--inference-attribute", "0", "--output", "/o"])
+    cmd = spark_submit_command(spec, p, master="spark://10.0.0.1:7077", python="/opt/venv/bin/python",
+                               spark_submit="/opt/spark/bin/spark-submit",
+                               conf=parse_conf(["spark.executor.memory=2g", "spark.x=a=b"]))
+    assert cmd == ["/opt/spark/bin/spark-submit", "--master", "spark://10.0.0.1:7077", "--py-files", str(p.zip_path),
+                   "--conf", "spark.pyspark.python=/opt/venv/bin/python",
+                   "--conf", "spark.pyspark.driver.python=/opt/venv/bin/python",
+                   "--conf", "spark.executor.memory=2g", "--conf", "spark.x=a=b",
+                   str(p.script("model_quality.py")), "monitor", "--dataset", "/d/cap", "--ground-truth", "/d/gt",
+                   "--baseline-constraints", "/b/constraints.json", "--problem-type", "Regression",
+                   "--inference-attribute", "0", "--output", "/o"]
+    with pytest.raises(ConfigError, match="--conf takes KEY=VALUE"):
+        parse_conf(["spark.executor.memory"])
