@@ -380,3 +380,17 @@ def test_standalone_spark_submit_command(tmp_path):
                    "--inference-attribute", "0", "--output", "/o"]
     with pytest.raises(ConfigError, match="--conf takes KEY=VALUE"):
         parse_conf(["spark.executor.memory"])
+
+
+def test_no_wait_returns_after_submitting(capsys):
+    sm, stub = _stubbed("sagemaker")
+    stub.add_response("create_processing_job", {"ProcessingJobArn": "arn"})  # and nothing else: no polling
+    with stub:
+        code = _submit(["--target", "sagemaker", "--image-uri", "i", "--role-arn", "arn:aws:iam::1:role/r",
+                        "--job-name", "bl", "--no-wait", "baseline", "--", *BASELINE_FLAGS], {"sagemaker": sm})
+        stub.assert_no_pending_responses()
+    assert code == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "SageMaker Processing job bl: submitted",
+        "  follow   aws sagemaker describe-processing-job --processing-job-name bl",
+        "  outputs  s3://out/baseline/"]
