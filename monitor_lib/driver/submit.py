@@ -132,9 +132,11 @@ def _submit_spark(args: argparse.Namespace, spec: JobSpec) -> int:
         cmd = spark_submit_command(spec, package, master=master, python=args.python or sys.executable,
                                    spark_submit=args.spark_submit, conf=conf)
         code = run_spark_submit(cmd)
-    status = "completed" if code == 0 else f"failed (spark-submit exit code {code})"
+    if code != 0:
+        _out([f"{spec.kind} on {master}: failed (spark-submit exit code {code}); the job's error is above"])
+        return code
     output = spec.output_path if "://" in spec.output_path else os.path.abspath(spec.output_path)
-    _out([f"{spec.kind} on {master}: {status}", f"  outputs  {output}"])
+    _out([f"{spec.kind} on {master}: completed", f"  outputs  {output}"])
     return code
 
 

@@ -129,3 +129,17 @@ def test_baseline_and_monitoring_on_a_standalone_cluster_equal_local_mode(cluste
     violations = load(out / "cluster" / "monitor", "constraint_violations.json")["violations"]
     assert {(v["feature_name"], v["constraint_check_type"]) for v in violations} >= {("age", "baseline_drift_check"),
                                                                                     ("income", "data_type_check")}
+
+
+@pytest.mark.spark
+def test_a_failing_job_on_the_cluster_gives_the_driver_exit_code_and_its_message(cluster, tmp_path):
+    missing = tmp_path / "no-such-dataset.csv"
+    done = run_process([sys.executable, "-m", "monitor_lib.cli", "submit", "--target", "standalone", "--master",
+                        cluster.master_url, *SPARK_CONF, "baseline", "--", "--dataset", str(missing), "--format", "csv",
+                        "--output", str(tmp_path / "out")], timeout=900)
+    assert done.returncode == 2  # the CLI's exit code for a user error, through spark-submit
+    # PySpark's runner merges the Python driver's stderr into spark-submit's stdout
+    assert f"error: dataset_source {missing} does not exist" in done.stdout
+    assert done.stdout.splitlines()[-1] == (f"data-quality-baseline on {cluster.master_url}: failed "
+                                            "(spark-submit exit code 2); the job's error is above")
+    assert not (tmp_path / "out").exists()
