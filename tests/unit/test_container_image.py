@@ -207,3 +207,39 @@ def test_sharded_inputs(tmp_path):
         {"InputName": "baseline", "S3Input": {"S3DataDistributionType": "FullyReplicated"}},
         {"S3Input": {"S3DataDistributionType": "ShardedByS3Key"}}], "Environment": {}}))
     assert sharded_inputs(str(tmp_path)) == ["endpoint_input", "ProcessingInputs[2]"]
+
+
+# --- the README's requests ----------------------------------------------------------------------------
+
+def test_the_readme_boto3_monitoring_schedule_request_is_valid():
+    """The README's `create_monitoring_schedule` call, run against a botocore Stubber: its parameters are
+    validated against botocore's model of the SageMaker API, and the image is ours."""
+    import types
+
+    import boto3
+    from botocore.stub import Stubber
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    (code,) = [b for b in blocks if 'boto3.client("sagemaker").create_monitoring_schedule(' in b]
+    client = boto3.client("sagemaker", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    seen = {}
+
+    class Any:  # accept whatever passes botocore's validation, and keep it
+        def __eq__(self, other):
+            seen["request"] = other
+            return True
+
+    stub.add_response("create_monitoring_schedule", {"MonitoringScheduleArn": "arn:aws:sagemaker:x"},
+                      {"MonitoringScheduleName": "churn-hourly", "MonitoringScheduleConfig": Any()})
+    fake_boto3 = types.SimpleNamespace(client=lambda *a, **k: client)
+    with stub:
+        exec(code, {"boto3": fake_boto3, "bucket": "my-bucket", "role": "arn:aws:iam::123456789012:role/sm",
+                    "image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark-model-monitor:0.1.0"})
+        stub.assert_no_pending_responses()
+    job = seen["request"]["MonitoringJobDefinition"]
+    assert job["MonitoringAppSpecification"] == {
+        "ImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark-model-monitor:0.1.0"}
+    assert job["MonitoringResources"]["ClusterConfig"]["InstanceCount"] == 1
+    assert job["MonitoringOutputConfig"]["MonitoringOutputs"][0]["S3Output"]["LocalPath"] == "/opt/ml/processing/output"
