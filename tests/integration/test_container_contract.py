@@ -40,12 +40,18 @@ def _local_java_home() -> str:
     return str(Path(os.path.realpath(java)).parents[1])
 
 
+# A virtual environment installed as the Dockerfile installs /opt/model-monitor (requirements-runtime.lock,
+# then the package with --no-deps from the build context) runs these tests as the image would; by default
+# they use the test interpreter's environment and the repository on PYTHONPATH.
+IMAGE_VENV = os.environ.get("MODEL_MONITOR_TEST_IMAGE_VENV")
+
+
 def image_environment(root: Path) -> dict[str, str]:
     """The Dockerfile's ENV with the image's paths replaced by this machine's, plus MODEL_MONITOR_OPT_ML
     and PYTHONPATH (the repository under test: the image has the package installed instead)."""
-    venv_bin = Path(sys.executable).parent
+    venv_bin = Path(IMAGE_VENV) / "bin" if IMAGE_VENV else Path(sys.executable).parent
     local = {"JAVA_HOME": _local_java_home(), "VIRTUAL_ENV": str(venv_bin.parent),
-             "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "PYSPARK_PYTHON": sys.executable,
+             "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "PYSPARK_PYTHON": str(venv_bin / "python"),
              "HOME": str(root.parent / "home")}
     environ = {}
     for key, value in dockerfile.env().items():
@@ -56,7 +62,8 @@ def image_environment(root: Path) -> dict[str, str]:
             environ[key] = value
     Path(environ["HOME"]).mkdir(exist_ok=True)
     environ["MODEL_MONITOR_OPT_ML"] = str(root)
-    environ["PYTHONPATH"] = str(dockerfile.REPO)
+    if not IMAGE_VENV:
+        environ["PYTHONPATH"] = str(dockerfile.REPO)
     return environ
 
 
