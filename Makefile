@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: venv demo test lint bench clean
 
-$(STAMP): requirements.lock setup.py
+$(STAMP): requirements.lock requirements-runtime.lock setup.py
 	@scripts/check_env.sh $(PYTHON)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

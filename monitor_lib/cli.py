@@ -21,11 +21,14 @@ from monitor_lib.config import (
     ModelQualityConfig,
     MonitoringConfig,
     baseline_config_from_params,
+    idle_host_message,
     merge_config_from_params,
     model_quality_config_from_params,
     monitoring_config_from_params,
     opt_ml_root,
+    resource_hosts,
     sagemaker_environment,
+    sharded_inputs,
 )
 from monitor_lib.errors import ConfigError, MonitorError
 from monitor_lib.sinks.message import EXIT_FAILED, EXIT_OK, write_message
@@ -374,6 +377,22 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     root = opt_ml_root()
     try:
+        hosts = resource_hosts(root)
+        if hosts is not None and not hosts.is_primary:  # one host does the work (Spark local mode)
+            message = idle_host_message(hosts)
+            log.warning("%s", message)
+            print(message)
+            write_message(root, message)
+            return EXIT_OK
+        if hosts is not None and len(hosts.hosts) > 1:
+            sharded = sharded_inputs(root)
+            if sharded:
+                raise ConfigError(
+                    f"input(s) {', '.join(sharded)} use S3DataDistributionType ShardedByS3Key with "
+                    f"{len(hosts.hosts)} hosts: {hosts.primary} alone runs the analysis and would see only "
+                    "its shard. Use FullyReplicated (the default) or InstanceCount=1")
+            log.warning("%d hosts in resourceconfig.json: the analysis runs on %s alone (Spark local mode), the "
+                        "others exit at once; InstanceCount=1 does the same for less", len(hosts.hosts), hosts.primary)
         params = sagemaker_environment(root)
         _export_custom_environment(params)
         analysis = (params.get("analysis_type") or "DATA_QUALITY").upper()

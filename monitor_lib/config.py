@@ -314,6 +314,68 @@ def sagemaker_environment(root: str | None = None, environ: dict[str, str] | Non
     return params
 
 
+@dataclass(frozen=True)
+class Hosts:
+    """``<root>/config/resourceconfig.json``: the instances of a Processing job. The analysis runs in
+    Spark local mode on the first host listed; the others have nothing to do (see :func:`idle_host_message`)."""
+
+    current: str
+    hosts: tuple[str, ...]
+
+    @property
+    def primary(self) -> str:
+        return self.hosts[0]
+
+    @property
+    def is_primary(self) -> bool:
+        return self.current == self.primary
+
+
+def resource_hosts(root: str | None = None) -> Hosts | None:
+    """The hosts of the job, or None without a resourceconfig.json (a local run: one host)."""
+    path = os.path.join(root or opt_ml_root(), "config", "resourceconfig.json")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path} is not readable JSON: {e}") from None
+    hosts = doc.get("hosts") if isinstance(doc, dict) else None
+    current = doc.get("current_host") if isinstance(doc, dict) else None
+    if (not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts)
+            or len(set(hosts)) != len(hosts)):
+        raise ConfigError(f"{path}: \"hosts\" must be a non-empty list of distinct host names, got {hosts!r}")
+    if current not in hosts:
+        raise ConfigError(f"{path}: \"current_host\" {current!r} is not one of the hosts {hosts}")
+    return Hosts(current=current, hosts=tuple(hosts))
+
+
+def idle_host_message(hosts: Hosts) -> str:
+    """What a host other than the first writes to /opt/ml/output/message before exiting 0."""
+    return (f"Idle: host {hosts.current} ({hosts.hosts.index(hosts.current) + 1} of {len(hosts.hosts)}) has nothing "
+            f"to do: the analysis runs on {hosts.primary}, the first host of resourceconfig.json, in Spark local "
+            "mode. Use InstanceCount=1: the other instances stay idle.")
+
+
+def sharded_inputs(root: str | None = None) -> list[str]:
+    """Names of the ProcessingInputs of processingjobconfig.json downloaded with ``ShardedByS3Key``: with
+    several hosts each gets only a part of them, and the first host alone would analyse a part of the data."""
+    path = os.path.join(root or opt_ml_root(), "config", "processingjobconfig.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except (OSError, json.JSONDecodeError):
+        return []  # a missing or broken file is reported by sagemaker_environment
+    inputs = doc.get("ProcessingInputs") if isinstance(doc, dict) else None
+    names = []
+    for i, item in enumerate(inputs if isinstance(inputs, list) else []):
+        s3 = item.get("S3Input") if isinstance(item, dict) else None
+        if isinstance(s3, dict) and s3.get("S3DataDistributionType") == "ShardedByS3Key":
+            names.append(str(item.get("InputName") or f"ProcessingInputs[{i}]"))
+    return names
+
+
 def baseline_config_from_params(params: dict[str, Any], source: str = "environment") -> BaselineConfig:
     """Build a BaselineConfig from flat parameters (SageMaker env names, YAML keys or CLI flags)."""
     for key in ("dataset_source", "dataset_format", "output_path"):

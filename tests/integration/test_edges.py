@@ -1,5 +1,6 @@
-"""The edges: `model-monitor analyze` as the SageMaker container, `model-monitor baseline` with flags
-and YAML, `spark-submit jobs/baseline.py`, Spark configuration from SPARK_CONF_DIR, missing Java."""
+"""The edges: `model-monitor analyze` in process (environment variables, failures), `model-monitor baseline`
+with flags and YAML, `spark-submit jobs/baseline.py`, Spark configuration from SPARK_CONF_DIR, missing Java.
+The container run from processingjobconfig.json alone is in test_container_contract.py."""
 
 from __future__ import annotations
 
@@ -35,18 +36,6 @@ def opt_ml(tmp_path, monkeypatch, fixtures):
 
 def _expected_constraints(fixtures):
     return json.loads((fixtures / "sdk-pipeline-dq-baseline" / "good_cases" / "constraints.json").read_text())["features"]
-
-
-def test_analyze_from_processingjobconfig_only(spark, opt_ml, fixtures):
-    root, data, out = opt_ml
-    (root / "config" / "processingjobconfig.json").write_text(json.dumps({"Environment": {
-        "dataset_source": str(data), "dataset_format": '{"csv": {"header": false}}', "output_path": str(out),
-        "publish_cloudwatch_metrics": "Disabled", "my_custom": "passed-through"}}))
-    assert main(["analyze"]) == 0
-    assert (root / "output" / "message").read_text() == SUCCESS
-    assert json.loads((out / "constraints.json").read_text())["features"] == _expected_constraints(fixtures)
-    assert json.loads((out / "statistics.json").read_text())["dataset"]["item_count"] == 100
-    assert os.environ["my_custom"] == "passed-through"  # like the real image, for user scripts
 
 
 def test_analyze_from_environment_variables(spark, opt_ml, fixtures, monkeypatch):

@@ -1,5 +1,6 @@
 """Model-quality runs end to end: conformance with the real regression fixture, monitoring of merged
-records (sagemakerMergeJson), bad records, empty windows, the container entry point."""
+records (sagemakerMergeJson), bad records, empty windows, the merger then the analyzer through `analyze`
+(the container's entrypoint from processingjobconfig.json alone: test_container_contract.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 
 import pandas as pd
 import pytest
-from helpers import FIXTURES, capture_line, run_process
+from helpers import FIXTURES, capture_line
 
 from monitor_lib.config import model_quality_config_from_params
 from monitor_lib.jobs import run_model_quality
@@ -49,26 +50,6 @@ def mq_config(tmp_path, source, **params):
             "inference_attribute": "0", "start_time": f"{HOUR}:00:00Z", "end_time": "2026-11-20T11:00:00Z"}
     base.update(params)
     return model_quality_config_from_params(base)
-
-
-def test_container_baseline_matches_the_real_fixture(tmp_path):
-    """`model-monitor analyze` with only processingjobconfig.json, as the SDK's QualityCheckStep ran it."""
-    root = tmp_path / "opt_ml"
-    (root / "config").mkdir(parents=True)
-    env = {"analysis_type": "MODEL_QUALITY", "problem_type": "Regression", "inference_attribute": "Label",
-           "ground_truth_attribute": "Prediction", "dataset_source": str(MQ / "baseline_dataset.csv"),
-           "dataset_format": '{"csv": {"header": true, "output_columns_position": "START"}}',
-           "output_path": str(tmp_path / "out"), "publish_cloudwatch_metrics": "Disabled"}
-    (root / "config" / "processingjobconfig.json").write_text(json.dumps({"Environment": env}))
-    proc = run_process([".venv/bin/model-monitor", "analyze"], env_extra={"MODEL_MONITOR_OPT_ML": str(root)})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (root / "output" / "message").read_text() == "Completed: Job completed successfully with no violations."
-    ours = json.loads((tmp_path / "out" / "statistics.json").read_text())
-    real = json.loads((MQ / "statistics.json").read_text())
-    assert ours["dataset"]["item_count"] == real["dataset"]["item_count"] == 100
-    assert "evaluation_time" in ours["dataset"]
-    assert ours["regression_metrics"] == real["regression_metrics"]  # every value, and "NaN" std below 200 rows
-    assert (tmp_path / "out" / "constraints.json").read_text() == (MQ / "good_cases" / "constraints.json").read_text()
 
 
 @pytest.mark.parametrize("case, expected", [("good_cases", []), ("bad_cases", ["mse"])])

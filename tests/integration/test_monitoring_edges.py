@@ -1,5 +1,6 @@
-"""The monitoring run's edges: `model-monitor analyze` as the SageMaker container (processingjobconfig.json
-only), `spark-submit jobs/data_quality.py`, and the pre/post-processing scripts in a real Spark run."""
+"""The monitoring run's edges: `model-monitor analyze` failures, `spark-submit jobs/data_quality.py`, and
+the pre/post-processing scripts in a real Spark run. The monitoring run through the container's entrypoint
+from processingjobconfig.json alone is in test_container_contract.py."""
 
 from __future__ import annotations
 
@@ -43,40 +44,6 @@ def opt_ml(tmp_path, monkeypatch):
     (root / "config").mkdir(parents=True)
     monkeypatch.setenv("MODEL_MONITOR_OPT_ML", str(root))
     return root
-
-
-def test_analyze_runs_the_monitoring_job_from_processingjobconfig_only(spark, tmp_path, opt_ml):
-    capture, frame = _capture(tmp_path / "processing" / "input" / "endpoint")
-    out = tmp_path / "processing" / "output"
-    env = {
-        "dataset_source": str(capture), "output_path": str(out),
-        "dataset_format": '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}',
-        "baseline_constraints": str(DQ / "bad_cases" / "constraints.json"),
-        "baseline_statistics": str(DQ / "statistics.json"),
-        "start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T11:00:00Z",
-        "metric_time": "2026-11-20T10:00:00Z", "publish_cloudwatch_metrics": "Enabled",
-        "sagemaker_endpoint_name": "ep", "sagemaker_monitoring_schedule_name": "hourly",
-    }
-    (opt_ml / "config" / "processingjobconfig.json").write_text(json.dumps({"Environment": env}))
-    assert main(["analyze"]) == 0
-    assert (opt_ml / "output" / "message").read_text() == (
-        "CompletedWithViolations: Job completed successfully with 1 violations.")
-    violations = json.loads((out / "constraint_violations.json").read_text())["violations"]
-    assert [(v["feature_name"], v["constraint_check_type"]) for v in violations] == [("_c5", "data_type_check")]
-
-    lines = (opt_ml / "output" / "metrics" / "cloudwatch" / "cloudwatch_metrics.jsonl").read_text().splitlines()
-    metrics = {m["MetricName"]: m for m in map(json.loads, lines)}
-    dims = [{"Name": "Endpoint", "Value": "ep"}, {"Name": "MonitoringSchedule", "Value": "hourly"}]
-    assert all(m["Dimensions"] == dims and m["Timestamp"] == "2026-11-20T10:00:00Z" for m in metrics.values())
-    for name in frame.columns:
-        assert metrics[f"feature_non_null_{name}"]["Value"] == 1.0
-        data = metrics[f"feature_data_{name}"]["StatisticValues"]
-        assert data == {"SampleCount": 100.0, "Sum": pytest.approx(frame[name].sum(), rel=1e-12),
-                        "Minimum": frame[name].min(), "Maximum": frame[name].max()}
-    # bad_cases declares _c5 a String: the baseline holds no categorical distribution for it, so no drift
-    assert {n: m["Value"] for n, m in metrics.items() if n.startswith("feature_baseline_drift_")} == {
-        f"feature_baseline_drift__c{i}": 0.0 for i in range(5)}
-    assert len(metrics) == 3 * 6 - 1
 
 
 def test_analyze_monitoring_failure_names_the_file(tmp_path, opt_ml, monkeypatch):
