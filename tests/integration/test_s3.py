@@ -228,7 +228,10 @@ def test_data_quality_monitoring_of_a_capture_window(spark, bucket, tmp_path):
     for name in ("constraint_violations.json", "statistics.json", "constraints.json"):
         assert differences(s3_json(bucket, f"c/out/{name}"), local_json(tmp_path / "out" / name)) == []
     metrics = bucket.get_object(Bucket=BUCKET, Key="c/metrics/cloudwatch_metrics.jsonl")["Body"].read().decode()
-    assert metrics == (tmp_path / "metrics" / "cloudwatch_metrics.jsonl").read_text()
+    reference = (tmp_path / "metrics" / "cloudwatch_metrics.jsonl").read_text()
+    assert differences([json.loads(x) for x in metrics.splitlines()],
+                       [json.loads(x) for x in reference.splitlines()]) == []
+    assert len(metrics.splitlines()) == len(reference.splitlines()) == 9  # 3 features x (data, non-null, drift)
     summary = s3_json(bucket, "c/out/run_summary.json")
     assert summary["files"]["cloudwatch_metrics"] == f"s3://{BUCKET}/c/metrics/cloudwatch_metrics.jsonl"
     assert summary["status"] == "CompletedWithViolations" and summary["files_read"] == 4
