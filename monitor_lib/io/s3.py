@@ -194,14 +194,12 @@ def fetch(uri: str, settings: S3Settings, what: str = "input", decompress: bool 
 
 def first_line(uri: str, settings: S3Settings, what: str = "dataset_source") -> str | None:
     """The first non-blank line of an object, streamed (a CSV header is read without the whole object)."""
-    import io
-
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, key = split(uri)
     try:
         body = settings.client().get_object(Bucket=bucket, Key=key)["Body"]
-        stream = gzip.GzipFile(fileobj=body) if key.endswith(".gz") else io.BufferedReader(body._raw_stream)
+        stream = gzip.GzipFile(fileobj=body) if key.endswith(".gz") else body.iter_lines(keepends=True)
         try:
             for raw in stream:
                 for line in raw.splitlines():  # a lone \r also ends a line

@@ -100,16 +100,6 @@ def read_text(uri: str, what: str = "file") -> str:
         return fh.read()
 
 
-def exists(uri: str) -> bool:
-    if s3.is_s3(uri):
-        try:
-            s3.read_text(uri)
-            return True
-        except (DatasetNotFoundError, UnreadableInputError):
-            return False
-    return os.path.exists(local_path(uri))
-
-
 def ensure_dir(uri: str) -> str:
     path = local_path(uri)
     os.makedirs(path, exist_ok=True)

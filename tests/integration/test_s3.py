@@ -98,6 +98,8 @@ def test_csv_baseline_with_header_several_files_and_gzip(spark, bucket, tmp_path
     with open(data / "part-0.csv", "a", encoding="utf-8") as fh:
         fh.write("1,2,3\n")
     (data / "_SUCCESS").write_text("")
+    (data / "_temporary").mkdir()  # hidden folders are not data either, on both sides
+    (data / "_temporary" / "junk.csv").write_text("x\n1,2,3,4,5\n")
     uri = upload_tree(bucket, data, "a/csv")
     fmt = '{"csv": {"header": true}}'
     local = baseline(str(data), str(tmp_path / "local-out"), fmt)
@@ -338,3 +340,31 @@ def test_missing_bucket_and_empty_prefix_name_the_uri(spark, bucket):
     with pytest.raises(EmptyDatasetError, match=f"dataset_source s3://{BUCKET}/f/only-markers contains no data files"):
         baseline(f"s3://{BUCKET}/f/only-markers", f"s3://{BUCKET}/f/out", fmt)
     assert s3_keys(bucket, "f/out") == []  # a failed run uploads nothing
+
+
+# ---------------------------------------------------------------- the SageMaker contract with s3:// paths
+
+
+def test_analyze_with_only_processingjobconfig_reads_and_writes_s3(spark, bucket, aws_server, tmp_path, monkeypatch):
+    """`model-monitor analyze`: dataset, baseline and output in S3, the output key from
+    ProcessingOutputConfig.KmsKeyId; no environment variables."""
+    from monitor_lib.cli import main
+
+    key_id = aws_server.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    data = tmp_path / "d"
+    data.mkdir()
+    shutil.copy(DQ / "baseline_dataset.csv", data / "b.csv")
+    uri = upload_tree(bucket, data, "g/data")
+    root = tmp_path / "opt_ml"
+    (root / "config").mkdir(parents=True)
+    (root / "config" / "processingjobconfig.json").write_text(json.dumps({
+        "Environment": {"dataset_source": uri, "dataset_format": '{"csv": {"header": false}}',
+                        "output_path": f"s3://{BUCKET}/g/out", "publish_cloudwatch_metrics": "Disabled"},
+        "ProcessingOutputConfig": {"KmsKeyId": key_id, "Outputs": []}}))
+    monkeypatch.setenv("MODEL_MONITOR_OPT_ML", str(root))
+    assert main(["analyze"]) == 0
+    assert (root / "output" / "message").read_text() == "Completed: Job completed successfully with no violations."
+    stats = s3_json(bucket, "g/out/statistics.json")
+    assert stats["dataset"]["item_count"] == 100
+    head = bucket.head_object(Bucket=BUCKET, Key="g/out/constraints.json")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"].endswith(key_id)
