@@ -368,3 +368,47 @@ def test_analyze_with_only_processingjobconfig_reads_and_writes_s3(spark, bucket
     assert stats["dataset"]["item_count"] == 100
     head = bucket.head_object(Bucket=BUCKET, Key="g/out/constraints.json")
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"].endswith(key_id)
+
+
+def test_scripts_and_config_files_in_s3(spark, bucket, tmp_path, capsys):
+    """Scripts are accepted as s3:// URIs and read on the driver; so is a --config YAML."""
+    from monitor_lib.cli import main
+    from monitor_lib.io.preprocess import run_postprocessor
+
+    marker = tmp_path / "post-ran"
+    bucket.put_object(Bucket=BUCKET, Key="h/post.py", Body=(
+        "def postprocess_handler():\n"
+        f"    open({str(marker)!r}, 'w').write('yes')\n").encode())
+    config = monitoring_config_from_params({
+        "dataset_source": f"s3://{BUCKET}/h/capture", "dataset_format": CAPTURE_FORMAT,
+        "output_path": f"s3://{BUCKET}/h/out", "baseline_constraints": f"s3://{BUCKET}/h/constraints.json",
+        "record_preprocessor_script": f"s3://{BUCKET}/h/pre.py",
+        "post_analytics_processor_script": f"s3://{BUCKET}/h/post.py", "output_kms_key": "alias/x"})
+    assert config.output_kms_key == "alias/x"
+    run_postprocessor(config.post_analytics_processor_script)
+    assert marker.read_text() == "yes"
+    # a YAML config in S3, pointing at data in S3
+    data = tmp_path / "d"
+    data.mkdir()
+    shutil.copy(DQ / "baseline_dataset.csv", data / "b.csv")
+    uri = upload_tree(bucket, data, "h/data")
+    bucket.put_object(Bucket=BUCKET, Key="h/baseline.yaml", Body=(
+        f"dataset_source: {uri}\noutput_path: s3://{BUCKET}/h/yaml-out\n"
+        "dataset_format: {csv: {header: false}}\n").encode())
+    assert main(["-q", "baseline", "--config", f"s3://{BUCKET}/h/baseline.yaml"]) == 0
+    assert f"s3://{BUCKET}/h/yaml-out/statistics.json" in capsys.readouterr().out
+    assert s3_json(bucket, "h/yaml-out/statistics.json")["dataset"]["item_count"] == 100
+
+
+def test_spark_reader_option_hands_s3_paths_to_spark(spark, bucket, tmp_path, monkeypatch):
+    """MODEL_MONITOR_S3_READER=spark (EMRFS clusters): the listed s3:// paths go to Spark's own reader —
+    which here, without an s3 file system, fails naming the scheme."""
+    data = tmp_path / "d"
+    data.mkdir()
+    shutil.copy(DQ / "baseline_dataset.csv", data / "b.csv")
+    uri = upload_tree(bucket, data, "i/data")
+    monkeypatch.setenv("MODEL_MONITOR_S3_READER", "spark")
+    from monitor_lib.errors import UnreadableInputError
+
+    with pytest.raises(UnreadableInputError, match=f"reading dataset_source {uri} failed: .*scheme \"s3\""):
+        baseline(uri, str(tmp_path / "out"), '{"csv": {"header": false}}')
