@@ -144,7 +144,7 @@ def _read_csv_s3(spark, source, files, fmt) -> Dataset:
 def _read_json_s3(spark, source, files, fmt) -> Dataset:
     """JSON objects read in the executors (one text per line, or per object for documents), parsed by
     Spark's JSON reader with the same options as local files. The file of a malformed record is not known."""
-    return _read_json(spark, source, s3.documents_rdd(spark, files, whole=not fmt.lines), fmt, files)
+    return _read_json(spark, source, files, fmt, texts=s3.documents_rdd(spark, files, whole=not fmt.lines))
 
 
 def _read_parquet_s3(spark, source, files, fmt) -> Dataset:
@@ -153,15 +153,12 @@ def _read_parquet_s3(spark, source, files, fmt) -> Dataset:
     return Dataset(df.toDF(*[internal_name(i) for i in range(len(names))]), names, source, files, fmt, None)
 
 
-def _read_json(spark, source, files, fmt, listed=None) -> Dataset:
+def _read_json(spark, source, files, fmt, texts=None) -> Dataset:
+    """JSON files, or ``texts`` (an RDD of the files' JSON texts, each one document: an array is several records)."""
     # Spark infers the JSON schema with one pass over the input; that pass only decides column
     # names and types, the profile itself is still one aggregation.
     reader = spark.read.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT_COLUMN)
-    if listed is None:
-        df = reader.option("multiLine", not fmt.lines).json(files)
-    else:  # an RDD of JSON texts: each is one document (an array of records is several)
-        df = reader.json(files)
-        files = listed
+    df = reader.option("multiLine", not fmt.lines).json(files) if texts is None else reader.json(texts)
     names = [c for c in df.columns if c != CORRUPT_COLUMN]
     corrupt = CORRUPT_COLUMN if CORRUPT_COLUMN in df.columns else None
     renamed = df.select(
