@@ -36,7 +36,7 @@ from monitor_lib.sinks.message import EXIT_FAILED, EXIT_OK, write_message
 log = logging.getLogger("monitor_lib")
 
 BASELINE_KEYS = ("dataset_source", "dataset_format", "output_path", "categorical_drift_method",
-                 "max_categories", "kll_k", "hll_lg_k", "wide_max_columns")
+                 "max_categories", "kll_k", "hll_lg_k", "wide_max_columns", "output_kms_key")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -57,11 +57,15 @@ MONITOR_FLAGS = {  # flag dest -> SageMaker parameter name
 def _load_yaml(path: str, known: tuple[str, ...] = BASELINE_KEYS) -> dict:
     import yaml
 
+    from monitor_lib.errors import InputError
+    from monitor_lib.io.storage import read_text
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
+        doc = yaml.safe_load(read_text(path, "--config")) or {}
     except OSError as e:
         raise ConfigError(f"--config {path} cannot be read: {e.strerror}") from None
+    except InputError as e:  # s3://
+        raise ConfigError(str(e)) from None
     except yaml.YAMLError as e:
         raise ConfigError(f"--config {path} is not valid YAML: {e}") from None
     if not isinstance(doc, dict):
@@ -465,8 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("baseline", help="profile a dataset; write statistics.json and constraints.json")
     b.add_argument("--config", help="YAML file with any of: " + ", ".join(BASELINE_KEYS))
-    b.add_argument("--dataset", dest="dataset_source", help="file or directory (read recursively)")
-    b.add_argument("--output", dest="output_path", help="directory that receives the files")
+    b.add_argument("--dataset", dest="dataset_source", help="file or directory (read recursively), or s3:// URI")
+    b.add_argument("--output", dest="output_path", help="directory (or s3:// URI) that receives the files")
     b.add_argument("--format", choices=("csv", "json", "parquet"), help="shorthand for --dataset-format")
     b.add_argument("--dataset-format", dest="dataset_format",
                    help='SageMaker dataset_format JSON, e.g. \'{"csv": {"header": true}}\'')
@@ -474,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     hdr.add_argument("--header", dest="header", action="store_true", default=None, help="CSV has a header line")
     hdr.add_argument("--no-header", dest="header", action="store_false", help="CSV has no header (_c0, _c1, ...)")
     b.add_argument("--categorical-drift-method", choices=CATEGORICAL_DRIFT_METHODS)
+    b.add_argument("--kms-key", dest="output_kms_key",
+                   help="s3:// outputs: encrypt the uploaded objects with this KMS key (SSE-KMS)")
     b.add_argument("--max-categories", type=int, help="categorical buckets up to this many distinct values (120)")
     b.add_argument("--kll-k", type=int, help="KLL sketch size (2048)")
     b.add_argument("--hll-lg-k", type=int, help="HLL log2 registers (14)")
@@ -513,6 +519,8 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--post-analytics-processor-script", dest="post_analytics_processor_script",
                     help="a .py defining postprocess_handler(), run after the analysis")
     mo.add_argument("--max-categories", dest="max_categories", type=int)
+    mo.add_argument("--kms-key", dest="output_kms_key",
+                    help="s3:// outputs: encrypt the uploaded objects with this KMS key (SSE-KMS)")
     _add_model_quality_flags(mo)
     mo.add_argument("--ground-truth", dest="ground_truth_source",
                     help="model quality: ground-truth root; the window's captures are merged with it first")
@@ -527,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output", dest="output_path", help="directory that receives the merged records")
     g.add_argument("--start-time", dest="start_time", help="window start, ISO-8601 UTC (inclusive)")
     g.add_argument("--end-time", dest="end_time", help="window end, ISO-8601 UTC (exclusive)")
+    g.add_argument("--kms-key", dest="output_kms_key",
+                   help="s3:// outputs: encrypt the uploaded objects with this KMS key (SSE-KMS)")
     g.set_defaults(func=cmd_merge)
 
     r = sub.add_parser("report", help="draw the history of every run under a monitoring output root into one "

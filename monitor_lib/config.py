@@ -129,6 +129,7 @@ class BaselineConfig:
     output_path: str
     categorical_drift_method: str | None = None
     profile: ProfileOptions = field(default_factory=ProfileOptions)
+    output_kms_key: str | None = None  # s3:// outputs: SSE-KMS with this key
 
     def __post_init__(self) -> None:
         if not self.dataset_source:
@@ -202,6 +203,7 @@ class MonitoringConfig:
     profile: ProfileOptions = field(default_factory=ProfileOptions)
     # custom keys of the SageMaker Environment: set in the executors' Python workers for the scripts
     script_environment: tuple[tuple[str, str], ...] = ()
+    output_kms_key: str | None = None  # s3:// outputs (and metrics directory): SSE-KMS with this key
 
     def __post_init__(self) -> None:
         if not self.dataset_source:
@@ -213,7 +215,7 @@ class MonitoringConfig:
         _check_window(self.start_time, self.end_time)
         for name in ("record_preprocessor_script", "post_analytics_processor_script"):
             path = getattr(self, name)
-            if path and not os.path.isfile(path):
+            if path and not _is_s3(path) and not os.path.isfile(path):
                 raise ConfigError(f"{name} {path} does not exist or is not a file")
         if self.dataset_format.kind == "merge":
             raise ConfigError("dataset_format: sagemakerMergeJson is the model-quality input; "
@@ -232,7 +234,7 @@ MONITORING_KEYS = (
     "start_time", "end_time", "metric_time", "sagemaker_endpoint_name", "sagemaker_monitoring_schedule_name",
     "publish_cloudwatch_metrics", "CLOUDWATCH_METRICS_DIRECTORY", "record_preprocessor_script",
     "post_analytics_processor_script", "output_columns_position", "max_categories", "kll_k", "hll_lg_k",
-    "wide_max_columns",
+    "wide_max_columns", "output_kms_key",
 )
 
 
@@ -265,6 +267,7 @@ def monitoring_config_from_params(params: dict[str, Any], source: str = "environ
         profile=_profile_options(params),
         script_environment=tuple(sorted((str(k), str(v)) for k, v in params.items()
                                         if k not in ANALYZER_KEYS and k not in MONITORING_KEYS)),
+        output_kms_key=params.get("output_kms_key") or None,
     )
 
 
@@ -278,8 +281,12 @@ ANALYZER_KEYS = (
     "post_analytics_processor_script", "analysis_type", "problem_type", "inference_attribute",
     "probability_attribute", "probability_threshold_attribute", "ground_truth_attribute", "ground_truth_source",
     "positive_label", "exclude_features_attribute", "categorical_drift_method", "CLOUDWATCH_METRICS_DIRECTORY",
-    "output_columns_position",
+    "output_columns_position", "output_kms_key",
 )
+
+
+def _is_s3(path: str) -> bool:
+    return path.lower().startswith(("s3://", "s3a://", "s3n://"))
 
 
 def opt_ml_root() -> str:
@@ -308,6 +315,11 @@ def sagemaker_environment(root: str | None = None, environ: dict[str, str] | Non
         if env is not None and not isinstance(env, dict):
             raise ConfigError(f"{path}: \"Environment\" must be an object of strings")
         params.update({str(k): str(v) for k, v in (env or {}).items()})
+        # the job's output KMS key (CreateProcessingJob's ProcessingOutputConfig.KmsKeyId) encrypts what
+        # this container itself uploads when output_path is an s3:// URI
+        outputs = doc.get("ProcessingOutputConfig") if isinstance(doc, dict) else None
+        if isinstance(outputs, dict) and outputs.get("KmsKeyId") and not params.get("output_kms_key"):
+            params["output_kms_key"] = str(outputs["KmsKeyId"])
     for key in ANALYZER_KEYS:
         if environ.get(key) not in (None, ""):
             params[key] = environ[key]
@@ -387,6 +399,7 @@ def baseline_config_from_params(params: dict[str, Any], source: str = "environme
         output_path=str(params["output_path"]),
         categorical_drift_method=params.get("categorical_drift_method") or None,
         profile=_profile_options(params),
+        output_kms_key=params.get("output_kms_key") or None,
     )
 
 
@@ -441,6 +454,7 @@ class ModelQualityConfig:
     cloudwatch_metrics_directory: str | None = None
     post_analytics_processor_script: str | None = None
     seed: int = 0  # of the bootstrap samples (5 random 80 % samples for the standard deviations)
+    output_kms_key: str | None = None  # s3:// outputs: SSE-KMS with this key
 
     def __post_init__(self) -> None:
         for name, what in (("dataset_source", "the labelled dataset, merged records or capture directory"),
@@ -466,7 +480,7 @@ class ModelQualityConfig:
                               "the column, position or JSON path of the actual label")
         _check_window(self.start_time, self.end_time)
         path = self.post_analytics_processor_script
-        if path and not os.path.isfile(path):
+        if path and not _is_s3(path) and not os.path.isfile(path):
             raise ConfigError(f"post_analytics_processor_script {path} does not exist or is not a file")
 
     @property
@@ -492,7 +506,7 @@ MODEL_QUALITY_KEYS = (
     "probability_attribute", "probability_threshold_attribute", "ground_truth_attribute", "positive_label",
     "baseline_constraints", "ground_truth_source", "start_time", "end_time", "metric_time",
     "sagemaker_endpoint_name", "sagemaker_monitoring_schedule_name", "publish_cloudwatch_metrics",
-    "CLOUDWATCH_METRICS_DIRECTORY", "post_analytics_processor_script", "seed",
+    "CLOUDWATCH_METRICS_DIRECTORY", "post_analytics_processor_script", "seed", "output_kms_key",
 )
 
 
@@ -541,6 +555,7 @@ def model_quality_config_from_params(params: dict[str, Any], source: str = "envi
         cloudwatch_metrics_directory=text("CLOUDWATCH_METRICS_DIRECTORY"),
         post_analytics_processor_script=text("post_analytics_processor_script"),
         seed=seed,
+        output_kms_key=text("output_kms_key"),
     )
 
 
@@ -553,6 +568,7 @@ class MergeConfig:
     output_path: str  # merged records, in the capture's folder layout
     start_time: datetime | None = None
     end_time: datetime | None = None
+    output_kms_key: str | None = None  # s3:// outputs: SSE-KMS with this key
 
     def __post_init__(self) -> None:
         for name, what in (("dataset_source", "the capture directory"),
@@ -563,7 +579,7 @@ class MergeConfig:
         _check_window(self.start_time, self.end_time)
 
 
-MERGE_KEYS = ("dataset_source", "ground_truth_source", "output_path", "start_time", "end_time")
+MERGE_KEYS = ("dataset_source", "ground_truth_source", "output_path", "start_time", "end_time", "output_kms_key")
 
 
 def merge_config_from_params(params: dict[str, Any], source: str = "environment") -> MergeConfig:
@@ -576,4 +592,5 @@ def merge_config_from_params(params: dict[str, Any], source: str = "environment"
         output_path=str(params["output_path"]),
         start_time=parse_time(params.get("start_time"), "start_time"),
         end_time=parse_time(params.get("end_time"), "end_time"),
+        output_kms_key=params.get("output_kms_key") or None,
     )

@@ -28,7 +28,9 @@ from monitor_lib.formats.model_quality import (
 from monitor_lib.formats.statistics import DatasetStatistics, read_statistics, write_statistics
 from monitor_lib.formats.violations import ConstraintViolations, Violation, write_violations
 from monitor_lib.io.readers import read_dataset, spark_message
-from monitor_lib.io.storage import ensure_dir
+from monitor_lib.io.s3 import is_s3
+from monitor_lib.io.s3 import join as s3_join
+from monitor_lib.io.storage import output_location, public_path
 from monitor_lib.profile.profiler import REJECTED_SAMPLE_SIZE, ProfileRun, profile_dataset, profile_entries
 from monitor_lib.profile.state import PROFILE_FILE_NAME, Profile, write_profile
 from monitor_lib.profile.summarize import statistics_from_profile
@@ -102,8 +104,21 @@ def run_baseline(config: BaselineConfig, spark=None) -> BaselineResult:
         )
     statistics = statistics_from_profile(profile)
     constraints = suggest_constraints(statistics, config.categorical_drift_method)
+    with output_location(config.output_path, config.output_kms_key) as out:
+        result = _write_baseline(config, spark, run, statistics, constraints, out, started)
+    return _published(result, config.output_path)
 
-    out = ensure_dir(config.output_path)
+
+def _published(result, output_path: str):
+    """The result of a run whose outputs were staged for ``output_path``: paths as where they now are."""
+    if is_s3(output_path):
+        result.output_path = output_path
+    return result
+
+
+def _write_baseline(config: BaselineConfig, spark, run: ProfileRun, statistics: DatasetStatistics,
+                    constraints: Constraints, out: str, started: float) -> BaselineResult:
+    profile = run.profile
     files = {
         "statistics": os.path.join(out, STATISTICS_FILE),
         "constraints": os.path.join(out, CONSTRAINTS_FILE),
@@ -116,7 +131,7 @@ def run_baseline(config: BaselineConfig, spark=None) -> BaselineResult:
     result = BaselineResult(statistics, constraints, run, out, files, time.monotonic() - started,
                             spark.sparkContext.master)
     _write_summary_and_report(result)
-    log.info("baseline written to %s", out)
+    log.info("baseline written to %s", public_path(out))
     return result
 
 
@@ -124,17 +139,19 @@ def _write_summary_and_report(result) -> None:
     """``run_summary.json`` and ``report.html`` (drawn from the files just written). A report that cannot be
     drawn is logged and left out: the SageMaker outputs the platform reads are complete by then."""
     out, files = result.output_path, result.files
-    files["summary"] = os.path.join(out, RUN_SUMMARY_FILE)
-    files["report"] = os.path.join(out, REPORT_FILE)
+    summary_path, report_path = os.path.join(out, RUN_SUMMARY_FILE), os.path.join(out, REPORT_FILE)
+    files["summary"], files["report"] = summary_path, report_path
+    for name, path in files.items():  # where they will be: s3:// URIs for a staged s3 output
+        files[name] = public_path(path)
     summary = result.summary()
     try:
         page = render_run_report(load_run(out, summary))
     except Exception:
         log.exception("%s could not be drawn; the run's other outputs are complete", files.pop("report"))
         summary, page = result.summary(), None
-    write_json_atomic(files["summary"], json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_json_atomic(summary_path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     if page is not None:
-        write_json_atomic(files["report"], page)
+        write_json_atomic(report_path, page)
         log.info("report: %s (%d kB)", files["report"], len(page.encode()) // 1024)
 
 
@@ -296,9 +313,15 @@ def run_data_quality(config: MonitoringConfig, spark=None) -> MonitoringResult:
 
     started = time.monotonic()
     constraints, baseline = _load_baseline(config)
-    names = [f.name for f in constraints.features]
     spark = spark or get_spark("model-monitor-data-quality")
-    out = ensure_dir(config.output_path)
+    with output_location(config.output_path, config.output_kms_key) as out:
+        result = _data_quality(config, spark, constraints, baseline, out, started)
+    return _published(result, config.output_path)
+
+
+def _data_quality(config: MonitoringConfig, spark, constraints: Constraints, baseline: DatasetStatistics,
+                  out: str, started: float) -> MonitoringResult:
+    names = [f.name for f in constraints.features]
     files: dict[str, str] = {}
     if config.dataset_format.kind == "capture":
         profile, rejected, skipped, data_files, sample = _profile_capture(spark, config, names)
@@ -363,8 +386,8 @@ def _check_and_write(config: MonitoringConfig, constraints: Constraints, baselin
     if config.publish_cloudwatch_metrics:
         when = config.metric_time or config.start_time or datetime.now(UTC)
         metrics = data_quality_metrics(outcome.features, statistics, when, config.endpoint_name, config.schedule_name)
-        files["cloudwatch_metrics"] = write_metrics(config.metrics_directory, metrics)
-    log.info("%d violation(s); reports in %s", len(outcome.violations), out)
+        files["cloudwatch_metrics"] = write_metrics(config.metrics_directory, metrics, config.output_kms_key)
+    log.info("%d violation(s); reports in %s", len(outcome.violations), public_path(out))
 
 
 def _no_data_reason(config: MonitoringConfig, data_files: list[str], rejected: dict[str, int],
@@ -417,16 +440,22 @@ class MergeResult:
 def run_merge(config: MergeConfig, spark=None) -> MergeResult:
     """SageMaker's ground-truth merger: the window's captures joined with their labels, written as
     ``sagemakerMergeJson`` records in the capture's folder layout, plus ``merge_summary.json``."""
-    from monitor_lib.quality.merge import merge_window, write_merged_records
     from monitor_lib.spark import get_spark
 
     started = time.monotonic()
     spark = spark or get_spark("model-monitor-merge")
-    out = ensure_dir(config.output_path)
+    with output_location(config.output_path, config.output_kms_key) as out:
+        result = _merge(config, spark, out, started)
+    return _published(result, config.output_path)
+
+
+def _merge(config: MergeConfig, spark, out: str, started: float) -> MergeResult:
+    from monitor_lib.quality.merge import merge_window, write_merged_records
+
     outcome = merge_window(spark, config.dataset_source, config.ground_truth_source, config.start_time,
                            config.end_time)
     try:
-        written = write_merged_records(outcome.merged, out, outcome.folders)
+        written = [public_path(w) for w in write_merged_records(outcome.merged, out, outcome.folders)]
     finally:
         outcome.release()
     result = MergeResult(config, outcome.counts, out, written, outcome.sample, spark_master=spark.sparkContext.master)
@@ -437,8 +466,9 @@ def run_merge(config: MergeConfig, spark=None) -> MergeResult:
     else:
         _remove_stale(out, (MERGED_SAMPLE_FILE,))
     result.seconds = time.monotonic() - started
-    result.files["summary"] = os.path.join(out, MERGE_SUMMARY_FILE)
-    write_json_atomic(result.files["summary"], json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
+    summary_path = os.path.join(out, MERGE_SUMMARY_FILE)
+    result.files = {name: public_path(path) for name, path in {**result.files, "summary": summary_path}.items()}
+    write_json_atomic(summary_path, json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
     log.info("%s", result.message)
     return result
 
@@ -500,9 +530,6 @@ def run_model_quality(config: ModelQualityConfig, spark=None) -> ModelQualityRes
     """Model quality: a baseline (no ``baseline_constraints``: statistics.json + suggested constraints.json)
     or a monitoring run (metrics of the window checked against the constraints). With
     ``ground_truth_source`` the captures are merged with their labels first (into ``output_path/merge``)."""
-    from monitor_lib.config import DatasetFormat
-    from monitor_lib.quality.aggregate import aggregate_quality
-    from monitor_lib.quality.extract import labelled_records
     from monitor_lib.spark import get_spark
 
     started = time.monotonic()
@@ -511,7 +538,19 @@ def run_model_quality(config: ModelQualityConfig, spark=None) -> ModelQualityRes
         raise ConfigError(f"baseline_constraints {config.baseline_constraints} holds {constraints.problem_type} "
                           f"constraints but problem_type is {config.problem_type}")
     spark = spark or get_spark("model-monitor-model-quality")
-    out = ensure_dir(config.output_path)
+    with output_location(config.output_path, config.output_kms_key) as out:
+        result = _model_quality(config, spark, constraints, out, started)
+    if result.merge is not None and is_s3(config.output_path):
+        result.merge.output_path = s3_join(config.output_path, MERGE_FOLDER)
+    return _published(result, config.output_path)
+
+
+def _model_quality(config: ModelQualityConfig, spark, constraints: ModelQualityConstraints | None, out: str,
+                   started: float) -> ModelQualityResult:
+    from monitor_lib.config import DatasetFormat
+    from monitor_lib.quality.aggregate import aggregate_quality
+    from monitor_lib.quality.extract import labelled_records
+
     source, fmt, merge = config.dataset_source, config.dataset_format, None
     if config.ground_truth_source:
         merge = run_merge(MergeConfig(config.dataset_source, config.ground_truth_source,
@@ -558,7 +597,8 @@ def run_model_quality(config: ModelQualityConfig, spark=None) -> ModelQualityRes
 
                 when = config.metric_time or config.start_time or datetime.now(UTC)
                 metrics = model_quality_metrics(statistics, when, config.endpoint_name, config.schedule_name)
-                files["cloudwatch_metrics"] = write_metrics(config.metrics_directory, metrics)
+                files["cloudwatch_metrics"] = write_metrics(config.metrics_directory, metrics,
+                                                            config.output_kms_key)
         write_model_quality_constraints(result.constraints, files["constraints"])
     result.seconds = time.monotonic() - started
     _write_summary_and_report(result)

@@ -170,7 +170,13 @@ def write_json_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 def load_json_file(path: str | os.PathLike[str]) -> Any:
     """Parse a JSON file; a syntax error becomes a FormatError naming the file, line and column."""
-    text = Path(path).read_text(encoding="utf-8")
+    if isinstance(path, str) and path.lower().startswith(("s3://", "s3a://", "s3n://")):
+        # imported here: storage imports the errors, which import this module
+        from monitor_lib.io.storage import read_text
+
+        text = read_text(path, "file")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

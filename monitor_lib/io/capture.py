@@ -130,9 +130,14 @@ def _micros(t: datetime) -> int:
 
 
 def read_capture_lines(spark, files: list[str]):
-    """The raw lines of the capture files (gzip handled by Spark), empty lines dropped, with their file."""
+    """The raw lines of the capture files (gzip handled), empty lines dropped, with their file."""
     from pyspark.sql import functions as F
 
+    from monitor_lib.io import s3
+    from monitor_lib.io.storage import spark_reads_s3
+
+    if files and s3.is_s3(files[0]) and not spark_reads_s3():  # read by boto3 in the executors
+        return s3.lines_frame(spark, files).select("line", "file")
     df = spark.read.text(files).select(F.col("value").alias("line"), F.input_file_name().alias("file"))
     return df.where(F.length(F.trim("line")) > 0)
 
@@ -390,9 +395,9 @@ def preprocessed_entries(lines, spec: CaptureSpec, script_path: str, environment
     from pyspark.sql import functions as F
 
     from monitor_lib.io.preprocess import preprocessor_udf
+    from monitor_lib.io.storage import read_text
 
-    with open(script_path, encoding="utf-8") as fh:
-        source = fh.read()
+    source = read_text(script_path, "record_preprocessor_script")
     parsed = _parsed_lines(lines)
     staged = parsed.select("line", "file", _line_verdict(spec, F.col("j")).alias("verdict"))
     # the verdict goes into the UDF so the handler only sees in-window, non-shadow capture records

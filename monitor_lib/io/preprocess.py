@@ -125,8 +125,9 @@ def preprocessor_udf(source: str, path: str, environment: tuple[tuple[str, str],
 
 
 def run_postprocessor(path: str) -> None:
-    with open(path, encoding="utf-8") as fh:
-        source = fh.read()
+    from monitor_lib.io.storage import read_text
+
+    source = read_text(path, "post_analytics_processor_script")
     fn = load_function(source, path, "postprocess_handler")
     try:
         fn()

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 from monitor_lib.config import DatasetFormat
 from monitor_lib.errors import EmptyDatasetError, MonitorError, UnreadableInputError
-from monitor_lib.io.storage import list_data_files, read_first_line
+from monitor_lib.io import s3
+from monitor_lib.io.storage import list_data_files, read_first_line, spark_reads_s3
 
 log = logging.getLogger(__name__)
 
 CORRUPT_COLUMN = "__corrupt"
+FILE_COLUMN = "__file"
 
 # What a malformed record is called in reports, by format.
 REJECT_KIND = {"csv": "wrong_field_count", "json": "malformed_json"}
@@ -32,6 +34,15 @@ class Dataset:
     files: list[str]
     format: DatasetFormat
     corrupt_column: str | None = None
+    with_file: object | None = None  # df + FILE_COLUMN, where Spark's input_file_name() cannot tell the file
+
+    def frame_with_file(self):
+        """(frame, column): the records with the file each came from (for samples of malformed records)."""
+        from pyspark.sql import functions as F
+
+        if self.with_file is not None:
+            return self.with_file, F.col(FILE_COLUMN)
+        return self.df, F.input_file_name()
 
     @property
     def internal_names(self) -> list[str]:
@@ -49,7 +60,10 @@ def internal_name(i: int) -> str:
 def read_dataset(spark, source: str, fmt: DatasetFormat) -> Dataset:
     files = list_data_files(source)
     log.info("reading %s: %d %s file(s)", source, len(files), fmt.kind)
-    reader = {"csv": _read_csv, "json": _read_json}.get(fmt.kind, _read_parquet)
+    if s3.is_s3(source) and not spark_reads_s3():  # boto3 in the executors (no hadoop-aws here)
+        reader = {"csv": _read_csv_s3, "json": _read_json_s3}.get(fmt.kind, _read_parquet_s3)
+    else:
+        reader = {"csv": _read_csv, "json": _read_json}.get(fmt.kind, _read_parquet)
     try:
         return reader(spark, source, files, fmt)
     except MonitorError:
@@ -112,15 +126,39 @@ def _read_csv(spark, source, files, fmt) -> Dataset:
     return Dataset(df, names, source, files, fmt, CORRUPT_COLUMN)
 
 
-def _read_json(spark, source, files, fmt) -> Dataset:
+def _read_csv_s3(spark, source, files, fmt) -> Dataset:
+    """CSV objects read in the executors: their lines (headers dropped per object) parsed by ``from_csv``
+    with the same PERMISSIVE rules as Spark's CSV reader; the file of each line is kept."""
+    from pyspark.sql import functions as F
+
+    names = csv_header(files, fmt.header, source)
+    internal = [internal_name(i) for i in range(len(names))]
+    ddl = ", ".join(f"{n} STRING" for n in [*internal, CORRUPT_COLUMN])
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
+    lines = s3.lines_frame(spark, files, skip_header=fmt.header)
+    with_file = lines.select(F.from_csv("line", ddl, options).alias("r"), F.col("file").alias(FILE_COLUMN)).select(
+        *[F.col("r")[n].alias(n) for n in [*internal, CORRUPT_COLUMN]], FILE_COLUMN)
+    return Dataset(with_file.drop(FILE_COLUMN), names, source, files, fmt, CORRUPT_COLUMN, with_file)
+
+
+def _read_json_s3(spark, source, files, fmt) -> Dataset:
+    """JSON objects read in the executors (one text per line, or per object for documents), parsed by
+    Spark's JSON reader with the same options as local files. The file of a malformed record is not known."""
+    return _read_json(spark, source, files, fmt, texts=s3.documents_rdd(spark, files, whole=not fmt.lines))
+
+
+def _read_parquet_s3(spark, source, files, fmt) -> Dataset:
+    df = s3.parquet_frame(spark, files)
+    names = list(df.columns)
+    return Dataset(df.toDF(*[internal_name(i) for i in range(len(names))]), names, source, files, fmt, None)
+
+
+def _read_json(spark, source, files, fmt, texts=None) -> Dataset:
+    """JSON files, or ``texts`` (an RDD of the files' JSON texts, each one document: an array is several records)."""
     # Spark infers the JSON schema with one pass over the input; that pass only decides column
     # names and types, the profile itself is still one aggregation.
-    df = (
-        spark.read.option("mode", "PERMISSIVE")
-        .option("columnNameOfCorruptRecord", CORRUPT_COLUMN)
-        .option("multiLine", not fmt.lines)
-        .json(files)
-    )
+    reader = spark.read.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT_COLUMN)
+    df = reader.option("multiLine", not fmt.lines).json(files) if texts is None else reader.json(texts)
     names = [c for c in df.columns if c != CORRUPT_COLUMN]
     corrupt = CORRUPT_COLUMN if CORRUPT_COLUMN in df.columns else None
     renamed = df.select(

@@ -302,8 +302,9 @@ def _rejected_sample(ds: Dataset) -> list[dict]:
     from pyspark.sql import functions as F
 
     # Spark refuses queries that read only the corrupt-record column, so every column is selected.
+    frame, file = ds.frame_with_file()
     rows = (
-        ds.df.select("*", F.input_file_name().alias("__file"))
+        frame.select(*[c for c in frame.columns if c != "__file"], file.alias("__file"))
         .where(F.col(ds.corrupt_column).isNotNull())
         .limit(REJECTED_SAMPLE_SIZE)
         .collect()

@@ -118,7 +118,8 @@ def _dataset_records(spark, config: ModelQualityConfig, source: str, fmt: Datase
     corrupt = F.col(CORRUPT_COLUMN).isNotNull() if dataset.corrupt_column else F.lit(False)
     status = F.when(corrupt, F.lit("reject"))
     kind = F.when(corrupt, F.lit(dataset.reject_kind))
-    return _frame(df, status, kind, F.input_file_name(), line, values), dataset.files
+    frame, file = dataset.frame_with_file()
+    return _frame(frame, status, kind, file, line, values), dataset.files
 
 
 def _document(dataset):

@@ -74,7 +74,8 @@ from urllib.parse import unquote
 
 from monitor_lib.config import DatasetFormat
 from monitor_lib.io import capture as cap
-from monitor_lib.io.storage import list_data_files, local_path
+from monitor_lib.io import s3
+from monitor_lib.io.storage import list_data_files, local_path, mirror_folders, spark_reads_s3
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -171,7 +172,10 @@ def _relative_folder(file_col, root_dir: str):
     """The folder of a file (as Spark reports it: a URL-encoded URI) relative to ``root_dir``, decoded."""
     from pyspark.sql import functions as F
 
-    depth = len([p for p in os.path.abspath(root_dir).split(os.sep) if p])
+    if s3.is_s3(root_dir):  # the file column holds the URI itself (not URL-encoded)
+        depth = len([p for p in s3.split(root_dir)[1].split("/") if p])
+    else:
+        depth = len([p for p in os.path.abspath(root_dir).split(os.sep) if p])
     path = F.regexp_replace(file_col, r"^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?", "")
     parts = F.filter(F.split(path, "/"), lambda p: F.length(p) > 0)
     below = F.slice(parts, depth + 1, F.greatest(F.size(parts) - depth - 1, F.lit(0)))
@@ -180,6 +184,8 @@ def _relative_folder(file_col, root_dir: str):
         raw = F.regexp_replace(p, r"\+", "%2B")
         return F.coalesce(F.try_url_decode(raw), p)
 
+    if s3.is_s3(root_dir) and not spark_reads_s3():  # boto3 readers give the key as it is
+        return F.array_join(below, "/")
     return F.array_join(F.transform(below, decode), "/")
 
 
@@ -189,6 +195,9 @@ def _ground_truth_lines(spark, files: list[str]):
 
     if not files:
         return spark.createDataFrame([], "line string, file string, block long, pos long")
+    if s3.is_s3(files[0]) and not spark_reads_s3():
+        # boto3 in the executors: one object is one split, and ``pos`` is the line's number in it
+        return s3.lines_frame(spark, files).select("line", "file", F.lit(0).cast("long").alias("block"), "pos")
     df = spark.read.text(files).select(
         F.col("value").alias("line"), F.input_file_name().alias("file"),
         F.col("_metadata.file_block_start").alias("block"), F.monotonically_increasing_id().alias("pos"),
@@ -243,12 +252,17 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    capture_files = [os.path.abspath(f) for f in cap.list_capture_files(capture_source, start, end)]
-    gt_files = [os.path.abspath(f) for f in
-                list_data_files(ground_truth_source, "ground_truth_source", allow_empty=True)]
-    root = os.path.abspath(local_path(capture_source))
-    root_dir = root if os.path.isdir(root) else os.path.dirname(root)
-    folders = sorted({_rel(os.path.dirname(f), root_dir) for f in capture_files})
+    capture_files = [_absolute(f) for f in cap.list_capture_files(capture_source, start, end)]
+    gt_files = [_absolute(f) for f in list_data_files(ground_truth_source, "ground_truth_source", allow_empty=True)]
+    if s3.is_s3(capture_source):
+        root_dir = capture_source.rstrip("/")
+        if capture_files == [capture_source]:  # a single object
+            root_dir = root_dir.rsplit("/", 1)[0]
+        folders = sorted({_rel_key(f.rsplit("/", 1)[0], root_dir) for f in capture_files})
+    else:
+        root = os.path.abspath(local_path(capture_source))
+        root_dir = root if os.path.isdir(root) else os.path.dirname(root)
+        folders = sorted({_rel(os.path.dirname(f), root_dir) for f in capture_files})
     log.info("ground-truth merge: %d capture file(s) in %d folder(s), %d ground-truth file(s)",
              len(capture_files), len(folders), len(gt_files))
 
@@ -338,6 +352,14 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
     return MergeOutcome(merged, counts, sample, folders, [slim])
 
 
+def _absolute(path: str) -> str:
+    return path if s3.is_s3(path) else os.path.abspath(path)
+
+
+def _rel_key(folder: str, root_dir: str) -> str:
+    return folder[len(root_dir):].strip("/") if folder.startswith(root_dir) else ""
+
+
 def _rel(folder: str, root_dir: str) -> str:
     rel = os.path.relpath(folder, root_dir)
     return "" if rel == "." else rel.replace(os.sep, "/")
@@ -382,6 +404,7 @@ def write_merged_records(merged, output_path: str, folders=()) -> list[str]:
             rel = "" if value == "__HIVE_DEFAULT_PARTITION__" else value
             folder = os.path.join(tmp, entry)
             parts[rel] = [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.startswith("part-")]
+        mirror_folders(out, sorted(set(parts) | set(folders)))  # an s3:// output: what is there already
         for rel in sorted(set(parts) | set(folders)):
             target = _target(out, rel)
             if os.path.isdir(target):

@@ -79,8 +79,11 @@ def model_quality_metrics(stats: ModelQualityStatistics, timestamp: datetime,
             for name, m in stats.metrics.items() if math.isfinite(m.value)]
 
 
-def write_metrics(directory: str, metrics: list[dict]) -> str:
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, METRICS_FILE)
-    write_json_atomic(path, "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in metrics))
-    return path
+def write_metrics(directory: str, metrics: list[dict], kms_key: str | None = None) -> str:
+    """Write the metric file into ``directory`` (a folder or an ``s3://`` URI); return where it is."""
+    from monitor_lib.io.storage import output_location, public_path
+
+    with output_location(directory, kms_key) as folder:
+        path = os.path.join(folder, METRICS_FILE)
+        write_json_atomic(path, "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in metrics))
+        return public_path(path)
