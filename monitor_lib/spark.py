@@ -90,3 +90,15 @@ def get_spark(app_name: str = "spark-model-monitor"):
     spark.sparkContext.setLogLevel(os.environ.get("MODEL_MONITOR_SPARK_LOG_LEVEL", "WARN"))
     log.info("spark %s, master %s", spark.version, spark.sparkContext.master)
     return spark
+
+
+def try_cast_double(col):
+    """``col`` cast to double, null where it does not parse, on every supported Spark.
+
+    ``Column.try_cast`` is Spark 4.0+. PySpark 3.5 has no column form of SQL's ``try_cast``, so there a
+    plain ``cast`` is used: it gives the same nulls under Spark 3.5's default non-ANSI mode (with
+    ``spark.sql.ansi.enabled=true`` on 3.5 an unparsable value would fail the job instead).
+    """
+    if hasattr(col, "try_cast"):
+        return col.try_cast("double")
+    return col.cast("double")
