@@ -99,6 +99,26 @@ def try_cast_double(col):
     plain ``cast`` is used: it gives the same nulls under Spark 3.5's default non-ANSI mode (with
     ``spark.sql.ansi.enabled=true`` on 3.5 an unparsable value would fail the job instead).
     """
-    if hasattr(col, "try_cast"):
+    if hasattr(type(col), "try_cast"):  # not hasattr(col, …): a Column answers any attribute as a field
         return col.try_cast("double")
     return col.cast("double")
+
+
+def is_valid_utf8(col):
+    """``F.is_valid_utf8`` (Spark 4.0+); on Spark 3.5 the same test natively: a string holding invalid
+    UTF-8 does not survive a decode/encode round trip (the bad bytes become U+FFFD)."""
+    from pyspark.sql import functions as F
+
+    if hasattr(F, "is_valid_utf8"):
+        return F.is_valid_utf8(col)
+    return F.encode(col, "UTF-8") == col.cast("binary")
+
+
+def try_url_decode(col):
+    """``F.try_url_decode`` (Spark 4.0+); Spark 3.5's ``url_decode`` fails the job on a malformed escape
+    instead of returning null, which only a file name with a stray '%' could cause."""
+    from pyspark.sql import functions as F
+
+    if hasattr(F, "try_url_decode"):
+        return F.try_url_decode(col)
+    return F.url_decode(col)

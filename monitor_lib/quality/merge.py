@@ -75,6 +75,7 @@ from urllib.parse import unquote
 from monitor_lib.config import DatasetFormat
 from monitor_lib.io import capture as cap
 from monitor_lib.io.storage import list_data_files, local_path
+from monitor_lib.spark import is_valid_utf8, try_url_decode
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -178,7 +179,7 @@ def _relative_folder(file_col, root_dir: str):
 
     def decode(p):  # Hadoop encodes % and spaces but not '+', which url_decode would turn into a space
         raw = F.regexp_replace(p, r"\+", "%2B")
-        return F.coalesce(F.try_url_decode(raw), p)
+        return F.coalesce(try_url_decode(raw), p)
 
     return F.array_join(F.transform(below, decode), "/")
 
@@ -209,7 +210,7 @@ def _labels_by_key(gt_lines):
     a, b, line = F.col("a"), F.col("b"), F.col("line")
     eid = a["eventMetadata"]["eventId"]
     kind = (
-        F.when(~F.is_valid_utf8(line), F.lit("invalid_utf8"))
+        F.when(~is_valid_utf8(line), F.lit("invalid_utf8"))
         # a JSON object whose members have other types than expected (eventMetadata a string, ...) is not
         # malformed: __bad is set, the members that did not fit are null and the kinds below name them
         .when(a.isNull() | ~F.ltrim(line).startswith("{")
