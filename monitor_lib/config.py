@@ -237,7 +237,7 @@ MONITORING_KEYS = (
     "start_time", "end_time", "metric_time", "sagemaker_endpoint_name", "sagemaker_monitoring_schedule_name",
     "publish_cloudwatch_metrics", "CLOUDWATCH_METRICS_DIRECTORY", "record_preprocessor_script",
     "post_analytics_processor_script", "output_columns_position", "max_categories", "kll_k", "hll_lg_k",
-    "wide_max_columns",
+    "wide_max_columns", "sketches",
 )
 
 

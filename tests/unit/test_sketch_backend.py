@@ -51,3 +51,10 @@ def test_frequent_items_map_size_is_the_one_spark_allocates():
     # measured on Spark 4.1: approx_top_k_accumulate(s, m) -> lg max map size
     measured = {10: 4, 48: 6, 49: 7, 96: 7, 97: 8, 121: 8, 192: 8, 193: 9, 1001: 11}
     assert {m: frequent_lg_map_size(m) for m in measured} == measured
+
+
+def test_the_option_is_a_known_config_key_for_baseline_and_monitoring():
+    from monitor_lib.cli import BASELINE_KEYS
+    from monitor_lib.config import MONITORING_KEYS
+
+    assert "sketches" in BASELINE_KEYS and "sketches" in MONITORING_KEYS
