@@ -58,3 +58,40 @@ def test_the_option_is_a_known_config_key_for_baseline_and_monitoring():
     from monitor_lib.config import MONITORING_KEYS
 
     assert "sketches" in BASELINE_KEYS and "sketches" in MONITORING_KEYS
+
+
+class _FakeSpark:
+    """A session whose function registry holds only ``known`` (Spark 3.5: hll_sketch_agg alone)."""
+
+    def __init__(self, app_id: str, known: set[str], broken: bool = False):
+        self.sparkContext = type("SC", (), {"applicationId": app_id})()
+        self.lookups: list[str] = []
+        outer = self
+
+        class Catalog:
+            def functionExists(self, name):  # noqa: N802 - Spark's name
+                outer.lookups.append(name)
+                if broken:
+                    raise RuntimeError("metastore unreachable")
+                return name in known
+
+        self.catalog = Catalog()
+
+
+def test_detection_probes_the_registry_once_per_application(monkeypatch):
+    from monitor_lib.profile import python_sketches as ps
+
+    monkeypatch.delenv(ps.SKETCHES_ENV, raising=False)
+    spark35 = _FakeSpark("app-35", {"hll_sketch_agg"})
+    assert ps.missing_functions(spark35) == SPARK_35_MISSING
+    assert ps.sketch_backend(spark35) == "python"
+    assert spark35.lookups == list(ps.NATIVE_FUNCTIONS)  # looked up once, then remembered
+    spark41 = _FakeSpark("app-41", set(ps.NATIVE_FUNCTIONS))
+    assert ps.sketch_backend(spark41) == "native"
+    with pytest.raises(ConfigError, match="lacks kll_sketch_agg_double"):
+        ps.sketch_backend(spark35, "native")
+    # a registry that cannot answer counts as missing: the fallback works everywhere
+    assert ps.sketch_backend(_FakeSpark("app-broken", set(), broken=True)) == "python"
+    # forcing python does not even probe
+    forced = _FakeSpark("app-forced", set(ps.NATIVE_FUNCTIONS))
+    assert ps.sketch_backend(forced, "python") == "python" and forced.lookups == []
