@@ -37,7 +37,10 @@ _probed: dict[str, tuple[str, ...]] = {}  # application id -> missing functions
 
 def missing_functions(spark) -> tuple[str, ...]:
     """The native sketch aggregates the running Spark lacks (looked up once per application)."""
-    key = spark.sparkContext.applicationId
+    try:
+        key = spark.sparkContext.applicationId
+    except Exception:  # Spark Connect has no SparkContext: remember per session object
+        key = f"session-{id(spark)}"
     if key not in _probed:
         missing = []
         for name in NATIVE_FUNCTIONS:
