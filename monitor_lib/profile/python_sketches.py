@@ -219,11 +219,16 @@ def _arrow_schema(key_type):
     return pa.schema([("c", key_type), *longs, *doubles, *blobs])
 
 
-# --- the driver-side merge -------------------------------------------------------------------------
+# --- merging the partition states -----------------------------------------------------------------
 
-def merge_states(rows, kll_k: int, hll_lg_k: int) -> dict:
-    """Merge per-partition state rows by column key into one row per key shaped like the native
-    aggregation's (``present_0``, ``kll_0``, …, ``rows``, ``bad``), so the profiler reads both alike."""
+# Up to this many input partitions the driver merges the state rows itself (partitions x columns small
+# rows of a few KB); beyond it they are merged by column in Spark first (a groupBy/applyInPandas in the
+# same job), so the driver never holds one KLL + HLL per partition and column of a large input.
+DRIVER_MERGE_MAX_PARTITIONS = 64
+
+
+def _merge_partials(rows, hll_lg_k: int) -> dict:
+    """Merge state rows (dicts or Rows of :func:`state_schema`) by column key: ``{key: accumulator}``."""
     import datasketches as dsk
 
     acc: dict = {}
@@ -235,19 +240,19 @@ def merge_states(rows, kll_k: int, hll_lg_k: int) -> dict:
                             "sum": 0.0, "m2": 0.0, "min": None, "max": None, "kll": None,
                             "hll": dsk.hll_union(hll_lg_k), "topk": None}
         for f in ("rows", "bad", "present", "nint", "nfrac", "nbool"):
-            a[f] += r[f]
-        n_b = r["ncount"]
+            a[f] += int(r[f])
+        n_b = int(r["ncount"])
         if n_b:
             n_a = a["ncount"]
             if n_a:
                 delta = r["sum"] / n_b - a["sum"] / n_a
                 a["m2"] += r["m2"] + delta * delta * n_a * n_b / (n_a + n_b)
             else:
-                a["m2"] = r["m2"]
+                a["m2"] = float(r["m2"])
             a["ncount"] += n_b
-            a["sum"] += r["sum"]
-            a["min"] = r["min"] if a["min"] is None else min(a["min"], r["min"])
-            a["max"] = r["max"] if a["max"] is None else max(a["max"], r["max"])
+            a["sum"] += float(r["sum"])
+            a["min"] = float(r["min"]) if a["min"] is None else min(a["min"], float(r["min"]))
+            a["max"] = float(r["max"]) if a["max"] is None else max(a["max"], float(r["max"]))
         kll = dsk.kll_doubles_sketch.deserialize(bytes(r["kll"]))
         if a["kll"] is None:
             a["kll"] = kll
@@ -260,15 +265,27 @@ def merge_states(rows, kll_k: int, hll_lg_k: int) -> dict:
                 a["topk"] = fi
             else:
                 a["topk"].merge(fi)
+    return acc
+
+
+def _hll_bytes(a: dict) -> bytes:
+    import datasketches as dsk
+
+    return bytes(a["hll"].get_result(dsk.tgt_hll_type.HLL_8).serialize_updatable())
+
+
+def merge_states(rows, kll_k: int, hll_lg_k: int) -> dict:
+    """Merge per-partition state rows by column key into one row per key shaped like the native
+    aggregation's (``present_0``, ``kll_0``, …, ``rows``, ``bad``), so the profiler reads both alike."""
     out = {}
-    for key, a in acc.items():
+    for key, a in _merge_partials(rows, hll_lg_k).items():
         n = a["ncount"]
         row = {
             "rows": a["rows"], "bad": a["bad"], "present_0": a["present"], "nint_0": a["nint"],
             "nfrac_0": a["nfrac"], "nbool_0": a["nbool"], "ncount_0": n, "sum_0": a["sum"] if n else None,
             "min_0": a["min"], "max_0": a["max"], "var_0": a["m2"] / n if n else None, "m2_0": a["m2"],
             "kll_0": bytes(a["kll"].serialize()) if a["kll"] is not None else None,
-            "hll_0": bytes(a["hll"].get_result(dsk.tgt_hll_type.HLL_8).serialize_updatable()),
+            "hll_0": _hll_bytes(a),
         }
         if a["topk"] is not None:
             row["topk_0"] = bytes(a["topk"].serialize())
@@ -276,10 +293,33 @@ def merge_states(rows, kll_k: int, hll_lg_k: int) -> dict:
     return out
 
 
+def merge_by_column(hll_lg_k: int):
+    """The ``applyInPandas`` function: all state rows of one column key -> one merged state row."""
+
+    def run(pdf):
+        import pandas as pd
+
+        rows = pdf.astype(object).where(pdf.notna(), None).to_dict("records")
+        out = []
+        for key, a in _merge_partials(rows, hll_lg_k).items():
+            out.append({
+                "c": key, **{f: a[f] for f in ("rows", "bad", "present", "nint", "nfrac", "nbool", "ncount",
+                                               "sum", "m2", "min", "max")},
+                "kll": bytes(a["kll"].serialize()), "hll": _hll_bytes(a),
+                "topk": bytes(a["topk"].serialize()) if a["topk"] is not None else None,
+            })
+        return pd.DataFrame(out, columns=["c", *STATE_FIELDS])
+
+    return run
+
+
 def aggregate_with_python(slots, opts, with_topk: bool) -> dict:
     """One Spark job over the slot frame ``(c, s, t, d, h, bad)``: per-partition states in Python, merged
-    here. Returns ``{column key: state row}`` shaped like the native aggregation's rows."""
+    by column (in Spark for many partitions, then here). Returns ``{column key: state row}`` shaped like
+    the native aggregation's rows."""
     key_type = slots.schema["c"].dataType.simpleString()
     fn = partition_states(opts.kll_k, opts.hll_lg_k, opts.max_categories + 1 if with_topk else None)
-    states = slots.mapInArrow(fn, state_schema(key_type)).collect()
-    return merge_states(states, opts.kll_k, opts.hll_lg_k)
+    states = slots.mapInArrow(fn, state_schema(key_type))
+    if slots.rdd.getNumPartitions() > DRIVER_MERGE_MAX_PARTITIONS:
+        states = states.groupBy("c").applyInPandas(merge_by_column(opts.hll_lg_k), state_schema(key_type))
+    return merge_states(states.collect(), opts.kll_k, opts.hll_lg_k)

@@ -179,6 +179,36 @@ def test_the_fallback_is_one_job_reading_the_input_once(spark, tmp_path):
     assert reads == [20_000]
 
 
+def test_many_partitions_are_merged_by_column_in_spark_reading_the_input_once(spark, tmp_path, monkeypatch):
+    rng = np.random.default_rng(6)
+    n = 12_000
+    frame = pd.DataFrame({"x": rng.normal(size=n).round(3), "k": rng.choice(["a", "b", "c"], n),
+                          "i": rng.integers(0, 30, n)})
+    for part in range(4):  # four files: four input partitions
+        frame.iloc[part::4].to_csv(tmp_path / f"part{part}.csv", index=False)
+    ds = read_dataset(spark, str(tmp_path), DatasetFormat("csv", header=True))
+    on_driver = profile_dataset(ds, PYTHON).profile
+    monkeypatch.setattr(python_sketches, "DRIVER_MERGE_MAX_PARTITIONS", 1)
+    run, job_ids, reads = _profile_counting_reads(spark, ds, PYTHON)
+    # One stage reads the input, once; adaptive execution submits the shuffle that brings each column's
+    # partition states together as a job of its own, then the merge by column (2 jobs, 1 read).
+    assert reads == [n] and len(job_ids) == 2
+    for a, b in zip(on_driver.columns, run.profile.columns, strict=True):
+        assert [getattr(b, f) for f in EXACT_FIELDS] == [getattr(a, f) for f in EXACT_FIELDS], a.name
+        assert b.num_sum == pytest.approx(a.num_sum, rel=1e-12) and b.num_m2 == pytest.approx(a.num_m2, rel=1e-12)
+        assert (a.kll is None and b.kll is None) if a.name == "k" else kll_from_bytes(b.kll).n == kll_from_bytes(a.kll).n == n
+        assert hll_estimate(hll_from_bytes(b.hll)) == hll_estimate(hll_from_bytes(a.hll))
+        items_a = frequent_items_exact(frequent_from_bytes(a.frequent))
+        items_b = frequent_items_exact(frequent_from_bytes(b.frequent))
+        assert (items_b is None) == (items_a is None) == (a.name == "x")  # x has ~5,000 distinct values
+        assert dict(items_b or []) == dict(items_a or [])
+    assert dict(frequent_items_exact(frequent_from_bytes(run.profile.column("k").frequent))) == \
+        frame["k"].value_counts().to_dict()
+    x = run.profile.column("x")
+    assert (x.num_min, x.num_max) == (frame["x"].min(), frame["x"].max())
+    assert _rank_error_of(x.kll, frame["x"].to_numpy()) <= kll_rank_error(PYTHON.kll_k)
+
+
 # ---------------------------------------------------------------- end to end: baseline + monitoring
 
 
