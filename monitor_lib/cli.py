@@ -36,7 +36,7 @@ from monitor_lib.sinks.message import EXIT_FAILED, EXIT_OK, write_message
 log = logging.getLogger("monitor_lib")
 
 BASELINE_KEYS = ("dataset_source", "dataset_format", "output_path", "categorical_drift_method",
-                 "max_categories", "kll_k", "hll_lg_k", "wide_max_columns", "output_kms_key")
+                 "max_categories", "kll_k", "hll_lg_k", "wide_max_columns", "output_kms_key", "sketches")
 
 
 def _setup_logging(verbose: bool) -> None:

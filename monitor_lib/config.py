@@ -108,6 +108,9 @@ class ProfileOptions:
     kll_k: int = 2048  # KLL sketch size; Deequ's default sketch size, normalized rank error ~0.14 %
     hll_lg_k: int = 14  # HLL precision: 2^14 registers, relative standard error ~0.8 %
     wide_max_columns: int | None = None  # up to this many columns one global aggregation (None: default 0 = never)
+    # where the KLL / frequent-items sketches are built: "auto" (native Spark aggregates when the running
+    # Spark has them, else Python per partition), "native", "python"; $MODEL_MONITOR_SKETCHES when "auto"
+    sketches: str = "auto"
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_categories <= 100_000:
@@ -118,6 +121,8 @@ class ProfileOptions:
             raise ConfigError(f"hll_lg_k must be between 4 and 21, got {self.hll_lg_k}")
         if self.wide_max_columns is not None and self.wide_max_columns < 0:
             raise ConfigError(f"wide_max_columns must be >= 0, got {self.wide_max_columns}")
+        if self.sketches not in ("auto", "native", "python"):
+            raise ConfigError(f"sketches must be one of auto, native, python, got {self.sketches!r}")
 
 
 @dataclass(frozen=True)
@@ -234,7 +239,7 @@ MONITORING_KEYS = (
     "start_time", "end_time", "metric_time", "sagemaker_endpoint_name", "sagemaker_monitoring_schedule_name",
     "publish_cloudwatch_metrics", "CLOUDWATCH_METRICS_DIRECTORY", "record_preprocessor_script",
     "post_analytics_processor_script", "output_columns_position", "max_categories", "kll_k", "hll_lg_k",
-    "wide_max_columns", "output_kms_key",
+    "wide_max_columns", "output_kms_key", "sketches",
 )
 
 
@@ -408,6 +413,9 @@ def _profile_options(params: dict[str, Any]) -> ProfileOptions:
     for f in fields(ProfileOptions):
         value = params.get(f.name)
         if value in (None, ""):
+            continue
+        if f.name == "sketches":
+            args[f.name] = str(value).strip().lower()
             continue
         try:
             args[f.name] = int(value)

@@ -90,3 +90,35 @@ def get_spark(app_name: str = "spark-model-monitor"):
     spark.sparkContext.setLogLevel(os.environ.get("MODEL_MONITOR_SPARK_LOG_LEVEL", "WARN"))
     log.info("spark %s, master %s", spark.version, spark.sparkContext.master)
     return spark
+
+
+def try_cast_double(col):
+    """``col`` cast to double, null where it does not parse, on every supported Spark.
+
+    ``Column.try_cast`` is Spark 4.0+. PySpark 3.5 has no column form of SQL's ``try_cast``, so there a
+    plain ``cast`` is used: it gives the same nulls under Spark 3.5's default non-ANSI mode (with
+    ``spark.sql.ansi.enabled=true`` on 3.5 an unparsable value would fail the job instead).
+    """
+    if hasattr(type(col), "try_cast"):  # not hasattr(col, …): a Column answers any attribute as a field
+        return col.try_cast("double")
+    return col.cast("double")
+
+
+def is_valid_utf8(col):
+    """``F.is_valid_utf8`` (Spark 4.0+); on Spark 3.5 the same test natively: a string holding invalid
+    UTF-8 does not survive a decode/encode round trip (the bad bytes become U+FFFD)."""
+    from pyspark.sql import functions as F
+
+    if hasattr(F, "is_valid_utf8"):
+        return F.is_valid_utf8(col)
+    return F.encode(col, "UTF-8") == col.cast("binary")
+
+
+def try_url_decode(col):
+    """``F.try_url_decode`` (Spark 4.0+); Spark 3.5's ``url_decode`` fails the job on a malformed escape
+    instead of returning null, which only a file name with a stray '%' could cause."""
+    from pyspark.sql import functions as F
+
+    if hasattr(F, "try_url_decode"):
+        return F.try_url_decode(col)
+    return F.url_decode(col)

@@ -50,6 +50,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor_lib.config import DatasetFormat, iso_utc
 from monitor_lib.io.storage import list_data_files
+from monitor_lib.spark import is_valid_utf8
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def _line_verdict(spec: CaptureSpec, j):
     ts = F.try_to_timestamp(j["eventMetadata"]["inferenceTime"])
     us = F.unix_micros(ts)
     kind = (
-        F.when(~F.is_valid_utf8(line), F.lit(REJECT + "invalid_utf8"))
+        F.when(~is_valid_utf8(line), F.lit(REJECT + "invalid_utf8"))
         .when(j.isNull() | j["__bad"].isNotNull() | ~F.ltrim(line).startswith("{"), F.lit(REJECT + "malformed_json"))
         .when(j["captureData"].isNull(), F.lit(REJECT + "not_a_capture_record"))
         .when(F.coalesce(j["eventMetadata"]["invocationSource"], F.lit("")) == "ShadowExperiment",
@@ -208,7 +209,7 @@ def _stage_text(p: str) -> list:
         .when(enc.isNull() | ~enc.isin("CSV", "JSON", "BASE64"), F.lit("unsupported_encoding"))
         .when(data.isNull(), F.lit("malformed_payload"))
         .when((enc == "BASE64") & raw.isNull(), F.lit("invalid_base64"))
-        .when(~F.is_valid_utf8(text), F.lit("invalid_utf8"))
+        .when(~is_valid_utf8(text), F.lit("invalid_utf8"))
         .when(fmt.isNull(), F.lit("unsupported_content_type"))
     )
     ok = has & error.isNull()

@@ -26,7 +26,9 @@ from monitor_lib.config import ProfileOptions
 from monitor_lib.errors import UnreadableInputError
 from monitor_lib.io.readers import Dataset, spark_message
 from monitor_lib.profile import types as ty
+from monitor_lib.profile.python_sketches import aggregate_with_python, sketch_backend
 from monitor_lib.profile.state import ColumnState, Profile
+from monitor_lib.spark import try_cast_double
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ def _numeric_of(s, t):
     """The double of a numeric string. Deequ's regexes allow one space after the sign ("- 5"); Spark's cast does not."""
     from pyspark.sql import functions as F
 
-    return F.when(t <= ty.FRACTIONAL, F.regexp_replace(s, " ", "").try_cast("double"))
+    return F.when(t <= ty.FRACTIONAL, try_cast_double(F.regexp_replace(s, " ", "")))
 
 
 def _masked_columns(ds: Dataset):
@@ -169,9 +171,13 @@ def _slot_aggs(j: int, s, t, d, h, opts: ProfileOptions, with_topk: bool) -> lis
 
 
 def _state(name: str, kind: str, row, j: int) -> ColumnState:
+    """A column's state from an aggregation row: a Spark Row of the native aggregates, or the dict of the
+    same fields the Python sketch fallback returns (which carries M2 itself, not the variance)."""
+    fields = row.__fields__ if hasattr(row, "__fields__") else row.keys()
     n_num = row[f"ncount_{j}"] or 0
     var = row[f"var_{j}"]
-    topk = row[f"topk_{j}"] if f"topk_{j}" in row.__fields__ else None
+    topk = row[f"topk_{j}"] if f"topk_{j}" in fields else None
+    m2 = row[f"m2_{j}"] if f"m2_{j}" in fields else (float(var) * n_num if var is not None and n_num else 0.0)
     return ColumnState(
         name=name,
         source_type=kind,
@@ -181,7 +187,7 @@ def _state(name: str, kind: str, row, j: int) -> ColumnState:
         n_boolean=row[f"nbool_{j}"],
         num_count=n_num,
         num_sum=float(row[f"sum_{j}"] or 0.0),
-        num_m2=float(var) * n_num if var is not None and n_num else 0.0,
+        num_m2=float(m2),
         num_min=row[f"min_{j}"],
         num_max=row[f"max_{j}"],
         kll=bytes(row[f"kll_{j}"]) if row[f"kll_{j}"] is not None and n_num else None,
@@ -199,7 +205,12 @@ def profile_dataset(ds: Dataset, opts: ProfileOptions | None = None) -> ProfileR
     kinds = [source_type(f.dataType) for f in ds.df.schema.fields if f.name != ds.corrupt_column]
     n = len(kinds)
     wide = opts.wide_max_columns if opts.wide_max_columns is not None else WIDE_AGG_MAX_COLUMNS
+    backend = sketch_backend(ds.df.sparkSession, opts.sketches)
+    if backend == "python":
+        wide = -1  # the Python sketches read the unpivoted frame
     strategy = "one global aggregation" if n <= wide else "unpivoted aggregation by column"
+    if backend == "python":
+        strategy += ", sketches in Python"
     counters = [F.count(F.lit(1)).alias("rows"), F.count("bad").alias("bad")]
     log.info("profiling %d column(s) of %s in one pass (%s)", n, ds.source, strategy)
     try:
@@ -211,7 +222,7 @@ def profile_dataset(ds: Dataset, opts: ProfileOptions | None = None) -> ProfileR
             by_column = {i: (row, i) for i in range(n)}
             total, bad = row["rows"], row["bad"]
         else:
-            rows = _long(ds, kinds, counters, opts)
+            rows = _long(ds, kinds, counters, opts, backend)
             by_column = {i: (rows[i], 0) for i in rows}
             first = next(iter(rows.values()), None)
             total, bad = (first["rows"], first["bad"]) if first else (0, 0)
@@ -231,7 +242,7 @@ def profile_dataset(ds: Dataset, opts: ProfileOptions | None = None) -> ProfileR
     return ProfileRun(profile, sample, seconds, strategy)
 
 
-def _long(ds: Dataset, kinds: list[str], counters, opts: ProfileOptions) -> dict:
+def _long(ds: Dataset, kinds: list[str], counters, opts: ProfileOptions, backend: str = "native") -> dict:
     """Unpivot to one row per (record, column) and aggregate by column: the plan holds one set of
     aggregate expressions whatever the number of columns, and the input is still read once."""
     from pyspark.sql import functions as F
@@ -247,25 +258,35 @@ def _long(ds: Dataset, kinds: list[str], counters, opts: ProfileOptions) -> dict
         structs.append(F.struct(F.lit(i).alias("c"), F.lit(code).alias("k"), s.alias("s"), n.alias("n")))
     long = ds.df.select(F.explode(F.array(*structs)).alias("x"), bad.alias("bad")).select("x.*", "bad")
     with_topk = any(k in _STRINGISH for k in kinds)
-    return {r["c"]: r for r in _aggregate_long(long, counters, opts, with_topk).collect()}
+    return _aggregate_long(long, counters, opts, with_topk, backend)
 
 
-def _aggregate_long(long, counters, opts: ProfileOptions, with_topk: bool = True):
-    """Group a long frame ``(c, k, s, n, bad)`` — column key, class code of a typed number, string value,
-    typed number — by ``c`` with the slot aggregations."""
+def _aggregate_long(long, counters, opts: ProfileOptions, with_topk: bool = True, backend: str = "native") -> dict:
+    """Aggregate a long frame ``(c, k, s, n, bad)`` — column key, class code of a typed number, string value,
+    typed number — by ``c`` with the slot aggregations: ``{c: state row}``. The ``python`` backend builds
+    the same states in one ``mapInArrow`` pass over the same projection (see python_sketches)."""
+    from pyspark.sql import functions as F
+
+    slots = _long_slots(long)
+    if backend == "python":
+        return aggregate_with_python(slots, opts, with_topk)
+    aggs = _slot_aggs(0, F.col("s"), F.col("t"), F.col("d"), F.col("h"), opts, with_topk)
+    return {r["c"]: r for r in slots.groupBy("c").agg(*counters, *aggs).collect()}
+
+
+def _long_slots(long):
+    """The slot projection ``(c, s, t, d, h, bad)`` of a long frame."""
     from pyspark.sql import functions as F
 
     s, n = F.col("s"), F.col("n")
     classified = long.select("c", "s", F.when(n.isNotNull(), F.col("k")).otherwise(_classify(s)).alias("t"), "n", "bad")
     t = F.col("t")
-    slots = classified.select(
+    return classified.select(
         "c", "s", "t",
         F.coalesce(n, _numeric_of(s, t)).alias("d"),
         F.when(n.isNotNull(), F.xxhash64(n)).when(s.isNotNull(), F.xxhash64(s)).alias("h"),
         "bad",
     )
-    aggs = _slot_aggs(0, F.col("s"), F.col("t"), F.col("d"), F.col("h"), opts, with_topk)
-    return slots.groupBy("c").agg(*counters, *aggs)
 
 
 def profile_entries(entries, names: list[str], source: str, opts: ProfileOptions | None = None,
@@ -286,7 +307,8 @@ def profile_entries(entries, names: list[str], source: str, opts: ProfileOptions
         F.lit(None).cast("double").alias("n"), F.lit(None).cast("string").alias("bad"))
     counters = [F.count(F.lit(1)).alias("rows"), F.count("bad").alias("bad")]
     log.info("profiling the decoded records of %s in one pass", source)
-    rows = {r["c"]: r for r in _aggregate_long(long, counters, opts).collect()}  # the caller explains failures
+    backend = sketch_backend(entries.sparkSession, opts.sketches)
+    rows = _aggregate_long(long, counters, opts, True, backend)  # the caller explains failures
     counts = {c: r["rows"] for c, r in rows.items() if c is not None and c.startswith(markers)}
     found = [c for c in rows if c is not None and not c.startswith(markers)]
     order = [n for n in names if n in rows] + sorted(c for c in found if c not in set(names))

@@ -28,6 +28,7 @@ from monitor_lib.config import ModelQualityConfig
 from monitor_lib.errors import InputError
 from monitor_lib.quality.metrics import REPLICAS, SAMPLE_FRACTION, BinaryTally, RegressionTally
 from monitor_lib.quality.results import QualityTallies
+from monitor_lib.spark import try_cast_double
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ _R = range(REPLICAS + 1)  # replica 0 is all rows
 def _number(x):
     from pyspark.sql import functions as F
 
-    d = F.trim(x).try_cast("double")
+    d = try_cast_double(F.trim(x))
     return F.when(~F.isnan(d) & (F.abs(d) != F.lit(math.inf)), d)
 
 

@@ -76,6 +76,7 @@ from monitor_lib.config import DatasetFormat
 from monitor_lib.io import capture as cap
 from monitor_lib.io import s3
 from monitor_lib.io.storage import list_data_files, local_path, mirror_folders, spark_reads_s3
+from monitor_lib.spark import is_valid_utf8, try_url_decode
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -182,7 +183,7 @@ def _relative_folder(file_col, root_dir: str):
 
     def decode(p):  # Hadoop encodes % and spaces but not '+', which url_decode would turn into a space
         raw = F.regexp_replace(p, r"\+", "%2B")
-        return F.coalesce(F.try_url_decode(raw), p)
+        return F.coalesce(try_url_decode(raw), p)
 
     if s3.is_s3(root_dir) and not spark_reads_s3():  # boto3 readers give the key as it is
         return F.array_join(below, "/")
@@ -218,7 +219,7 @@ def _labels_by_key(gt_lines):
     a, b, line = F.col("a"), F.col("b"), F.col("line")
     eid = a["eventMetadata"]["eventId"]
     kind = (
-        F.when(~F.is_valid_utf8(line), F.lit("invalid_utf8"))
+        F.when(~is_valid_utf8(line), F.lit("invalid_utf8"))
         # a JSON object whose members have other types than expected (eventMetadata a string, ...) is not
         # malformed: __bad is set, the members that did not fit are null and the kinds below name them
         .when(a.isNull() | ~F.ltrim(line).startswith("{")
