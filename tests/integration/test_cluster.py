@@ -1,7 +1,9 @@
 """The jobs on a real Spark standalone cluster (a master and a worker started with ``spark-class`` on
-127.0.0.1), submitted with ``model-monitor submit --target standalone``: the executors read the data.
-Every output must equal the same run in local mode (``submit --target local``), and the runs must have
-used the cluster (run_summary.json's Spark master, the master's list of completed applications)."""
+127.0.0.1), submitted with ``model-monitor submit --target standalone``, with their data, baseline files and
+outputs in the S3 emulator (moto's server mode on 127.0.0.1): the driver lists, the executors read the
+objects through boto3. Every output must equal the same run in local mode on local files (``submit --target
+local``), and the runs must have used the cluster (run_summary.json's Spark master, the master's list of
+completed applications)."""
 
 from __future__ import annotations
 
@@ -20,12 +22,15 @@ SPARK_CONF = ["--conf", "spark.driver.memory=768m", "--conf", "spark.executor.me
               "--conf", "spark.sql.shuffle.partitions=4"]
 
 
+BUCKET = "cluster-data"
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster(tmp_path_factory, aws_server):
     """One master + one worker (1 core, 1 GB). The daemons copy this process's environment (the tests' dummy
-    AWS credentials) and executors inherit the worker's: for data in the S3 emulator, depend on ``aws_server``
-    first (it sets AWS_ENDPOINT_URL here) or pass ``env_extra={"AWS_ENDPOINT_URL": aws_server.endpoint}``."""
-    c = start_cluster(tmp_path_factory.mktemp("standalone"), workers=1, cores=1, memory="1g")
+    AWS credentials, AWS_ENDPOINT_URL of the emulator) and the executors inherit the worker's."""
+    c = start_cluster(tmp_path_factory.mktemp("standalone"), workers=1, cores=1, memory="1g",
+                      env_extra={"AWS_ENDPOINT_URL": aws_server.endpoint})
     yield c
     c.stop()
 
@@ -63,14 +68,31 @@ def submit(target: list[str], job: str, flags: list[str]):
     return done
 
 
-def baseline_flags(data: dict[str, Path], out: Path) -> list[str]:
-    return ["--dataset", str(data["baseline"]), "--format", "csv", "--header", "--output", str(out)]
+def baseline_flags(dataset: str, out: str) -> list[str]:
+    return ["--dataset", dataset, "--format", "csv", "--header", "--output", out]
 
 
-def monitor_flags(data: dict[str, Path], baseline: Path, out: Path) -> list[str]:
-    return ["--dataset", str(data["capture"]), "--baseline-constraints", str(baseline / "constraints.json"),
-            "--baseline-statistics", str(baseline / "statistics.json"), "--start-time", WINDOW[0],
-            "--end-time", WINDOW[1], "--endpoint", "my-endpoint", "--schedule", "hourly", "--output", str(out)]
+def monitor_flags(capture: str, baseline: str, out: str) -> list[str]:
+    return ["--dataset", capture, "--baseline-constraints", f"{baseline}/constraints.json",
+            "--baseline-statistics", f"{baseline}/statistics.json", "--start-time", WINDOW[0],
+            "--end-time", WINDOW[1], "--endpoint", "my-endpoint", "--schedule", "hourly", "--output", out]
+
+
+def upload(s3, local: Path, prefix: str) -> str:
+    files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
+    for path in files:
+        key = prefix if local.is_file() else f"{prefix}/{path.relative_to(local).as_posix()}"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+    return f"s3://{BUCKET}/{prefix}"
+
+
+def download(s3, prefix: str, local: Path) -> Path:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/"):
+        for obj in page.get("Contents", []):
+            target = local / obj["Key"][len(prefix) + 1:]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read())
+    return local
 
 
 def same(a, b, path="$"):
@@ -94,15 +116,24 @@ def load(folder: Path, name: str):
 
 
 @pytest.mark.spark
-def test_baseline_and_monitoring_on_a_standalone_cluster_equal_local_mode(cluster, data):
+def test_baseline_and_monitoring_on_a_standalone_cluster_with_data_in_s3_equal_local_mode(cluster, data,
+                                                                                         aws_server):
     out = data["out"]
+    s3 = aws_server.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    train = upload(s3, data["baseline"], "train/train.csv")
+    capture = upload(s3, data["capture"], "capture")
     standalone = ["--target", "standalone", "--master", cluster.master_url]
-    done = submit(standalone, "baseline", baseline_flags(data, out / "cluster" / "baseline"))
+    done = submit(standalone, "baseline", baseline_flags(train, f"s3://{BUCKET}/out/baseline"))
     assert f"data-quality-baseline on {cluster.master_url}: completed" in done.stdout
-    assert f"outputs  {out / 'cluster' / 'baseline'}" in done.stdout
-    submit(standalone, "monitor", monitor_flags(data, out / "cluster" / "baseline", out / "cluster" / "monitor"))
-    submit(["--target", "local"], "baseline", baseline_flags(data, out / "local" / "baseline"))
-    submit(["--target", "local"], "monitor", monitor_flags(data, out / "local" / "baseline", out / "local" / "monitor"))
+    assert f"outputs  s3://{BUCKET}/out/baseline" in done.stdout
+    submit(standalone, "monitor", monitor_flags(capture, f"s3://{BUCKET}/out/baseline", f"s3://{BUCKET}/out/monitor"))
+    for run in ("baseline", "monitor"):
+        download(s3, f"out/{run}", out / "cluster" / run)
+    local = out / "local"
+    submit(["--target", "local"], "baseline", baseline_flags(str(data["baseline"]), str(local / "baseline")))
+    submit(["--target", "local"], "monitor", monitor_flags(str(data["capture"]), str(local / "baseline"),
+                                                           str(local / "monitor")))
 
     # the runs used the cluster: its master ran them, and lists them as completed applications
     for run in ("baseline", "monitor"):
