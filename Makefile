@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(PY) scripts/benchmark.py
 	$(PY) scripts/benchmark_monitoring.py
 	$(PY) scripts/benchmark_model_quality.py
+	$(PY) scripts/benchmark_sketches.py
+	PYTHONPATH=. $(PY) scripts/benchmark_s3.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-output
