@@ -3,11 +3,11 @@ cluster, follow it until it ends."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from monitor_lib.driver.follow import poll_until_final
 from monitor_lib.driver.jobspec import JobSpec
 from monitor_lib.driver.package import Package
 from monitor_lib.errors import ConfigError
@@ -81,17 +81,10 @@ def follow_step(emr, cluster_id: str, step_id: str, *, poll_seconds: float, time
                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                 log: Callable[[str], None] | None = None) -> dict:
     """Poll DescribeStep until a final state (or the timeout); log each state change. The last ``Step``."""
-    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
-    start, last = clock(), None
-    while True:
-        step = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]
-        state = step["Status"]["State"]
-        if state != last:
-            log(f"step {step_id}: {state} ({clock() - start:.0f} s)")
-            last = state
-        if state in STEP_TERMINAL or (timeout_seconds is not None and clock() - start >= timeout_seconds):
-            return step
-        sleep(poll_seconds)
+    return poll_until_final(lambda: emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"],
+                            lambda step: step["Status"]["State"], STEP_TERMINAL, f"step {step_id}",
+                            poll_seconds=poll_seconds, timeout_seconds=timeout_seconds, sleep=sleep, clock=clock,
+                            log=log)
 
 
 def step_report(step: dict, cluster_id: str, output_path: str, log_uri: str | None) -> list[str]:

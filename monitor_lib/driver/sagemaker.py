@@ -5,12 +5,12 @@ with the BYOC environment of the contract (spec §3.2) and every ``s3://`` input
 from __future__ import annotations
 
 import posixpath
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from monitor_lib.driver.follow import poll_until_final
 from monitor_lib.driver.jobspec import JobSpec
 from monitor_lib.errors import ConfigError
 
@@ -135,17 +135,10 @@ def follow_processing_job(sm, job_name: str, *, poll_seconds: float, timeout_sec
                           sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                           log: Callable[[str], None] | None = None) -> dict:
     """Poll DescribeProcessingJob until Completed / Failed / Stopped (or the timeout); log status changes."""
-    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
-    start, last = clock(), None
-    while True:
-        job = sm.describe_processing_job(ProcessingJobName=job_name)
-        status = job["ProcessingJobStatus"]
-        if status != last:
-            log(f"processing job {job_name}: {status} ({clock() - start:.0f} s)")
-            last = status
-        if status in JOB_TERMINAL or (timeout_seconds is not None and clock() - start >= timeout_seconds):
-            return job
-        sleep(poll_seconds)
+    return poll_until_final(lambda: sm.describe_processing_job(ProcessingJobName=job_name),
+                            lambda job: job["ProcessingJobStatus"], JOB_TERMINAL, f"processing job {job_name}",
+                            poll_seconds=poll_seconds, timeout_seconds=timeout_seconds, sleep=sleep, clock=clock,
+                            log=log)
 
 
 def processing_job_report(job: dict, output_uri: str) -> list[str]:

@@ -165,19 +165,26 @@ def _submit_emr(args: argparse.Namespace, spec: JobSpec, s3, emr) -> int:
     step_id = add_step(emr, args.cluster_id, step_definition(spec, uris, options))
     print(f"added step {step_id} to cluster {args.cluster_id}", file=sys.stderr)
     if args.no_wait:
-        _out([f"EMR step {step_id} on cluster {args.cluster_id}: submitted",
-              f"  follow   aws emr describe-step --cluster-id {args.cluster_id} --step-id {step_id}",
-              f"  outputs  {spec.output_path}"])
-        return EXIT_OK
+        return _submitted(f"EMR step {step_id} on cluster {args.cluster_id}",
+                          f"aws emr describe-step --cluster-id {args.cluster_id} --step-id {step_id}", spec)
     step = follow_step(emr, args.cluster_id, step_id, poll_seconds=args.poll_seconds,
                        timeout_seconds=args.timeout_seconds)
     log_uri = emr.describe_cluster(ClusterId=args.cluster_id)["Cluster"].get("LogUri")
     _out(step_report(step, args.cluster_id, spec.output_path, log_uri))
-    state = step["Status"]["State"]
-    if state not in STEP_TERMINAL:
-        print(f"still {state} after {args.timeout_seconds:g} s; the step keeps running", file=sys.stderr)
+    return _exit_code(step["Status"]["State"], STEP_TERMINAL, "COMPLETED", "step", args.timeout_seconds)
+
+
+def _submitted(what: str, follow: str, spec: JobSpec) -> int:
+    """``--no-wait``: what was submitted, how to follow it, where its outputs will be."""
+    _out([f"{what}: submitted", f"  follow   {follow}", f"  outputs  {spec.output_path}"])
+    return EXIT_OK
+
+
+def _exit_code(state: str, final: tuple[str, ...], success: str, what: str, timeout_seconds: float | None) -> int:
+    if state not in final:
+        print(f"still {state} after {timeout_seconds:g} s; the {what} keeps running", file=sys.stderr)
         return EXIT_TIMEOUT
-    return EXIT_OK if state == "COMPLETED" else EXIT_JOB_FAILED
+    return EXIT_OK if state == success else EXIT_JOB_FAILED
 
 
 def _submit_sagemaker(args: argparse.Namespace, spec: JobSpec, sm) -> int:
@@ -198,14 +205,8 @@ def _submit_sagemaker(args: argparse.Namespace, spec: JobSpec, sm) -> int:
     sm.create_processing_job(**request)
     print(f"created processing job {name}", file=sys.stderr)
     if args.no_wait:
-        _out([f"SageMaker Processing job {name}: submitted",
-              f"  follow   aws sagemaker describe-processing-job --processing-job-name {name}",
-              f"  outputs  {spec.output_path}"])
-        return EXIT_OK
+        return _submitted(f"SageMaker Processing job {name}",
+                          f"aws sagemaker describe-processing-job --processing-job-name {name}", spec)
     job = follow_processing_job(sm, name, poll_seconds=args.poll_seconds, timeout_seconds=args.timeout_seconds)
     _out(processing_job_report(job, spec.output_path))
-    status = job["ProcessingJobStatus"]
-    if status not in JOB_TERMINAL:
-        print(f"still {status} after {args.timeout_seconds:g} s; the job keeps running", file=sys.stderr)
-        return EXIT_TIMEOUT
-    return EXIT_OK if status == "Completed" else EXIT_JOB_FAILED
+    return _exit_code(job["ProcessingJobStatus"], JOB_TERMINAL, "Completed", "job", args.timeout_seconds)
