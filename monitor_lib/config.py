@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor_lib.errors import ConfigError
+from monitor_lib.io.uri import is_s3
 
 DEFAULT_MAX_CATEGORIES = 120  # Deequ ColumnProfiler.DEFAULT_CARDINALITY_THRESHOLD
 CATEGORICAL_DRIFT_METHODS = ("LInfinity", "ChiSquared")
@@ -220,7 +221,7 @@ class MonitoringConfig:
         _check_window(self.start_time, self.end_time)
         for name in ("record_preprocessor_script", "post_analytics_processor_script"):
             path = getattr(self, name)
-            if path and not _is_s3(path) and not os.path.isfile(path):
+            if path and not is_s3(path) and not os.path.isfile(path):
                 raise ConfigError(f"{name} {path} does not exist or is not a file")
         if self.dataset_format.kind == "merge":
             raise ConfigError("dataset_format: sagemakerMergeJson is the model-quality input; "
@@ -288,10 +289,6 @@ ANALYZER_KEYS = (
     "positive_label", "exclude_features_attribute", "categorical_drift_method", "CLOUDWATCH_METRICS_DIRECTORY",
     "output_columns_position", "output_kms_key",
 )
-
-
-def _is_s3(path: str) -> bool:
-    return path.lower().startswith(("s3://", "s3a://", "s3n://"))
 
 
 def opt_ml_root() -> str:
@@ -488,7 +485,7 @@ class ModelQualityConfig:
                               "the column, position or JSON path of the actual label")
         _check_window(self.start_time, self.end_time)
         path = self.post_analytics_processor_script
-        if path and not _is_s3(path) and not os.path.isfile(path):
+        if path and not is_s3(path) and not os.path.isfile(path):
             raise ConfigError(f"post_analytics_processor_script {path} does not exist or is not a file")
 
     @property

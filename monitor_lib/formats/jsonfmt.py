@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from monitor_lib.io.uri import is_s3
+
 
 class FormatError(ValueError):
     """A SageMaker JSON file that does not have the expected shape.
@@ -170,7 +172,7 @@ def write_json_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 def load_json_file(path: str | os.PathLike[str]) -> Any:
     """Parse a JSON file; a syntax error becomes a FormatError naming the file, line and column."""
-    if isinstance(path, str) and path.lower().startswith(("s3://", "s3a://", "s3n://")):
+    if is_s3(path):
         # imported here: storage imports the errors, which import this module
         from monitor_lib.io.storage import read_text
 

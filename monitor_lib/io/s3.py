@@ -20,18 +20,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, UnreadableInputError
+from monitor_lib.io.uri import SCHEMES, is_s3  # noqa: F401  (is_s3 is part of this module's interface)
 
 log = logging.getLogger(__name__)
 
-SCHEMES = ("s3://", "s3a://", "s3n://")
 
 # Every ListObjectsV2 prefix of the recent listings, as (bucket, prefix, delimiter): diagnostics for
 # "what did the run look at" (the tests check that a capture window lists only its hour prefixes).
 LISTED: deque[tuple[str, str, str]] = deque(maxlen=10_000)
-
-
-def is_s3(uri: str | os.PathLike[str] | None) -> bool:
-    return isinstance(uri, str) and uri.lower().startswith(SCHEMES)
 
 
 def split(uri: str) -> tuple[str, str]:

@@ -34,6 +34,7 @@ from monitor_lib.formats.statistics import (
     parse_statistics,
 )
 from monitor_lib.formats.violations import Violation, parse_violations
+from monitor_lib.io.uri import is_s3
 from monitor_lib.profile.sketches import WeightedItems
 from monitor_lib.sinks.report import svg
 from monitor_lib.sinks.report.page import esc, legend, page, section, status_badge, table
@@ -81,17 +82,13 @@ class RunView:
 
 
 def _optional(path: str, parse, notes: list[str]):
-    if not _is_s3(path) and not os.path.exists(path):
+    if not is_s3(path) and not os.path.exists(path):
         return None
     try:
         return parse(load_json_file(path), path)
     except (ValueError, OSError) as e:
         notes.append(f"{os.path.basename(path)} could not be read: {e}")
         return None
-
-
-def _is_s3(path: str) -> bool:
-    return str(path).lower().startswith(("s3://", "s3a://", "s3n://"))
 
 
 def load_run(folder: str, summary: dict | None = None) -> RunView:
@@ -112,7 +109,7 @@ def load_run(folder: str, summary: dict | None = None) -> RunView:
         baseline_path = summary.get("baseline_statistics")
         if baseline_path:
             view.baseline = _optional(baseline_path, parse_statistics, notes)
-            if view.baseline is None and not _is_s3(baseline_path) and not os.path.exists(baseline_path):
+            if view.baseline is None and not is_s3(baseline_path) and not os.path.exists(baseline_path):
                 notes.append(f"baseline statistics {baseline_path} not found: baseline distributions not shown")
     sample = path("rejected_records_sample.jsonl")
     if os.path.exists(sample):
