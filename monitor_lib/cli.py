@@ -47,7 +47,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 DEFAULT_CAPTURE_FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}'
-MONITOR_FLAGS = {  # flag dest -> SageMaker parameter name
+MONITOR_FLAGS = {  # flag dest -> SageMaker parameter name (monitor, both analysis types)
     "endpoint": "sagemaker_endpoint_name",
     "schedule": "sagemaker_monitoring_schedule_name",
     "cloudwatch_metrics_directory": "CLOUDWATCH_METRICS_DIRECTORY",
@@ -82,16 +82,30 @@ def baseline_params_from_args(args: argparse.Namespace) -> dict:
     """The flat parameters (SageMaker environment names) of ``model-monitor baseline`` flags / --config."""
     params: dict = _load_yaml(args.config) if args.config else {}
     if args.format:
-        fmt: dict = {args.format: {}}
-        if args.format == "csv":
-            fmt["csv"]["header"] = bool(args.header)
-        params["dataset_format"] = json.dumps(fmt)
+        params["dataset_format"] = _format_flag(args)
     elif args.header is not None:
         params["dataset_format"] = json.dumps({"csv": {"header": args.header}})
-    for key in BASELINE_KEYS:
-        value = getattr(args, key, None)
-        if value is not None:
-            params[key] = value
+    return _copy_flags(args, params, BASELINE_KEYS)
+
+
+def _format_flag(args: argparse.Namespace) -> str:
+    """``--format csv|json|parquet`` (with ``--header``) as SageMaker's ``dataset_format`` JSON."""
+    fmt: dict = {args.format: {}}
+    if args.format == "csv":
+        fmt["csv"]["header"] = bool(args.header)
+    return json.dumps(fmt)
+
+
+def _copy_flags(args: argparse.Namespace, params: dict, keys: tuple[str, ...],
+                renamed: dict[str, str] | None = None) -> dict:
+    """The flags given on the command line over ``params`` (from --config): ``keys`` by their own name,
+    ``renamed`` flag dest -> parameter name."""
+    for key in keys:
+        if getattr(args, key, None) is not None:
+            params[key] = getattr(args, key)
+    for dest, key in (renamed or {}).items():
+        if getattr(args, dest, None) is not None:
+            params[key] = getattr(args, dest)
     return params
 
 
@@ -103,17 +117,8 @@ def monitoring_params_from_args(args: argparse.Namespace) -> dict:
     """The flat parameters (SageMaker environment names) of ``model-monitor monitor`` flags / --config."""
     params: dict = _load_yaml(args.config, MONITORING_KEYS) if args.config else {}
     if args.format and args.format != "capture":
-        fmt: dict = {args.format: {}}
-        if args.format == "csv":
-            fmt["csv"]["header"] = bool(args.header)
-        params["dataset_format"] = json.dumps(fmt)
-    for key in MONITORING_KEYS:
-        value = getattr(args, key, None)
-        if value is not None:
-            params[key] = value
-    for dest, key in MONITOR_FLAGS.items():
-        if getattr(args, dest, None) is not None:
-            params[key] = getattr(args, dest)
+        params["dataset_format"] = _format_flag(args)
+    _copy_flags(args, params, MONITORING_KEYS, MONITOR_FLAGS)
     params.setdefault("dataset_format", DEFAULT_CAPTURE_FORMAT)
     return params
 
@@ -123,34 +128,20 @@ def monitoring_config_from_args(args: argparse.Namespace) -> MonitoringConfig:
 
 
 DEFAULT_MERGE_FORMAT = '{"sagemakerMergeJson": {"captureIndexNames": ["endpointOutput"]}}'
-MODEL_QUALITY_FLAGS = {  # flag dest -> parameter name (besides the MODEL_QUALITY_KEYS of the same name)
-    "endpoint": "sagemaker_endpoint_name",
-    "schedule": "sagemaker_monitoring_schedule_name",
-    "cloudwatch_metrics_directory": "CLOUDWATCH_METRICS_DIRECTORY",
-}
 
 
 def model_quality_params_from_args(args: argparse.Namespace, monitoring: bool) -> dict:
     """The flat parameters (SageMaker environment names) of model-quality baseline / monitor flags."""
     params: dict = _load_yaml(args.config, MODEL_QUALITY_KEYS) if args.config else {}
     if args.format and args.format not in ("capture", "merged"):
-        fmt: dict = {args.format: {}}
-        if args.format == "csv":
-            fmt["csv"]["header"] = bool(args.header)
-        params["dataset_format"] = json.dumps(fmt)
+        params["dataset_format"] = _format_flag(args)
     elif args.format == "capture":
         params["dataset_format"] = DEFAULT_CAPTURE_FORMAT
     elif args.format == "merged":
         params["dataset_format"] = DEFAULT_MERGE_FORMAT
     elif args.header is not None:
         params["dataset_format"] = json.dumps({"csv": {"header": args.header}})
-    for key in MODEL_QUALITY_KEYS:
-        value = getattr(args, key, None)
-        if value is not None:
-            params[key] = value
-    for dest, key in MODEL_QUALITY_FLAGS.items():
-        if getattr(args, dest, None) is not None:
-            params[key] = getattr(args, dest)
+    _copy_flags(args, params, MODEL_QUALITY_KEYS, MONITOR_FLAGS)
     if monitoring:
         if not params.get("baseline_constraints"):
             raise ConfigError("--baseline-constraints is required: the constraints.json of the model-quality baseline")
@@ -168,11 +159,7 @@ def model_quality_config_from_args(args: argparse.Namespace, monitoring: bool) -
 
 def merge_params_from_args(args: argparse.Namespace) -> dict:
     params: dict = _load_yaml(args.config, MERGE_KEYS) if args.config else {}
-    for key in MERGE_KEYS:
-        value = getattr(args, key, None)
-        if value is not None:
-            params[key] = value
-    return params
+    return _copy_flags(args, params, MERGE_KEYS)
 
 
 def merge_config_from_args(args: argparse.Namespace) -> MergeConfig:
