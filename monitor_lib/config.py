@@ -296,6 +296,15 @@ def opt_ml_root() -> str:
     return os.environ.get("MODEL_MONITOR_OPT_ML", "/opt/ml")
 
 
+def _config_json(path: str):
+    """A file of ``<opt/ml root>/config`` parsed; unreadable or invalid JSON names the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path} is not readable JSON: {e}") from None
+
+
 def sagemaker_environment(root: str | None = None, environ: dict[str, str] | None = None) -> dict[str, str]:
     """Parameters as the real analyzer sees them.
 
@@ -308,11 +317,7 @@ def sagemaker_environment(root: str | None = None, environ: dict[str, str] | Non
     params: dict[str, str] = {}
     path = os.path.join(root, "config", "processingjobconfig.json")
     if os.path.exists(path):
-        try:
-            with open(path, encoding="utf-8") as fh:
-                doc = json.load(fh)
-        except (OSError, json.JSONDecodeError) as e:
-            raise ConfigError(f"{path} is not readable JSON: {e}") from None
+        doc = _config_json(path)
         env = doc.get("Environment") if isinstance(doc, dict) else None
         if env is not None and not isinstance(env, dict):
             raise ConfigError(f"{path}: \"Environment\" must be an object of strings")
@@ -350,11 +355,7 @@ def resource_hosts(root: str | None = None) -> Hosts | None:
     path = os.path.join(root or opt_ml_root(), "config", "resourceconfig.json")
     if not os.path.exists(path):
         return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except (OSError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{path} is not readable JSON: {e}") from None
+    doc = _config_json(path)
     hosts = doc.get("hosts") if isinstance(doc, dict) else None
     current = doc.get("current_host") if isinstance(doc, dict) else None
     if (not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts)

@@ -288,9 +288,15 @@ def model_quality_args(capture_root: Path, ground_truth: Path, baseline: Path, h
     return ["monitor", "--analysis-type", "model-quality", "--problem-type", "BinaryClassification",
             "--dataset", str(capture_root), "--ground-truth", str(ground_truth), "--inference-attribute", "0",
             "--baseline-constraints", str(baseline / "constraints.json"),
-            "--start-time", hour_start.strftime(TIME_FORMAT),
+            *hourly_run_flags(hour_start, output, ENDPOINT, MQ_SCHEDULE)]
+
+
+def hourly_run_flags(hour_start: datetime, output: Path, endpoint: str, schedule: str) -> list[str]:
+    """The flags every hourly run shares: its window, its schedule, CloudWatch metric files under
+    <output>/cloudwatch (instead of the container's /opt/ml/output/metrics/cloudwatch) and its output."""
+    return ["--start-time", hour_start.strftime(TIME_FORMAT),
             "--end-time", (hour_start + timedelta(hours=1)).strftime(TIME_FORMAT),
-            "--endpoint", ENDPOINT, "--schedule", MQ_SCHEDULE,
+            "--endpoint", endpoint, "--schedule", schedule,
             "--publish-cloudwatch-metrics", "--cloudwatch-metrics-directory", str(output / "cloudwatch"),
             "--output", str(output)]
 
@@ -300,18 +306,13 @@ def model_quality_args(capture_root: Path, ground_truth: Path, baseline: Path, h
 
 def monitor_args(capture_root: Path, baseline: Path, hour_start: datetime, output: Path, *,
                  endpoint: str = ENDPOINT, schedule: str = SCHEDULE) -> list[str]:
-    """`model-monitor monitor` flags for one hourly run of the schedule; the CloudWatch metric file goes
-    to <output>/cloudwatch (instead of the container's /opt/ml/output/metrics/cloudwatch)."""
+    """`model-monitor monitor` flags for one hourly run of the schedule."""
     return ["monitor", "--dataset", str(capture_root),
             "--dataset-format", CAPTURE_FORMAT,
             "--output-columns-position", "END",
             "--baseline-statistics", str(baseline / "statistics.json"),
             "--baseline-constraints", str(baseline / "constraints.json"),
-            "--start-time", hour_start.strftime(TIME_FORMAT),
-            "--end-time", (hour_start + timedelta(hours=1)).strftime(TIME_FORMAT),
-            "--endpoint", endpoint, "--schedule", schedule,
-            "--publish-cloudwatch-metrics", "--cloudwatch-metrics-directory", str(output / "cloudwatch"),
-            "--output", str(output)]
+            *hourly_run_flags(hour_start, output, endpoint, schedule)]
 
 
 def hourly_output(root: Path, hour_start: datetime, endpoint: str = ENDPOINT, schedule: str = SCHEDULE) -> Path:

@@ -11,6 +11,7 @@ chain of each process (environment, profile, instance / container role).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, UnreadableInputError
-from monitor_lib.io.uri import SCHEMES, is_s3  # noqa: F401  (is_s3 is part of this module's interface)
+from monitor_lib.io.uri import SCHEMES, hidden, is_s3  # noqa: F401  (is_s3 is part of this module's interface)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,19 @@ def _client(settings: S3Settings):
         return _CLIENTS[settings]
 
 
+@contextlib.contextmanager
+def boto_errors(what: str, uri: str, verb: str = "read", also: tuple[type[Exception], ...] = ()):
+    """boto3 failures (and ``also``) inside the block as our errors, naming ``what`` and ``uri``."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as e:
+        raise _error(e, what, uri) from None
+    except (BotoCoreError, *also) as e:
+        raise UnreadableInputError(f"{what} {uri} cannot be {verb}: {e}") from None
+
+
 def _error(e: Exception, what: str, uri: str) -> Exception:
     """A boto3 failure as our error, naming the URI."""
     code = getattr(e, "response", {}).get("Error", {}).get("Code", "") if hasattr(e, "response") else ""
@@ -93,10 +107,6 @@ def _error(e: Exception, what: str, uri: str) -> Exception:
         return UnreadableInputError(f"{what} {uri} cannot be read: access denied ({code}); check the credentials "
                                     "of the boto3 chain and the bucket policy")
     return UnreadableInputError(f"{what} {uri} cannot be read: {type(e).__name__}: {e}")
-
-
-def _hidden(name: str) -> bool:
-    return name.startswith((".", "_"))
 
 
 def _pages(client, bucket: str, prefix: str, delimiter: str) -> Iterator[dict]:
@@ -116,13 +126,13 @@ def list_files(uri: str, what: str = "dataset_source", keep_dir: Callable[[list[
     with ``Delimiter='/'``, so pruned prefixes are never listed). Missing bucket or prefix, access
     denied, and a prefix without data objects (unless ``allow_empty``) raise, naming ``uri``.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import ClientError
 
     settings = settings or S3Settings.from_environment()
     client = settings.client()
     bucket, key = split(uri)
     scheme = uri.split("://", 1)[0] + "://"
-    try:
+    with boto_errors(what, uri, "listed"):
         if key and not key.endswith("/"):
             try:
                 client.head_object(Bucket=bucket, Key=key)
@@ -138,7 +148,7 @@ def list_files(uri: str, what: str = "dataset_source", keep_dir: Callable[[list[
                 for obj in page.get("Contents", []):
                     found_any = True
                     rel = obj["Key"][len(prefix):]
-                    if rel and not rel.endswith("/") and not any(_hidden(p) for p in rel.split("/") if p):
+                    if rel and not rel.endswith("/") and not any(hidden(p) for p in rel.split("/") if p):
                         keys.append(obj["Key"])
         else:
             pending = [(prefix, [])]
@@ -148,17 +158,13 @@ def list_files(uri: str, what: str = "dataset_source", keep_dir: Callable[[list[
                     for obj in page.get("Contents", []):
                         found_any = True
                         name = obj["Key"][len(here):]
-                        if name and not _hidden(name):
+                        if name and not hidden(name):
                             keys.append(obj["Key"])
                     for cp in page.get("CommonPrefixes", []):
                         found_any = True
                         name = cp["Prefix"][len(here):].rstrip("/")
-                        if name and not _hidden(name) and keep_dir([*parts, name]):
+                        if name and not hidden(name) and keep_dir([*parts, name]):
                             pending.append((cp["Prefix"], [*parts, name]))
-    except ClientError as e:
-        raise _error(e, what, uri) from None
-    except BotoCoreError as e:
-        raise UnreadableInputError(f"{what} {uri} cannot be listed: {e}") from None
     if not found_any:
         raise DatasetNotFoundError(f"{what} {uri} does not exist (no object under s3://{bucket}/{prefix})")
     if not keys and not allow_empty:
@@ -171,15 +177,9 @@ def list_files(uri: str, what: str = "dataset_source", keep_dir: Callable[[list[
 
 def fetch(uri: str, settings: S3Settings, what: str = "input", decompress: bool = True) -> bytes:
     """The bytes of one object (gunzipped when its name ends in ``.gz``)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, key = split(uri)
-    try:
+    with boto_errors(what, uri):
         body = settings.client().get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as e:
-        raise _error(e, what, uri) from None
-    except BotoCoreError as e:
-        raise UnreadableInputError(f"{what} {uri} cannot be read: {e}") from None
     if decompress and key.endswith(".gz"):
         try:
             body = gzip.decompress(body)
@@ -190,10 +190,8 @@ def fetch(uri: str, settings: S3Settings, what: str = "input", decompress: bool 
 
 def first_line(uri: str, settings: S3Settings, what: str = "dataset_source") -> str | None:
     """The first non-blank line of an object, streamed (a CSV header is read without the whole object)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, key = split(uri)
-    try:
+    with boto_errors(what, uri, also=(OSError, EOFError)):
         body = settings.client().get_object(Bucket=bucket, Key=key)["Body"]
         stream = gzip.GzipFile(fileobj=body) if key.endswith(".gz") else body.iter_lines(keepends=True)
         try:
@@ -203,10 +201,6 @@ def first_line(uri: str, settings: S3Settings, what: str = "dataset_source") -> 
                         return line.decode("utf-8", errors="replace")
         finally:
             body.close()
-    except ClientError as e:
-        raise _error(e, what, uri) from None
-    except (BotoCoreError, OSError, EOFError) as e:
-        raise UnreadableInputError(f"{what} {uri} cannot be read: {e}") from None
     return None
 
 
@@ -292,14 +286,13 @@ def documents_rdd(spark, uris: list[str], whole: bool, settings: S3Settings | No
 
     def read(part):
         for uri in part:
-            data = fetch(uri, settings, "input")
             if whole:
+                data = fetch(uri, settings, "input")
                 if data.strip():
                     yield data.decode("utf-8", errors="replace")
             else:
-                for line in data.splitlines():
-                    if line.strip():
-                        yield line.decode("utf-8", errors="replace")
+                for line, _, _ in _file_lines(uri, settings, skip_header=False):
+                    yield line.decode("utf-8", errors="replace")
 
     return spark.sparkContext.parallelize(uris, _slices(spark, len(uris))).mapPartitions(read)
 

@@ -21,14 +21,11 @@ from collections.abc import Callable, Iterator
 
 from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, UnreadableInputError
 from monitor_lib.io import s3
+from monitor_lib.io.uri import hidden
 
 log = logging.getLogger(__name__)
 
 S3_READER_ENV = "MODEL_MONITOR_S3_READER"
-
-
-def is_remote(uri: str | None) -> bool:
-    return s3.is_s3(uri)
 
 
 def spark_reads_s3() -> bool:
@@ -38,11 +35,6 @@ def spark_reads_s3() -> bool:
 
 def local_path(uri: str) -> str:
     return uri[len("file://"):] if uri.startswith("file://") else uri
-
-
-def _hidden(name: str) -> bool:
-    # Spark's own convention: _SUCCESS, _metadata, .crc files and dot-files are not data.
-    return name.startswith((".", "_"))
 
 
 def list_data_files(uri: str, what: str = "dataset_source",
@@ -65,8 +57,8 @@ def list_data_files(uri: str, what: str = "dataset_source",
         files = []
         for root, dirs, names in os.walk(path, followlinks=True):
             below = os.path.relpath(root, path).split(os.sep) if root != path else []
-            dirs[:] = sorted(d for d in dirs if not _hidden(d) and (keep_dir is None or keep_dir([*below, d])))
-            files.extend(os.path.join(root, n) for n in sorted(names) if not _hidden(n))
+            dirs[:] = sorted(d for d in dirs if not hidden(d) and (keep_dir is None or keep_dir([*below, d])))
+            files.extend(os.path.join(root, n) for n in sorted(names) if not hidden(n))
     if not files and not allow_empty:
         raise EmptyDatasetError(f"{what} {uri} contains no data files")
     for f in files:
@@ -130,15 +122,9 @@ class _Staging:
         self.mirrored: dict[str, tuple[int, int]] = {}  # relative path -> (inode, mtime) when copied in
 
     def mirror(self, rel_folder: str, content: bool) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         folder = s3.join(self.uri, rel_folder)
-        try:
+        with s3.boto_errors("output_path", folder, "listed"):
             children = s3.list_children(folder, self.settings)
-        except ClientError as e:
-            raise s3._error(e, "output_path", folder) from None
-        except BotoCoreError as e:
-            raise UnreadableInputError(f"output_path {folder} cannot be listed: {e}") from None
         for name, _size in children:
             rel = os.path.join(rel_folder, name) if rel_folder else name
             local = os.path.join(self.dir, rel)

@@ -7,5 +7,10 @@ import os
 SCHEMES = ("s3://", "s3a://", "s3n://")
 
 
+def hidden(name: str) -> bool:
+    """Spark's own convention: ``_SUCCESS``, ``_metadata``, ``.crc`` files and dot-files are not data."""
+    return name.startswith((".", "_"))
+
+
 def is_s3(uri: str | os.PathLike[str] | None) -> bool:
     return isinstance(uri, str) and uri.lower().startswith(SCHEMES)

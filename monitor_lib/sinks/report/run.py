@@ -14,7 +14,6 @@ violations come first, then the most drifted ones.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -38,8 +37,6 @@ from monitor_lib.io.uri import is_s3
 from monitor_lib.profile.sketches import WeightedItems
 from monitor_lib.sinks.report import svg
 from monitor_lib.sinks.report.page import esc, legend, page, section, status_badge, table
-
-log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "run_summary.json"
