@@ -14,22 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from monitor_lib.errors import FormatError
 from monitor_lib.io.uri import is_s3
-
-
-class FormatError(ValueError):
-    """A SageMaker JSON file that does not have the expected shape.
-
-    The message names the file (or what was parsed) and the JSON key path, e.g.
-    ``statistics.json: features[3].numerical_statistics.mean: expected a number, got 'abc'``.
-    """
-
-    def __init__(self, source: str, key_path: str, problem: str) -> None:
-        self.source = source
-        self.key_path = key_path
-        self.problem = problem
-        where = f"{source}: {key_path}" if key_path else source
-        super().__init__(f"{where}: {problem}")
 
 
 # ---------------------------------------------------------------- writing
