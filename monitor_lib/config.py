@@ -9,121 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 from monitor_lib.errors import ConfigError
+from monitor_lib.io.dataset_format import CAPTURE_INDEX_NAMES, DatasetFormat, as_bool  # noqa: F401
 from monitor_lib.io.uri import is_s3
+from monitor_lib.profile.options import DEFAULT_MAX_CATEGORIES, ProfileOptions  # noqa: F401
+from monitor_lib.timefmt import iso_utc, parse_time  # noqa: F401
 
-DEFAULT_MAX_CATEGORIES = 120  # Deequ ColumnProfiler.DEFAULT_CARDINALITY_THRESHOLD
 CATEGORICAL_DRIFT_METHODS = ("LInfinity", "ChiSquared")
-CAPTURE_INDEX_NAMES = ("endpointInput", "endpointOutput")  # the image's default captureIndexNames
-
-
-@dataclass(frozen=True)
-class DatasetFormat:
-    """SageMaker's ``dataset_format``: ``{"csv": {"header": true}}``, ``{"json": {"lines": true}}``,
-    ``{"parquet": {}}`` or, for monitoring runs, ``{"sagemakerCaptureJson": {"captureIndexNames": [...]}}``."""
-
-    kind: str  # csv | json | parquet | capture | merge (sagemakerMergeJson: capture records + groundTruthData)
-    header: bool = False  # csv
-    lines: bool = True  # json
-    output_columns_position: str = "START"  # csv and capture: model outputs are the first (START) or last columns
-    capture_index_names: tuple[str, ...] = CAPTURE_INDEX_NAMES  # capture: which parts of captureData
-
-    @staticmethod
-    def parse(value: str | dict[str, Any] | None, field_name: str = "dataset_format") -> DatasetFormat:
-        if value is None or value == "":
-            raise ConfigError(
-                f"{field_name} is required, e.g. '{{\"csv\": {{\"header\": true}}}}', "
-                "'{\"json\": {\"lines\": true}}' or '{\"parquet\": {}}'"
-            )
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as e:
-                raise ConfigError(f"{field_name} is not valid JSON ({e.msg}): {value!r}") from None
-        if not isinstance(value, dict) or len(value) != 1:
-            raise ConfigError(
-                f"{field_name} must be a JSON object with exactly one format key (csv, json or parquet); got {value!r}"
-            )
-        (key, opts), = value.items()
-        kind = key.lower()
-        opts = opts or {}
-        if not isinstance(opts, dict):
-            raise ConfigError(f"{field_name}.{key} must be an object of options, got {opts!r}")
-        lowered = {k.lower(): v for k, v in opts.items()}
-        if kind == "csv":
-            pos = str(lowered.get("output_columns_position", "START")).upper()
-            if pos not in ("START", "END"):
-                raise ConfigError(f"{field_name}.csv.output_columns_position must be START or END, got {pos!r}")
-            return DatasetFormat("csv", header=_as_bool(lowered.get("header", False), f"{field_name}.csv.header"),
-                                 output_columns_position=pos)
-        if kind == "json":
-            lines = lowered.get("lines", lowered.get("line", True))
-            return DatasetFormat("json", lines=_as_bool(lines, f"{field_name}.json.lines"))
-        if kind == "parquet":
-            return DatasetFormat("parquet")
-        if kind in ("sagemakercapturejson", "sagemakermergejson"):
-            default_names = list(CAPTURE_INDEX_NAMES) if kind == "sagemakercapturejson" else ["endpointOutput"]
-            names = lowered.get("captureindexnames", default_names)
-            if (not isinstance(names, list) or not names
-                    or any(n not in CAPTURE_INDEX_NAMES for n in names) or len(set(names)) != len(names)):
-                raise ConfigError(
-                    f"{field_name}.{key}.captureIndexNames must be a non-empty list of distinct values from "
-                    f"{list(CAPTURE_INDEX_NAMES)}, got {names!r}"
-                )
-            pos = str(lowered.get("output_columns_position", "START")).upper()
-            if pos not in ("START", "END"):
-                raise ConfigError(f"{field_name}.{key}.output_columns_position must be START or END, got {pos!r}")
-            return DatasetFormat("capture" if kind == "sagemakercapturejson" else "merge",
-                                 output_columns_position=pos, capture_index_names=tuple(names))
-        raise ConfigError(
-            f"{field_name}: unsupported format {key!r}; use csv, json, parquet, sagemakerCaptureJson "
-            "or (model quality) sagemakerMergeJson"
-        )
-
-    def with_output_columns_position(self, position: str | None) -> DatasetFormat:
-        if position is None or position == "":
-            return self
-        pos = str(position).upper()
-        if pos not in ("START", "END"):
-            raise ConfigError(f"output_columns_position must be START or END, got {position!r}")
-        return replace(self, output_columns_position=pos)
-
-
-def _as_bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise ConfigError(f"{name} must be true or false, got {value!r}")
-
-
-@dataclass(frozen=True)
-class ProfileOptions:
-    """Knobs of the profiler. The defaults reproduce what SageMaker's analyzer does."""
-
-    max_categories: int = DEFAULT_MAX_CATEGORIES  # categorical buckets / domains only up to this many distinct values
-    kll_k: int = 2048  # KLL sketch size; Deequ's default sketch size, normalized rank error ~0.14 %
-    hll_lg_k: int = 14  # HLL precision: 2^14 registers, relative standard error ~0.8 %
-    wide_max_columns: int | None = None  # up to this many columns one global aggregation (None: default 0 = never)
-    # where the KLL / frequent-items sketches are built: "auto" (native Spark aggregates when the running
-    # Spark has them, else Python per partition), "native", "python"; $MODEL_MONITOR_SKETCHES when "auto"
-    sketches: str = "auto"
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_categories <= 100_000:
-            raise ConfigError(f"max_categories must be between 1 and 100000, got {self.max_categories}")
-        if not 8 <= self.kll_k <= 65535:
-            raise ConfigError(f"kll_k must be between 8 and 65535, got {self.kll_k}")
-        if not 4 <= self.hll_lg_k <= 21:
-            raise ConfigError(f"hll_lg_k must be between 4 and 21, got {self.hll_lg_k}")
-        if self.wide_max_columns is not None and self.wide_max_columns < 0:
-            raise ConfigError(f"wide_max_columns must be >= 0, got {self.wide_max_columns}")
-        if self.sketches not in ("auto", "native", "python"):
-            raise ConfigError(f"sketches must be one of auto, native, python, got {self.sketches!r}")
 
 
 @dataclass(frozen=True)
@@ -150,26 +46,6 @@ class BaselineConfig:
                 f"categorical_drift_method must be one of {', '.join(CATEGORICAL_DRIFT_METHODS)}, "
                 f"got {self.categorical_drift_method!r}"
             )
-
-
-def parse_time(value: str | datetime | None, field_name: str) -> datetime | None:
-    """An ISO-8601 instant (``2026-11-20T10:00:00Z``); a value without an offset is UTC."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        t = value
-    else:
-        text = str(value).strip()
-        try:
-            t = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-        except ValueError:
-            raise ConfigError(f"{field_name} must be an ISO-8601 UTC time like 2026-11-20T10:00:00Z, got {value!r}") from None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
-def iso_utc(t: datetime | None) -> str | None:
-    """``2026-11-20T10:00:00Z`` — how SageMaker writes instants (inverse of :func:`parse_time`)."""
-    return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_window(start: datetime | None, end: datetime | None) -> None:

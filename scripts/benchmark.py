@@ -52,8 +52,9 @@ def bare_scan(spark, path: str) -> float:
 
 
 def profile(spark, path: str, wide_max: int | None) -> tuple[float, str]:
-    from monitor_lib.config import DatasetFormat, ProfileOptions
+    from monitor_lib.io.dataset_format import DatasetFormat
     from monitor_lib.io.readers import read_dataset
+    from monitor_lib.profile.options import ProfileOptions
     from monitor_lib.profile.profiler import profile_dataset
 
     fmt = DatasetFormat("csv", header=True) if path.endswith(".csv") else DatasetFormat("parquet")

@@ -200,8 +200,8 @@ def decode_only(spark, root: str, names: list[str], start: datetime, end: dateti
     """The capture decoding alone: every entry built (their count summed), nothing profiled."""
     from pyspark.sql import functions as F
 
-    from monitor_lib.config import DatasetFormat
     from monitor_lib.io import capture as cap
+    from monitor_lib.io.dataset_format import DatasetFormat
 
     t0 = time.perf_counter()
     files = cap.list_capture_files(root, start, end)
@@ -230,7 +230,7 @@ def monitor(spark, root: str, baseline: str, out: str, start: datetime, end: dat
 
 
 def profile_csv(spark, path: str):
-    from monitor_lib.config import DatasetFormat
+    from monitor_lib.io.dataset_format import DatasetFormat
     from monitor_lib.io.readers import read_dataset
     from monitor_lib.profile.profiler import profile_dataset
 

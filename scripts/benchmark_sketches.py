@@ -24,8 +24,9 @@ from benchmark import bare_scan, make_narrow  # noqa: E402
 
 
 def profile(spark, path: str, sketches: str) -> float:
-    from monitor_lib.config import DatasetFormat, ProfileOptions
+    from monitor_lib.io.dataset_format import DatasetFormat
     from monitor_lib.io.readers import read_dataset
+    from monitor_lib.profile.options import ProfileOptions
     from monitor_lib.profile.profiler import profile_dataset
 
     fmt = DatasetFormat("csv", header=True) if path.endswith(".csv") else DatasetFormat("parquet")

@@ -17,7 +17,6 @@ from typing import Any
 from monitor_lib.errors import FormatError
 from monitor_lib.io.uri import is_s3
 
-
 # ---------------------------------------------------------------- writing
 
 

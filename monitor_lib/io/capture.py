@@ -48,9 +48,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from monitor_lib.config import DatasetFormat, iso_utc
+from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.storage import list_data_files
 from monitor_lib.spark import is_valid_utf8
+from monitor_lib.timefmt import iso_utc
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import csv
 import logging
 from dataclasses import dataclass
 
-from monitor_lib.config import DatasetFormat
 from monitor_lib.errors import EmptyDatasetError, MonitorError, UnreadableInputError
 from monitor_lib.io import s3
+from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.storage import list_data_files, read_first_line, spark_reads_s3
 
 log = logging.getLogger(__name__)

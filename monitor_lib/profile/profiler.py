@@ -22,10 +22,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from monitor_lib.config import ProfileOptions
 from monitor_lib.errors import UnreadableInputError
 from monitor_lib.io.readers import Dataset, spark_message
 from monitor_lib.profile import types as ty
+from monitor_lib.profile.options import ProfileOptions
 from monitor_lib.profile.python_sketches import aggregate_with_python, sketch_backend
 from monitor_lib.profile.state import ColumnState, Profile
 from monitor_lib.spark import try_cast_double

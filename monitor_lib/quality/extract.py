@@ -25,8 +25,9 @@ from __future__ import annotations
 import logging
 import re
 
-from monitor_lib.config import DatasetFormat, ModelQualityConfig
+from monitor_lib.config import ModelQualityConfig
 from monitor_lib.errors import ConfigError
+from monitor_lib.io.dataset_format import DatasetFormat
 
 log = logging.getLogger(__name__)
 

@@ -72,9 +72,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from monitor_lib.config import DatasetFormat
 from monitor_lib.io import capture as cap
 from monitor_lib.io import s3
+from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.storage import list_data_files, local_path, mirror_folders, spark_reads_s3
 from monitor_lib.spark import is_valid_utf8, try_url_decode
 

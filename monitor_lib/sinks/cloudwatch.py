@@ -29,10 +29,10 @@ import os
 from datetime import datetime
 
 from monitor_lib.checks.data_quality import FeatureOutcome
-from monitor_lib.config import iso_utc
 from monitor_lib.formats.jsonfmt import write_json_atomic
 from monitor_lib.formats.model_quality import ModelQualityStatistics
 from monitor_lib.formats.statistics import DatasetStatistics
+from monitor_lib.timefmt import iso_utc
 
 METRICS_FILE = "cloudwatch_metrics.jsonl"
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from monitor_lib.cli import main
-from monitor_lib.config import DatasetFormat
+from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.readers import read_dataset
 from monitor_lib.profile.profiler import profile_dataset
 from monitor_lib.profile.sketches import (

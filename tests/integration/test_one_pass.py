@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitor_lib.config import DatasetFormat, ProfileOptions
+from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.readers import read_dataset
+from monitor_lib.profile.options import ProfileOptions
 from monitor_lib.profile.profiler import profile_dataset
 
 

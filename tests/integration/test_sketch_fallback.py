@@ -17,9 +17,10 @@ import pytest
 from helpers import capture_line, mixed_frame
 from test_one_pass import _profile_counting_reads
 
-from monitor_lib.config import DatasetFormat, ProfileOptions
+from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.readers import read_dataset
 from monitor_lib.profile import python_sketches
+from monitor_lib.profile.options import ProfileOptions
 from monitor_lib.profile.profiler import profile_dataset
 from monitor_lib.profile.sketches import (
     frequent_from_bytes,
