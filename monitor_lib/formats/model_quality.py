@@ -50,9 +50,18 @@ from monitor_lib.formats.jsonfmt import (
     write_json_atomic,
 )
 from monitor_lib.formats.violations import Violation
-from monitor_lib.quality.metrics import PROBLEM_TYPES, Metric
 
 log = logging.getLogger(__name__)
+
+PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One scalar metric of a model-quality ``statistics.json`` (computed by :mod:`monitor_lib.quality.metrics`)."""
+
+    value: float  # NaN when it cannot be computed (written as "NaN")
+    standard_deviation: float | None  # None is written as "NaN"
 
 _GROUP_PREFIX = {
     "Regression": "regression",

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
 
-from monitor_lib.config import ModelQualityConfig
 from monitor_lib.errors import InputError
 from monitor_lib.quality.metrics import REPLICAS, SAMPLE_FRACTION, BinaryTally, RegressionTally
 from monitor_lib.quality.results import QualityTallies
 from monitor_lib.spark import try_cast_double
+
+if TYPE_CHECKING:  # the parameters of the model-quality monitor: an annotation only, no import at run time
+    from monitor_lib.monitors.model_quality import ModelQualityConfig
 
 log = logging.getLogger(__name__)
 

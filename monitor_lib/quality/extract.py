@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
-from monitor_lib.config import ModelQualityConfig
 from monitor_lib.errors import ConfigError
 from monitor_lib.io.dataset_format import DatasetFormat
+
+if TYPE_CHECKING:  # the parameters of the model-quality monitor: an annotation only, no import at run time
+    from monitor_lib.monitors.model_quality import ModelQualityConfig
 
 log = logging.getLogger(__name__)
 

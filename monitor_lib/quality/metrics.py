@@ -26,18 +26,14 @@ from typing import TypeVar
 
 import numpy as np
 
+# the statistics file's record types (defined with the file format), re-exported with the formulas that fill them
+from monitor_lib.formats.model_quality import PROBLEM_TYPES, Metric  # noqa: F401
+
 REPLICAS = 5
 MIN_ROWS_FOR_STD = 200
 SAMPLE_FRACTION = 0.8
-PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
 
 BETAS = (("f0_5", 0.5), ("f1", 1.0), ("f2", 2.0))
-
-
-@dataclass(frozen=True)
-class Metric:
-    value: float  # NaN when it cannot be computed (written as "NaN")
-    standard_deviation: float | None  # None is written as "NaN"
 
 
 @dataclass(frozen=True)
