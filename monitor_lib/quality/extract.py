@@ -148,13 +148,14 @@ def _merged_records(spark, config: ModelQualityConfig, source: str, fmt: Dataset
     from pyspark.sql import functions as F
 
     from monitor_lib.io import capture as cap
+    from monitor_lib.io import capture_stages as stage
 
     files = cap.list_capture_files(source, config.start_time, config.end_time)
     if not files:
         return None, files
-    spec = cap.CaptureSpec((), fmt, config.start_time, config.end_time)
+    spec = stage.CaptureSpec((), fmt, config.start_time, config.end_time)
     lines = cap.read_capture_lines(spark, files)
-    parsed = cap._parsed_lines(lines)
+    parsed = stage.parse_lines(lines)
     j = F.col("j")
     gt_json = F.get_json_object("line", "$.groundTruthData")
     gt_encoding = F.get_json_object("line", "$.groundTruthData.encoding")
@@ -166,10 +167,10 @@ def _merged_records(spark, config: ModelQualityConfig, source: str, fmt: Dataset
         gt_encoding.alias("encoding"),
     ))
     output = j["captureData"]["endpointOutput"]
-    df = parsed.select("line", "file", cap._line_verdict(spec, j).alias("verdict"),
-                       *cap._stage_raw("out", output), *cap._stage_raw("gt", gt))
+    df = parsed.select("line", "file", stage.line_verdict(spec, j).alias("verdict"),
+                       *stage.part_fields("out", output), *stage.part_fields("gt", gt))
     keep = ["line", "file", "verdict"]
-    df = df.select(*keep, "out_has", "gt_has", *cap._stage_text("out"), *cap._stage_text("gt"))
+    df = df.select(*keep, "out_has", "gt_has", *stage.part_text("out"), *stage.part_text("gt"))
 
     truth = _payload_value("gt", config.ground_truth_attribute, default_whole=True)
     values = {"truth": truth}
@@ -187,7 +188,7 @@ def _merged_records(spark, config: ModelQualityConfig, source: str, fmt: Dataset
         .when(F.col("gt_err").isNotNull(), F.concat(F.lit("ground_truth_"), F.col("gt_err")))
         .when(multiple, F.lit("multiple_records"))
     )
-    status = F.when(verdict.startswith(cap.SKIP), F.lit("skip")).when(kind.isNotNull(), F.lit("reject"))
+    status = F.when(verdict.startswith(stage.SKIP), F.lit("skip")).when(kind.isNotNull(), F.lit("reject"))
     return _frame(df, status, kind, F.col("file"), F.col("line"), values), files
 
 

@@ -8,7 +8,7 @@ output in the layout the second one reads (``merge/{endpoint}/{variant}/yyyy/mm/
 Predictions (spec §1.1)
     The capture files of the window are listed with :func:`~monitor_lib.io.capture.list_capture_files`
     (hour-folder pruning) and every line gets the monitoring run's verdict
-    (:func:`~monitor_lib.io.capture._line_verdict`): ``invalid_utf8``, ``malformed_json``,
+    (:func:`~monitor_lib.io.capture_stages.line_verdict`): ``invalid_utf8``, ``malformed_json``,
     ``not_a_capture_record``, ``missing_inference_time`` are rejected; shadow traffic
     (``shadow_experiment``) and records whose ``inferenceTime`` is outside ``[start, end)``
     (``outside_window``) are skipped. One extra rule, because the merged text is built by splicing the
@@ -73,6 +73,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from monitor_lib.io import capture as cap
+from monitor_lib.io import capture_stages as stage
 from monitor_lib.io import s3
 from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.storage import list_data_files, local_path, mirror_folders, spark_reads_s3
@@ -145,19 +146,19 @@ def _capture_predictions(spark, files: list[str], root_dir: str, start: datetime
         lines = cap.read_capture_lines(spark, files)
     else:
         lines = spark.createDataFrame([], "line string, file string")
-    parsed = cap._parsed_lines(lines)
-    spec = cap.CaptureSpec((), DatasetFormat("capture"), start, end)
+    parsed = stage.parse_lines(lines)
+    spec = stage.CaptureSpec((), DatasetFormat("capture"), start, end)
     j = F.col("j")
     staged = parsed.select(
         "line", "file",
-        cap._line_verdict(spec, j).alias("verdict"),
+        stage.line_verdict(spec, j).alias("verdict"),
         j["eventMetadata"]["inferenceId"].alias("iid"),
         j["eventMetadata"]["eventId"].alias("eid"),
     )
     # the merged text splices the line: it must be exactly one JSON value (Spark's reader ignores trailing text)
     one_value = F.json_array_length(F.concat(F.lit("["), F.col("line"), F.lit("]"))) == 1
     verdict = F.coalesce(F.col("verdict"), F.when(~F.coalesce(one_value, F.lit(False)),
-                                                  F.lit(cap.REJECT + "malformed_json")))
+                                                  F.lit(stage.REJECT + "malformed_json")))
     df = staged.select("line", "file", "iid", "eid", verdict.alias("verdict"),
                        _relative_folder(F.col("file"), root_dir).alias("rel"))
     iid, eid = F.col("iid"), F.col("eid")
@@ -312,7 +313,7 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
     is_matched = F.col("cat").startswith(_MATCHED)
     example = (F.when(F.col("cat") == _UNMATCHED_LABEL,
                       F.struct(F.col("lfile").alias("file"), F.col("lkey").alias("id"), F.col("lline").alias("line")))
-               .when(F.col("cat").startswith(cap.REJECT) | (F.col("cat") == _UNMATCHED_PREDICTION),
+               .when(F.col("cat").startswith(stage.REJECT) | (F.col("cat") == _UNMATCHED_PREDICTION),
                      F.struct("file", F.col("key").alias("id"), "line")))
     slim = joined.select(
         "cat", "rel", F.when(is_matched, _merged_line(F.col("line"), F.col("gt"))).alias("merged"),
@@ -324,12 +325,12 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
 
     for r in rows:
         kind, n = r["cat"], int(r["n"])
-        if kind.startswith(cap.REJECT):
-            name = kind[len(cap.REJECT):]
+        if kind.startswith(stage.REJECT):
+            name = kind[len(stage.REJECT):]
             counts.captures_rejected[name] = n
             samples["capture:" + name] = _examples(name, r["ex_min"], r["ex_max"])
-        elif kind.startswith(cap.SKIP):
-            counts.captures_skipped[kind[len(cap.SKIP):]] = n
+        elif kind.startswith(stage.SKIP):
+            counts.captures_skipped[kind[len(stage.SKIP):]] = n
         elif kind.startswith(_MATCHED):
             counts.predictions += n
             counts.matched += n

@@ -1,0 +1,309 @@
+"""The stages that decode SageMaker capture lines in Spark: column expressions, no Python UDF.
+
+:func:`monitor_lib.io.capture.capture_entries` chains them to turn capture lines into named values (the rules
+are in :mod:`monitor_lib.io.capture`'s docstring); other readers of capture-shaped records use the first ones
+on their own — the ground-truth merge needs each line's verdict and ids, model quality decodes the endpoint
+output and the ``groundTruthData`` of merged records as two parts.
+
+Each stage is a separate projection (one ``select``) so that every parse runs once per value: Spark does not
+eliminate common subexpressions inside CASE branches or lambda functions. A *part* is one payload of a
+record (``captureData.endpointInput``, ``captureData.endpointOutput``, or anything with the same fields);
+its columns carry a prefix ``p`` (``in``, ``out``, ``gt`` …) so several parts travel side by side:
+
+=========================  ======================================================================
+stage                      columns it produces
+=========================  ======================================================================
+:func:`parse_lines`        ``j``: the line parsed with :data:`CAPTURE_SCHEMA` (keeps ``line``, ``file``)
+:func:`line_verdict`       one column: ``REJECT``/``SKIP`` + reason for a line that yields no record
+:func:`part_fields`        ``{p}_has``, ``{p}_enc``, ``{p}_ct``, ``{p}_data``, ``{p}_raw``
+:func:`part_text`          ``{p}_fmt`` (csv | json | jsonl), ``{p}_text``, ``{p}_err``
+:func:`part_json_documents`  ``{p}_wrapped``, ``{p}_bare``
+:func:`part_record_texts`  ``{p}_fmt``, ``{p}_texts``
+:func:`parse_record_texts`  ``{p}_csv``, ``{p}_json``
+:func:`part_records`       ``{p}_err``, ``{p}_records`` (:data:`RECORDS_TYPE`), ``{p}_fmt``
+:func:`record_entries`     one column of entries ``array<struct<c, s>>`` from ``in_*`` and ``out_*``
+=========================  ======================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.spark import is_valid_utf8
+
+# The entries' markers (column ``c``): one per record, its group size in the profile is the record count.
+RECORD = "\x00record"
+REJECT = "\x00reject:"
+SKIP = "\x00skip:"
+
+_WRAPPERS = ("instances", "inputs", "predictions", "outputs")
+_PART = "struct<observedContentType: string, mode: string, data: string, encoding: string>"
+CAPTURE_SCHEMA = (
+    f"captureData struct<endpointInput: {_PART}, endpointOutput: {_PART}>, "
+    "eventMetadata struct<eventId: string, inferenceId: string, inferenceTime: string, invocationSource: string>, "
+    "eventVersion string, __bad string"
+)
+"""The fields of a capture line the stages read (``__bad``: the line when it is not a JSON object)."""
+
+RECORDS_TYPE = ("array<struct<pos: array<string>, named: array<struct<c: string, s: string>>, bad: boolean, "
+                "too_many: boolean>>")
+"""The records of one part (:func:`part_records`)."""
+
+
+@dataclass(frozen=True)
+class CaptureSpec:
+    """How to turn capture lines into named values."""
+
+    names: tuple[str, ...]  # baseline feature names, in order
+    fmt: DatasetFormat
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return self.fmt.capture_index_names
+
+
+def _micros(t: datetime) -> int:
+    return int((t - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
+
+
+def parse_lines(lines):
+    """Stage 1: ``line, file, j`` — each capture line parsed with :data:`CAPTURE_SCHEMA` (permissive: a line
+    that is not a JSON object gets ``j.__bad`` set or ``j`` null; :func:`line_verdict` names it)."""
+    from pyspark.sql import functions as F
+
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "__bad"}
+    return lines.select("line", "file", F.from_json("line", CAPTURE_SCHEMA, options).alias("j"))
+
+
+def line_verdict(spec: CaptureSpec, j):
+    """Stage 2, one column: why a parsed line (``j``, from :func:`parse_lines`) yields no record, else null.
+
+    ``REJECT +`` ``invalid_utf8`` | ``malformed_json`` | ``not_a_capture_record`` |
+    ``missing_inference_time``; ``SKIP +`` ``shadow_experiment`` | ``outside_window`` (``inferenceTime``
+    outside ``[spec.start, spec.end)``), tested in this order.
+    """
+    from pyspark.sql import functions as F
+
+    line = F.col("line")
+    ts = F.try_to_timestamp(j["eventMetadata"]["inferenceTime"])
+    us = F.unix_micros(ts)
+    kind = (
+        F.when(~is_valid_utf8(line), F.lit(REJECT + "invalid_utf8"))
+        .when(j.isNull() | j["__bad"].isNotNull() | ~F.ltrim(line).startswith("{"), F.lit(REJECT + "malformed_json"))
+        .when(j["captureData"].isNull(), F.lit(REJECT + "not_a_capture_record"))
+        .when(F.coalesce(j["eventMetadata"]["invocationSource"], F.lit("")) == "ShadowExperiment",
+              F.lit(SKIP + "shadow_experiment"))
+        .when(ts.isNull(), F.lit(REJECT + "missing_inference_time"))
+    )
+    if spec.start is not None:
+        kind = kind.when(us < F.lit(_micros(spec.start)), F.lit(SKIP + "outside_window"))
+    if spec.end is not None:
+        kind = kind.when(us >= F.lit(_micros(spec.end)), F.lit(SKIP + "outside_window"))
+    return kind
+
+
+def part_fields(p: str, part) -> list:
+    """Stage 3, the columns of one part (``part``: a struct column shaped like ``captureData.endpointInput``):
+    ``{p}_has`` (the part is present), ``{p}_enc`` (encoding, upper case), ``{p}_ct`` (observed content
+    type, lower case), ``{p}_data`` (the payload as captured) and ``{p}_raw`` (a BASE64 payload's bytes,
+    null when it does not decode)."""
+    from pyspark.sql import functions as F
+
+    enc = F.upper(F.trim(part["encoding"]))
+    return [
+        part.isNotNull().alias(f"{p}_has"),
+        enc.alias(f"{p}_enc"),
+        F.lower(F.coalesce(part["observedContentType"], F.lit(""))).alias(f"{p}_ct"),
+        part["data"].alias(f"{p}_data"),
+        F.when(enc == "BASE64", F.try_to_binary(part["data"], F.lit("base64"))).alias(f"{p}_raw"),
+    ]
+
+
+def part_text(p: str) -> list:
+    """Stage 4, from :func:`part_fields`' columns: ``{p}_fmt`` (``csv`` | ``json`` | ``jsonl``, by encoding
+    and content type), ``{p}_text`` (the decoded payload, trimmed) and ``{p}_err`` (``unsupported_encoding`` |
+    ``malformed_payload`` | ``invalid_base64`` | ``invalid_utf8`` | ``unsupported_content_type``). Format and
+    text are null when the part is absent or has an error; the error is null when the part is absent."""
+    from pyspark.sql import functions as F
+
+    has, enc, ctype, data, raw = (F.col(f"{p}_{x}") for x in ("has", "enc", "ct", "data", "raw"))
+    text = F.when(enc.isin("CSV", "JSON"), data).when(enc == "BASE64", raw.cast("string"))
+    is_jsonl = ctype.contains("jsonl") | ctype.contains("json-lines") | ctype.contains("jsonlines")
+    fmt = (
+        F.when(enc == "CSV", F.lit("csv"))
+        .when((enc == "JSON") & is_jsonl, F.lit("jsonl"))
+        .when(enc == "JSON", F.lit("json"))
+        .when((enc == "BASE64") & ctype.contains("csv"), F.lit("csv"))
+        .when((enc == "BASE64") & is_jsonl, F.lit("jsonl"))
+        .when((enc == "BASE64") & ctype.contains("json"), F.lit("json"))
+    )
+    error = (
+        F.when(~has, F.lit(None).cast("string"))
+        .when(enc.isNull() | ~enc.isin("CSV", "JSON", "BASE64"), F.lit("unsupported_encoding"))
+        .when(data.isNull(), F.lit("malformed_payload"))
+        .when((enc == "BASE64") & raw.isNull(), F.lit("invalid_base64"))
+        .when(~is_valid_utf8(text), F.lit("invalid_utf8"))
+        .when(fmt.isNull(), F.lit("unsupported_content_type"))
+    )
+    ok = has & error.isNull()
+    return [F.when(ok, fmt).alias(f"{p}_fmt"), F.when(ok, F.trim(text)).alias(f"{p}_text"), error.alias(f"{p}_err")]
+
+
+def part_json_documents(p: str) -> list:
+    """Stage 5, for JSON payloads, parsed once: ``{p}_wrapped`` (the value of an ``instances`` / ``inputs`` /
+    ``predictions`` / ``outputs`` member) and ``{p}_bare`` (a top-level array's elements as texts)."""
+    from pyspark.sql import functions as F
+
+    fmt, t = F.col(f"{p}_fmt"), F.col(f"{p}_text")
+    wrapped = F.coalesce(*[F.get_json_object(t, f"$.{w}") for w in _WRAPPERS])
+    return [
+        F.when((fmt == "json") & t.startswith("{"), F.trim(wrapped)).alias(f"{p}_wrapped"),
+        F.when((fmt == "json") & t.startswith("["), F.from_json(t, "array<string>")).alias(f"{p}_bare"),
+    ]
+
+
+def part_record_texts(p: str) -> list:
+    """Stage 6: ``{p}_texts``, the part's record texts — CSV lines, JSON lines, or the JSON records of one
+    document (see the capture module's rule 3) — and ``{p}_fmt`` carried on."""
+    from pyspark.sql import functions as F
+
+    fmt, t, wrapped, bare = (F.col(f"{p}_{x}") for x in ("fmt", "text", "wrapped", "bare"))
+    first = F.trim(F.try_element_at(bare, F.lit(1)))
+    nested = F.coalesce(first.startswith("[") | first.startswith("{"), F.lit(False))
+    lines = F.filter(F.split(t, r"\r?\n"), lambda x: F.length(F.trim(x)) > 0)
+    texts = (
+        F.when(fmt.isin("csv", "jsonl"), lines)
+        .when(wrapped.startswith("["), F.from_json(wrapped, "array<string>"))
+        .when(wrapped.isNotNull(), F.array(wrapped))
+        .when(nested, bare)
+        .when(fmt == "json", F.array(t))
+    )
+    return [fmt.alias(f"{p}_fmt"), texts.alias(f"{p}_texts")]
+
+
+def parse_record_texts(p: str, width: int) -> list:
+    """Stage 7, every record text parsed once: ``{p}_csv`` (CSV fields up to ``width`` and their count) or
+    ``{p}_json`` (the text as a JSON map, as an array, and as a scalar)."""
+    from pyspark.sql import functions as F
+
+    fmt, texts = F.col(f"{p}_fmt"), F.col(f"{p}_texts")
+    schema = ", ".join(f"f{i} STRING" for i in range(width))
+
+    def csv_line(x):
+        unquoted = F.regexp_replace(x, '"[^"]*"', "")
+        n = F.length(unquoted) - F.length(F.regexp_replace(unquoted, ",", "")) + 1
+        return F.struct(F.from_csv(x, schema).alias("p"), n.alias("n"))
+
+    def json_text(x):
+        t = F.trim(x)
+        return F.struct(
+            t.alias("t"),
+            F.when(t.startswith("{"), F.from_json(t, "map<string,string>")).alias("m"),
+            F.when(t.startswith("["), F.from_json(t, "array<string>")).alias("a"),
+            F.when(~t.startswith("{") & ~t.startswith("["),
+                   F.from_json(F.concat(F.lit("["), t, F.lit("]")), "array<string>")).alias("v"),
+        )
+
+    return [
+        F.when(fmt == "csv", F.transform(texts, csv_line)).alias(f"{p}_csv"),
+        F.when(fmt.isin("json", "jsonl"), F.transform(texts, json_text)).alias(f"{p}_json"),
+    ]
+
+
+def part_records(p: str, width: int) -> list:
+    """Stage 8: ``{p}_records`` (:data:`RECORDS_TYPE`: per record its values by position ``pos`` or its
+    ``(name, value)`` pairs ``named``, ``bad`` when it does not parse, ``too_many`` for more CSV fields than
+    ``width - 1``), with ``{p}_err`` and ``{p}_fmt`` carried on."""
+    from pyspark.sql import functions as F
+
+    csv, js = F.col(f"{p}_csv"), F.col(f"{p}_json")
+    no_pairs = F.lit(None).cast("array<struct<c: string, s: string>>")
+
+    def from_csv(x):
+        values = F.array(*[x["p"][f"f{i}"] for i in range(width)])
+        n = x["n"]
+        return F.struct(F.when(n < width, F.slice(values, 1, n)).alias("pos"), no_pairs.alias("named"),
+                        F.lit(False).alias("bad"), (n >= width).alias("too_many"))
+
+    def from_json(x):
+        m, a, v = x["m"], x["a"], x["v"]
+        features = F.when(F.size(m) == 1, F.try_element_at(m, F.lit("features")))
+        positional_object = F.coalesce(F.trim(features).startswith("["), F.lit(False))
+        pos = F.when(m.isNotNull() & positional_object, F.from_json(features, "array<string>")).otherwise(
+            F.coalesce(a, v))
+        named = F.when(m.isNotNull() & ~positional_object, F.transform(
+            F.map_entries(m), lambda e: F.struct(e["key"].alias("c"), e["value"].alias("s"))))
+        bad = F.when(x["t"].startswith("{"), m.isNull()).otherwise(pos.isNull())
+        return F.struct(F.when(~bad, pos).alias("pos"), named.alias("named"), bad.alias("bad"),
+                        F.lit(False).alias("too_many"))
+
+    records = F.coalesce(F.transform(csv, from_csv), F.transform(js, from_json))
+    return [F.col(f"{p}_err"), records.alias(f"{p}_records"), F.col(f"{p}_fmt")]
+
+
+def record_entries(spec: CaptureSpec):
+    """Stage 9, one column of entries ``array<struct<c, s>>`` from the ``in_*`` and ``out_*`` columns of
+    :func:`part_records` and a ``verdict`` column (:func:`line_verdict`): input and output records paired
+    by index, their values named after ``spec.names``, one :data:`RECORD` / :data:`REJECT` / :data:`SKIP`
+    marker per record (or per line that yields none)."""
+    from pyspark.sql import functions as F
+
+    names = F.array(*[F.lit(n) for n in spec.names]) if spec.names else F.array().cast("array<string>")
+    n_names = len(spec.names)
+    start = spec.fmt.output_columns_position == "START"
+    empty_pairs = F.array().cast("array<struct<c: string, s: string>>")
+    ins, outs = F.col("in_records"), F.col("out_records")
+
+    def name_pairs(pos, first: bool):
+        """Positional values named from the first (``first``) or the last baseline names."""
+        offset = F.lit(0) if first else F.lit(n_names) - F.size(pos)
+        return F.coalesce(F.transform(pos, lambda v, i: F.struct(
+            F.try_element_at(names, offset + i + 1).alias("c"), v.alias("s"))), empty_pairs)
+
+    def entries(pair):
+        i, o = pair["i"], pair["o"]
+        n_ip = F.coalesce(F.size(i["pos"]), F.lit(0))
+        n_op = F.coalesce(F.size(o["pos"]), F.lit(0))
+        both_positional = i["pos"].isNotNull() & o["pos"].isNotNull()
+        wrong = (
+            F.coalesce(i["too_many"], F.lit(False)) | F.coalesce(o["too_many"], F.lit(False))
+            | F.when(both_positional, n_ip + n_op != n_names).otherwise((n_ip > n_names) | (n_op > n_names))
+        )
+        bad = F.coalesce(i["bad"], F.lit(False)) | F.coalesce(o["bad"], F.lit(False))
+        pairs = F.concat(
+            name_pairs(o["pos"], start), F.coalesce(o["named"], empty_pairs),
+            name_pairs(i["pos"], not start), F.coalesce(i["named"], empty_pairs),
+        )
+        kind = (F.when(bad, F.lit(REJECT + "malformed_payload"))
+                .when(wrong, F.lit(REJECT + "wrong_field_count"))
+                .otherwise(F.lit(RECORD)))
+        head = F.array(F.struct(kind.alias("c"), F.lit(None).cast("string").alias("s")))
+        return F.when(kind == RECORD, F.concat(head, pairs)).otherwise(head)
+
+    n_in, n_out = F.size(ins), F.size(outs)
+    empty_records = F.array().cast(RECORDS_TYPE)
+    zipped = F.arrays_zip(F.coalesce(ins, empty_records).alias("i"), F.coalesce(outs, empty_records).alias("o"))
+    part_error = F.coalesce(F.col("in_err"), F.col("out_err"))
+    return (
+        F.when(F.col("verdict").isNotNull(), marker(F.col("verdict")))
+        .when(part_error.isNotNull(), marker(F.concat(F.lit(REJECT), part_error)))
+        .when((F.col("in_fmt").isNotNull() & ins.isNull()) | (F.col("out_fmt").isNotNull() & outs.isNull()),
+              marker(REJECT + "malformed_payload"))
+        .when(ins.isNotNull() & outs.isNotNull() & (n_in != n_out), marker(REJECT + "record_count_mismatch"))
+        .when(F.coalesce(n_in, F.lit(0)) + F.coalesce(n_out, F.lit(0)) == 0, marker(SKIP + "empty_payload"))
+        .otherwise(F.flatten(F.transform(zipped, entries)))
+    )
+
+
+
+def marker(c):
+    """Entries holding one marker and no value (``c``: a marker string or a string column)."""
+    from pyspark.sql import functions as F
+
+    c = F.lit(c) if isinstance(c, str) else c
+    return F.array(F.struct(c.alias("c"), F.lit(None).cast("string").alias("s")))
+
