@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, UnreadableInputError
+from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, StorageError, UnreadableInputError
 from monitor_lib.io.uri import SCHEMES, hidden, is_s3  # noqa: F401  (is_s3 is part of this module's interface)
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,20 @@ def boto_errors(what: str, uri: str, verb: str = "read", also: tuple[type[Except
         raise _error(e, what, uri) from None
     except (BotoCoreError, *also) as e:
         raise UnreadableInputError(f"{what} {uri} cannot be {verb}: {e}") from None
+
+
+@contextlib.contextmanager
+def write_errors(what: str, uri: str, verb: str = "written"):
+    """boto3 failures while writing or deleting ``uri`` as a :class:`StorageError` naming ``what`` and ``uri``."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "")
+        raise StorageError(f"{what} {uri} cannot be {verb}: {code or type(e).__name__}: {e}") from None
+    except BotoCoreError as e:
+        raise StorageError(f"{what} {uri} cannot be {verb}: {e}") from None
 
 
 def _error(e: Exception, what: str, uri: str) -> Exception:
@@ -217,12 +231,22 @@ def read_text(uri: str, what: str = "file") -> str:
 # ---------------------------------------------------------------- writing
 
 
+def _encryption(kms_key: str | None) -> dict[str, str]:
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
+
+
 def upload(path: str, uri: str, settings: S3Settings, kms_key: str | None = None) -> None:
     """One PUT per object: readers see the old object or the new one, never a part."""
     bucket, key = split(uri)
-    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
     with open(path, "rb") as fh:
-        settings.client().put_object(Bucket=bucket, Key=key, Body=fh, **extra)
+        settings.client().put_object(Bucket=bucket, Key=key, Body=fh, **_encryption(kms_key))
+
+
+def upload_stream(fileobj, uri: str, settings: S3Settings, kms_key: str | None = None) -> None:
+    """The bytes of ``fileobj`` (read from its current position) as one object. Large bodies go up as a
+    multipart upload, which S3 also shows only once complete: readers never see a part."""
+    bucket, key = split(uri)
+    settings.client().upload_fileobj(fileobj, bucket, key, ExtraArgs=_encryption(kms_key) or None)
 
 
 def delete(uri: str, settings: S3Settings) -> None:

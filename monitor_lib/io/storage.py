@@ -1,8 +1,10 @@
 """Where files live: local paths, ``file://`` URIs and ``s3://`` URIs (boto3, see :mod:`monitor_lib.io.s3`).
 
 Inputs: :func:`list_data_files` lists either kind; :func:`read_text` reads one small file on the driver.
-Outputs: :func:`output_location` gives the jobs a local folder to write into exactly as before and, for
-``s3://``, uploads it when the job is done (see there).
+Outputs: :func:`output_location` gives a job an :class:`OutputFolder` — a local folder to write into with plain
+file functions, uploaded when the job is done for an ``s3://`` output — which knows where each file ends up.
+Files written by Spark executors skip that folder (on a cluster they do not share the driver's disk): they
+go to the output's :class:`Destination` directly.
 
 ``MODEL_MONITOR_S3_READER=spark`` hands ``s3://`` paths to Spark's own readers instead of reading them
 through boto3 in the executors — for clusters whose Hadoop file system reads ``s3://`` natively (EMRFS on
@@ -17,9 +19,12 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
 
-from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, UnreadableInputError
+from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, StorageError, UnreadableInputError
 from monitor_lib.io import s3
 from monitor_lib.io.uri import hidden
 
@@ -172,19 +177,158 @@ def _staging_of(path: str) -> _Staging | None:
     return None
 
 
+@dataclass(frozen=True)
+class Destination:
+    """A folder that Spark executors write files into themselves, bypassing the driver: a local folder (the
+    executors share the driver's file system, as in local mode) or an ``s3://`` prefix (each executor PUTs
+    its objects with its own boto3 client). Small and picklable: it travels to the executors in closures.
+
+    Paths below it (``rel``) use ``/`` and must stay inside it.
+    """
+
+    root: str  # an absolute local folder or an s3:// URI, without a trailing separator
+    settings: s3.S3Settings | None = None  # where the S3 API is (s3:// only), resolved on the driver
+    kms_key: str | None = None  # SSE-KMS key of the objects written (s3:// only)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.settings is not None
+
+    def location(self, rel: str) -> str:
+        """The path or URI of ``rel`` below the folder ('' is the folder itself)."""
+        parts = [p for p in rel.replace(os.sep, "/").split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise StorageError(f"{rel!r} is not inside the output {self.root}")
+        if self.is_s3:
+            return s3.join(self.root, *parts)
+        return os.path.join(self.root, *parts)
+
+    def write(self, rel: str, fileobj: BinaryIO) -> str:
+        """Store the bytes of ``fileobj`` (from its current position) as the file ``rel``, whole or not at all:
+        one PUT (or multipart upload) for S3; a hidden temporary file renamed into place locally. Returns
+        its location."""
+        target = self.location(rel)
+        if self.is_s3:
+            with s3.write_errors("output_path", target):
+                s3.upload_stream(fileobj, target, self.settings, self.kms_key)
+            return target
+        folder, name = os.path.split(target)
+        tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                shutil.copyfileobj(fileobj, fh)
+            os.replace(tmp, target)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise StorageError(f"output_path {target} cannot be written: {e}") from None
+        return target
+
+    def names(self, rel_folder: str) -> list[str]:
+        """The names of the files directly in the folder ``rel_folder`` (none when it does not exist), sorted."""
+        folder = self.location(rel_folder)
+        if self.is_s3:
+            with s3.write_errors("output_path", folder, "listed"):
+                return sorted(name for name, _size in s3.list_children(folder, self.settings))
+        if not os.path.isdir(folder):
+            return []
+        return sorted(n for n in os.listdir(folder) if os.path.isfile(os.path.join(folder, n)))
+
+    def remove(self, rel: str) -> None:
+        """Delete the file ``rel`` (nothing happens when it is not there)."""
+        target = self.location(rel)
+        if self.is_s3:
+            with s3.write_errors("output_path", target, "deleted"):
+                s3.delete(target, self.settings)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(target)
+
+
+class OutputFolder(str):
+    """Where a job writes its outputs: the local folder it writes into — the ``str`` value itself, so
+    ``os.path.join(out, name)`` and plain file functions work — and where those files end up.
+
+    For a local output that folder is the output. For an ``s3://`` output it is a staging folder that
+    :func:`output_location` uploads when the job is done: :meth:`public` says where a file written into it
+    ends up, :meth:`mirror_folders` prepares subfolders the job clears. Spark executors do not write into it
+    (on a cluster they do not share the driver's disk): they write to :meth:`destination`.
+    """
+
+    uri: str  # the output as configured: a local folder or an s3:// URI
+    kms_key: str | None
+
+    def __new__(cls, path: str, uri: str | None = None, kms_key: str | None = None,
+                staging: _Staging | None = None) -> OutputFolder:
+        folder = super().__new__(cls, os.path.abspath(path))
+        folder.uri = (uri or str(folder)).rstrip("/")
+        folder.kms_key = kms_key
+        folder._staging = staging
+        return folder
+
+    @property
+    def staged(self) -> bool:
+        """True when the folder stands in for an ``s3://`` output (its files are uploaded at the end)."""
+        return self._staging is not None
+
+    def public(self, path: str) -> str:
+        """Where a file written in this folder ends up: its ``s3://`` URI for a staged output, the path itself
+        otherwise (and for any path outside the folder, an ``s3://`` URI included)."""
+        if self._staging is None or s3.is_s3(path):
+            return path
+        rel = os.path.relpath(os.path.abspath(path), self)
+        if rel == ".":
+            return self.uri
+        if rel == ".." or rel.startswith(".." + os.sep):
+            return path
+        return s3.join(self.uri, rel.replace(os.sep, "/"))
+
+    def mirror_folders(self, rels) -> None:
+        """Before a job clears and rewrites subfolders (relative to this folder) of a staged output: bring in
+        the names of the objects already there (empty placeholders), so the ones it removes are deleted from
+        S3 too. Nothing to do for a local output."""
+        if self._staging is None:
+            return
+        for rel in rels:
+            folder = os.path.normpath(rel.replace("/", os.sep))
+            self._staging.mirror("" if folder == "." else folder.replace(os.sep, "/"), content=False)
+
+    def destination(self) -> Destination:
+        """The output itself, for files written by Spark executors: the ``s3://`` prefix of a staged output
+        (they bypass the staging folder and its upload), else this folder."""
+        if self._staging is not None:
+            return Destination(self.uri, self._staging.settings, self.kms_key)
+        return Destination(str(self))
+
+
+def destination(output: str, kms_key: str | None = None) -> Destination:
+    """Where Spark executors write the files of ``output``: an :class:`OutputFolder` (see
+    :meth:`OutputFolder.destination`), an ``s3://`` URI, or a local folder (created)."""
+    if isinstance(output, OutputFolder):
+        return output.destination()
+    if s3.is_s3(output):
+        return Destination(output.rstrip("/"), s3.S3Settings.from_environment(), kms_key)
+    return Destination(os.path.abspath(ensure_dir(output)))
+
+
 @contextlib.contextmanager
-def output_location(uri: str, kms_key: str | None = None) -> Iterator[str]:
-    """A local folder for the outputs of ``uri``: the folder itself for a local path; for ``s3://`` a
-    staging folder uploaded when the block ends without error (nothing is uploaded on failure).
-    ``kms_key`` encrypts the uploaded objects with SSE-KMS."""
+def output_location(uri: str, kms_key: str | None = None) -> Iterator[OutputFolder]:
+    """The :class:`OutputFolder` of ``uri``: the folder itself for a local path; for ``s3://`` a staging
+    folder uploaded when the block ends without error (nothing is uploaded on failure; files that executors
+    wrote to its :meth:`~OutputFolder.destination` are in S3 already). ``kms_key`` encrypts the uploaded
+    objects with SSE-KMS. An :class:`OutputFolder` given as ``uri`` is used as it is."""
+    if isinstance(uri, OutputFolder):
+        yield uri
+        return
     if not s3.is_s3(uri):
-        yield ensure_dir(uri)
+        yield OutputFolder(ensure_dir(uri))
         return
     staging = _Staging(uri, kms_key)
     _ACTIVE[staging.dir] = staging
     try:
         staging.mirror("", content=True)
-        yield staging.dir
+        yield OutputFolder(staging.dir, uri, kms_key, staging)
         staging.publish()
     finally:
         _ACTIVE.pop(staging.dir, None)
