@@ -65,18 +65,16 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
+from monitor_lib.errors import StorageError
 from monitor_lib.io import capture as cap
 from monitor_lib.io import capture_stages as stage
-from monitor_lib.io import s3
+from monitor_lib.io import s3, storage
 from monitor_lib.io.dataset_format import DatasetFormat
-from monitor_lib.io.storage import list_data_files, local_path, mirror_folders, spark_reads_s3
+from monitor_lib.io.storage import list_data_files, local_path, spark_reads_s3
 from monitor_lib.spark import is_valid_utf8, try_url_decode
 
 if TYPE_CHECKING:
@@ -381,53 +379,85 @@ def _examples(kind: str, *found) -> list[dict]:
 # ------------------------------------------------------------------ writing
 
 
-def write_merged_records(merged, output_path: str, folders=()) -> list[str]:
-    """Write ``merged`` as JSON Lines under ``{output_path}/{rel}/merged-NNNNN.jsonl``; return the files.
+def write_merged_records(merged, output: str, folders=()) -> list[str]:
+    """Write ``merged`` as JSON Lines under ``{output}/{rel}/merged-00000.jsonl``; return the files' paths
+    (``s3://`` URIs for an S3 output), sorted.
 
-    Earlier ``merged-*.jsonl`` files are removed first from every folder written and from ``folders``
-    (pass :attr:`MergeOutcome.folders` so that a folder whose records no longer match is emptied too),
-    so re-running a window is idempotent. Spark writes into a temporary folder inside ``output_path``
-    (``partitionBy("rel")``, one task per folder); the part files are then moved into place.
+    ``output`` is an :class:`~monitor_lib.io.storage.OutputFolder`, an ``s3://`` URI or a local folder. The
+    executors write the files themselves, straight to the output through
+    :class:`~monitor_lib.io.storage.Destination` (an S3 output: one PUT per file from the executor; a staged
+    S3 output is written to S3, not to the driver's staging folder), so nothing depends on the executors
+    sharing the driver's disk. Each folder's records are brought into one task (``repartition("rel")``),
+    which writes them as one file; only ``(rel, file, records)`` per folder reach the driver.
+
+    Then earlier ``merged-*.jsonl`` files other than the ones just written are removed from every folder
+    written and from ``folders`` (pass :attr:`MergeOutcome.folders` so that a folder whose records no longer
+    match is emptied too), so re-running a window is idempotent.
     """
     from pyspark.sql import functions as F
 
-    out = os.path.abspath(local_path(output_path))
-    os.makedirs(out, exist_ok=True)
-    tmp = os.path.join(out, f"_merge-tmp-{uuid.uuid4().hex}")
-    written: list[str] = []
-    try:
-        (merged.repartition(F.col("rel")).write.partitionBy("rel").option("compression", "none")
-         .mode("overwrite").text(tmp))
-        parts: dict[str, list[str]] = {}
-        for entry in sorted(os.listdir(tmp)):
-            if not entry.startswith("rel="):
-                continue
-            value = unquote(entry[len("rel="):])
-            rel = "" if value == "__HIVE_DEFAULT_PARTITION__" else value
-            folder = os.path.join(tmp, entry)
-            parts[rel] = [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.startswith("part-")]
-        mirror_folders(out, sorted(set(parts) | set(folders)))  # an s3:// output: what is there already
-        for rel in sorted(set(parts) | set(folders)):
-            target = _target(out, rel)
-            if os.path.isdir(target):
-                for name in os.listdir(target):
-                    if name.startswith(MERGED_PREFIX) and name.endswith(MERGED_SUFFIX):
-                        os.remove(os.path.join(target, name))
-        for rel, files in sorted(parts.items()):
-            target = _target(out, rel)
-            os.makedirs(target, exist_ok=True)
-            for i, part in enumerate(files):
-                dest = os.path.join(target, f"{MERGED_PREFIX}{i:05d}{MERGED_SUFFIX}")
-                os.replace(part, dest)
-                written.append(dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    log.info("ground-truth merge: wrote %d file(s) under %s", len(written), out)
-    return written
+    dest = storage.destination(output)
+    rows = (merged.select(F.coalesce("rel", F.lit("")).alias("rel"), F.col("line").cast("binary").alias("line"))
+            .repartition(F.col("rel"))
+            .mapInArrow(_folder_writer(dest), _WRITTEN_SCHEMA)
+            .collect())
+    written: dict[str, str] = {}
+    for r in rows:
+        if r["rel"] in written:  # cannot happen: repartition("rel") keeps a folder in one task
+            raise StorageError(f"merged folder {r['rel']!r} was written by two tasks")
+        written[r["rel"]] = r["file"]
+    targets = sorted(set(written) | set(folders))
+    if not dest.is_s3:  # a local folder inside a staged s3:// output: what is there already
+        storage.mirror_folders(dest.root, targets)
+    stale = 0
+    for rel in targets:
+        keep = _merged_name(0) if rel in written else None
+        for name in dest.names(rel):
+            if name.startswith(MERGED_PREFIX) and name.endswith(MERGED_SUFFIX) and name != keep:
+                dest.remove(f"{rel}/{name}" if rel else name)
+                stale += 1
+    log.info("ground-truth merge: wrote %d file(s) (%d record(s)) under %s, removed %d earlier file(s)",
+             len(written), sum(int(r["records"]) for r in rows), dest.root, stale)
+    return sorted(written.values())
 
 
-def _target(out: str, rel: str) -> str:
-    target = os.path.normpath(os.path.join(out, rel))
-    if target != out and not target.startswith(out + os.sep):
-        raise ValueError(f"merged folder {rel!r} escapes the output path {out}")
-    return target
+_WRITTEN_SCHEMA = "rel string, file string, records long"
+
+
+def _merged_name(i: int) -> str:
+    return f"{MERGED_PREFIX}{i:05d}{MERGED_SUFFIX}"
+
+
+def _folder_writer(dest: storage.Destination):
+    """The executors' side of :func:`write_merged_records`: the lines of each folder in the task into one
+    spooled temporary file (memory, then the executor's local disk), then one write to ``dest``."""
+
+    def write(batches):
+        import tempfile
+
+        import pyarrow as pa
+
+        files: dict[str, list] = {}  # rel -> [spooled file, records]
+        try:
+            for batch in batches:
+                for rel, line in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
+                    entry = files.get(rel)
+                    if entry is None:
+                        entry = files[rel] = [tempfile.SpooledTemporaryFile(max_size=16 << 20), 0]
+                    entry[0].write(line)
+                    entry[0].write(b"\n")
+                    entry[1] += 1
+            out = {"rel": [], "file": [], "records": []}
+            for rel, (fh, n) in sorted(files.items()):
+                fh.seek(0)
+                out["file"].append(dest.write(f"{rel}/{_merged_name(0)}" if rel else _merged_name(0), fh))
+                out["rel"].append(rel)
+                out["records"].append(n)
+            if out["rel"]:
+                yield pa.RecordBatch.from_pydict(out, schema=pa.schema(
+                    [("rel", pa.string()), ("file", pa.string()), ("records", pa.int64())]))
+        finally:
+            for fh, _ in files.values():
+                fh.close()
+
+    return write
