@@ -19,7 +19,7 @@ from monitor_lib.errors import EnvironmentSetupError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../monitor_lib
 JOBS_DIR = PACKAGE_DIR.parent / "jobs"  # the spark-submit entry points beside the package (checkout / -e install)
-JOB_SCRIPTS = ("analyze.py", "baseline.py", "data_quality.py", "model_quality.py")
+JOB_SCRIPTS = ("model_monitor.py",)
 ZIP_NAME = "monitor_lib.zip"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _SKIP_DIRS = {"__pycache__"}

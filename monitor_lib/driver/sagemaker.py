@@ -29,26 +29,24 @@ _FILE_INPUTS = {
     "post_analytics_processor_script": ("post_analytics_processor_script_input",
                                         f"{PROCESSING}/input/post_analytics_processor_script_input"),
 }
-_FLAG_OF = {"dataset_source": "--dataset", "ground_truth_source": "--ground-truth", "output_path": "--output",
-            "baseline_constraints": "--baseline-constraints", "baseline_statistics": "--baseline-statistics",
-            "record_preprocessor_script": "--record-preprocessor-script",
-            "post_analytics_processor_script": "--post-analytics-processor-script"}
 _DROPPED = ("CLOUDWATCH_METRICS_DIRECTORY",)  # the container's default (/opt/ml/output/metrics/cloudwatch)
 
 
 def dataset_input(spec: JobSpec) -> tuple[str, str]:
     """``(ProcessingInput name, container folder)`` of the dataset, where the real service puts it."""
-    if spec.job == "baseline":
-        return "baseline_dataset_input", f"{PROCESSING}/input/baseline_dataset_input"
-    if spec.model_quality or spec.job == "merge":
-        return "input_data", f"{PROCESSING}/input_data"
-    return "endpoint_input", f"{PROCESSING}/input/endpoint"
+    return spec.phase.processing_input
 
 
-def _s3(params: dict, key: str) -> str:
+def _flag(spec: JobSpec, key: str) -> str:
+    from monitor_lib.params import declared
+
+    return next((p.flag for _, p in declared(spec.phase.params) if p.env == key), key)
+
+
+def _s3(params: dict, key: str, spec: JobSpec) -> str:
     value = str(params[key])
     if not value.startswith("s3://") or len(value) <= 5 or value[5] == "/":
-        raise ConfigError(f"{_FLAG_OF.get(key, key)} must be an s3:// URI for --target sagemaker "
+        raise ConfigError(f"{_flag(spec, key)} must be an s3:// URI for --target sagemaker "
                           f"(the Processing job downloads it into the container), got {value!r}")
     return value
 
@@ -60,24 +58,24 @@ def _input(name: str, uri: str, local_path: str) -> dict:
 
 def processing_environment_and_io(spec: JobSpec) -> tuple[dict[str, str], list[dict], dict]:
     """The BYOC ``Environment``, the ``ProcessingInputs`` and the one ``ProcessingOutputs`` entry."""
-    params = {k: v for k, v in spec.params.items() if v not in (None, "") and k not in _DROPPED}
+    params = {k: v for k, v in spec.environment.items() if v not in (None, "") and k not in _DROPPED}
     env: dict[str, str] = {}
     inputs: list[dict] = []
     name, folder = dataset_input(spec)
-    inputs.append(_input(name, _s3(params, "dataset_source"), folder))
+    inputs.append(_input(name, _s3(params, "dataset_source", spec), folder))
     env["dataset_source"] = folder
     if "ground_truth_source" in params:
-        inputs.append(_input("ground_truth_input", _s3(params, "ground_truth_source"), f"{PROCESSING}/groundtruth"))
+        inputs.append(_input("ground_truth_input", _s3(params, "ground_truth_source", spec), f"{PROCESSING}/groundtruth"))
         env["ground_truth_source"] = f"{PROCESSING}/groundtruth"
     for key, (input_name, local) in _FILE_INPUTS.items():
         if key in params:
-            uri = _s3(params, key)
+            uri = _s3(params, key, spec)
             file_name = posixpath.basename(uri.rstrip("/"))
             if not file_name or "/" not in uri[5:]:
-                raise ConfigError(f"{_FLAG_OF[key]} must name a file (s3://bucket/…/name), got {uri!r}")
+                raise ConfigError(f"{_flag(spec, key)} must name a file (s3://bucket/…/name), got {uri!r}")
             inputs.append(_input(input_name, uri, local))
             env[key] = f"{local}/{file_name}"
-    output = {"OutputName": OUTPUT_NAME, "S3Output": {"S3Uri": _s3(params, "output_path"),
+    output = {"OutputName": OUTPUT_NAME, "S3Output": {"S3Uri": _s3(params, "output_path", spec),
                                                       "LocalPath": OUTPUT_LOCAL_PATH, "S3UploadMode": "EndOfJob"}}
     env["output_path"] = OUTPUT_LOCAL_PATH
     for key, value in params.items():
@@ -86,8 +84,6 @@ def processing_environment_and_io(spec: JobSpec) -> tuple[dict[str, str], list[d
         if key == "publish_cloudwatch_metrics":
             value = "Enabled" if value is True or str(value).lower() in ("true", "enabled") else "Disabled"
         env[key] = str(value)
-    if spec.job != "merge":  # explicit, as the SDK's baselining jobs (the merger takes no such key)
-        env.setdefault("publish_cloudwatch_metrics", "Disabled")
     return dict(sorted(env.items())), inputs, output
 
 

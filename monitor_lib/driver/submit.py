@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 
-from monitor_lib.driver.jobspec import JOBS, JobSpec, parse_job
+from monitor_lib.driver.jobspec import JobSpec, parse_job
 from monitor_lib.errors import ConfigError
 
 TARGETS = ("local", "standalone", "emr", "sagemaker")
@@ -62,7 +62,9 @@ def add_submit_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--kms-key-id", help="KMS key that encrypts the outputs uploaded to S3")
     g.add_argument("--volume-kms-key-id", help="KMS key of the instance's storage volume")
 
-    s.add_argument("job", choices=JOBS, help="the job; its flags follow `--`")
+    from monitor_lib.monitors.registry import commands
+
+    s.add_argument("job", choices=commands(), help="the command to run; its flags (with --type) follow `--`")
     s.add_argument("job_args", nargs=argparse.REMAINDER, metavar="-- JOB FLAGS",
                    help="the flags of `model-monitor JOB`, e.g. -- --dataset s3://b/train.csv --format csv --header "
                         "--output s3://b/baseline/")

@@ -1,23 +1,23 @@
-"""The termination message SageMaker shows as ``ExitMessage`` (spec §3.5)."""
+"""The termination message SageMaker shows as ``ExitMessage`` (spec §3.5): ``<opt/ml root>/output/message``."""
 
 from __future__ import annotations
 
 import os
 
-EXIT_OK = 0
-EXIT_FAILED = 255  # what the real analyzer exits with on any exception
+from monitor_lib import filenames
+from monitor_lib.errors import EXIT_ANALYZER_FAILED, EXIT_OK
+from monitor_lib.monitors.base import completed_message
+from monitor_lib.sinks.base import PUBLISHED, Sink
 
+EXIT_FAILED = EXIT_ANALYZER_FAILED
 
-def completed_message(n_violations: int) -> str:
-    if n_violations:
-        return f"CompletedWithViolations: Job completed successfully with {n_violations} violations."
-    return "Completed: Job completed successfully with no violations."
+__all__ = ["EXIT_FAILED", "EXIT_OK", "SINK", "completed_message", "write_message"]
 
 
 def write_message(root: str, text: str, overwrite: bool = True) -> str:
     """Write ``<root>/output/message``. Like the real image, a failure never overwrites a message that
     is already there (``overwrite=False``)."""
-    path = os.path.join(root, "output", "message")
+    path = os.path.join(root, filenames.EXIT_MESSAGE)
     if not overwrite and os.path.exists(path):
         return path
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -26,3 +26,7 @@ def write_message(root: str, text: str, overwrite: bool = True) -> str:
         fh.write(text)
     os.replace(tmp, path)
     return path
+
+
+SINK = Sink("exit-message", lambda ctx: write_message(ctx.analyzer_root, ctx.outcome.message),
+            enabled=lambda ctx: ctx.analyzer_root is not None, stage=PUBLISHED)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from monitor_lib.config import BaselineConfig, DatasetFormat
-from monitor_lib.jobs import run_baseline
+from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.monitors.data_quality import BaselineParams
+from monitor_lib.runner import run_job
 
 # Keys the current (2024) container writes that the 2021 fixture predates (spec §4.2, §5.2).
 NEWER_STATISTICS_KEYS = {"approximate_num_distinct_values", "completeness"}
@@ -18,8 +19,8 @@ NEWER_CONSTRAINT_KEYS = {"categorical_comparison_threshold", "categorical_drift_
 def baseline(spark, fixtures, tmp_path_factory):
     case = fixtures / "sdk-pipeline-dq-baseline"
     out = tmp_path_factory.mktemp("dq-baseline")
-    config = BaselineConfig(str(case / "baseline_dataset.csv"), DatasetFormat("csv", header=False), str(out))
-    run_baseline(config, spark)
+    config = BaselineParams(str(case / "baseline_dataset.csv"), DatasetFormat("csv", header=False), str(out))
+    run_job("data-quality", config, spark=spark)
     ours = json.loads((out / "statistics.json").read_text())
     real = json.loads((case / "statistics.json").read_text())
     return case, out, ours, real

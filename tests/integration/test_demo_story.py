@@ -19,7 +19,7 @@ import pytest
 from helpers import ink, page_dom, page_screenshot
 
 from monitor_lib.cli import main
-from monitor_lib.sinks.report.svg import num as svg_num
+from monitor_lib.html.svg import num as svg_num
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE_ROWS = 8_000

@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from monitor_lib.config import model_quality_config_from_params
-from monitor_lib.jobs import run_model_quality
 from monitor_lib.quality.aggregate import CURVE_BUCKETS
+from monitor_lib.runner import run_job
 
 N = 100_000
 REL = 1e-9
@@ -25,10 +24,10 @@ def close(a: float, b: float, rel: float = REL) -> bool:
 def run(tmp_path, frame: pd.DataFrame, name: str, **params):
     data = tmp_path / f"{name}.csv"
     frame.to_csv(data, index=False)
-    config = model_quality_config_from_params({
+    config = ({
         "dataset_source": str(data), "dataset_format": '{"csv": {"header": true}}',
         "output_path": str(tmp_path / f"{name}-out"), **params})
-    result = run_model_quality(config)
+    result = run_job("model-quality", config)
     stats = json.loads((tmp_path / f"{name}-out" / "statistics.json").read_text())
     constraints = json.loads((tmp_path / f"{name}-out" / "constraints.json").read_text())
     return result, stats, constraints
@@ -162,7 +161,7 @@ def test_regression_metrics_equal_scikit_learn(spark, tmp_path):
     for key, value in expected.items():
         assert close(m[key]["value"], value), (key, m[key]["value"], value)
     # the 5 replicas are ~80 % Bernoulli samples of the same pass
-    replicas = result.tallies.regression
+    replicas = result.artifacts.tallies.regression
     assert len(replicas) == 6 and replicas[0].count == N
     assert all(0.79 * N < t.count < 0.81 * N for t in replicas[1:])
     assert len({t.count for t in replicas[1:]}) == 5

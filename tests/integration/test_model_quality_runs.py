@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from helpers import FIXTURES, capture_line
 
-from monitor_lib.config import model_quality_config_from_params
-from monitor_lib.jobs import run_model_quality
+from monitor_lib.monitors.model_quality import ModelQualityParams
+from monitor_lib.params import from_params
+from monitor_lib.runner import run_job
 
 MQ = FIXTURES / "sdk-pipeline-mq-regression"
 HOUR = "2026-11-20T10"
@@ -44,6 +45,9 @@ def fixture_as_merged(root) -> pd.DataFrame:
     return df
 
 
+def model_quality_config_from_params(params: dict) -> ModelQualityParams:
+    return from_params(ModelQualityParams, params, "parameters", strict=False)
+
 def mq_config(tmp_path, source, **params):
     base = {"dataset_source": str(source), "dataset_format": '{"sagemakerMergeJson": {"captureIndexNames": '
             '["endpointOutput"]}}', "output_path": str(tmp_path / "out"), "problem_type": "Regression",
@@ -59,7 +63,7 @@ def test_monitoring_merged_records_against_the_fixture_constraints(spark, tmp_pa
     config = mq_config(tmp_path, tmp_path / "merged", baseline_constraints=str(MQ / case / "constraints.json"),
                        publish_cloudwatch_metrics="Enabled", CLOUDWATCH_METRICS_DIRECTORY=str(metrics_dir),
                        sagemaker_endpoint_name="abalone", sagemaker_monitoring_schedule_name="hourly")
-    result = run_model_quality(config, spark)
+    result = run_job("model-quality", config, spark=spark)
     real = json.loads((MQ / "statistics.json").read_text())["regression_metrics"]
     ours = json.loads((tmp_path / "out" / "statistics.json").read_text())["regression_metrics"]
     assert ours == real
@@ -115,8 +119,8 @@ def test_merged_records_json_paths_base64_and_bad_records(spark, tmp_path):
     config = mq_config(tmp_path, tmp_path / "merged", problem_type="BinaryClassification",
                        inference_attribute="", probability_attribute="$.predictions[0].score",
                        probability_threshold_attribute="0.5")
-    result = run_model_quality(config, spark)
-    t = result.tallies
+    result = run_job("model-quality", config, spark=spark)
+    t = result.artifacts.tallies
     assert t.records == 8
     assert t.rejected == {"invalid_label": 1, "malformed_json": 1, "missing_ground_truth": 1,
                           "missing_inference_time": 1, "missing_probability": 1, "non_numeric_probability": 1}
@@ -143,7 +147,7 @@ def test_no_labels_in_the_window_is_a_clear_outcome(spark, tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "constraint_violations.json").write_text("{}")
     config = mq_config(tmp_path, tmp_path / "merged", baseline_constraints=str(MQ / "good_cases" / "constraints.json"))
-    result = run_model_quality(config, spark)
+    result = run_job("model-quality", config, spark=spark)
     assert result.status == "NoData"
     assert result.message == (f"Completed: No data in window [{HOUR}:00:00Z, 2026-11-20T11:00:00Z): "
                               f"no merged records under {tmp_path / 'merged'} for this window.")
@@ -175,7 +179,7 @@ def test_unknown_attribute_names_the_columns(spark, tmp_path):
         "ground_truth_attribute": "Prediction"})
     with pytest.raises(ConfigError, match=r"inference_attribute 'Labl' is not a column of .*\(F1, F2, F3, F4, F5, F6, "
                                           r"F7, Label, Prediction\)"):
-        run_model_quality(config, spark)
+        run_job("model-quality", config, spark=spark)
 
 
 def test_merger_container_then_analyzer_container(spark, tmp_path, monkeypatch):
@@ -256,4 +260,4 @@ def test_monitor_command_merges_and_reports_no_labels_yet(spark, tmp_path, capsy
     # data-quality flags and model-quality flags do not mix silently
     assert main(["monitor", "--problem-type", "Regression", "--dataset", "x", "--output", "y",
                  "--baseline-constraints", "c"]) == 2
-    assert "--problem-type belong(s) to model quality: add --analysis-type model-quality" in capsys.readouterr().err
+    assert "--problem-type belong(s) to model quality: add --type model-quality" in capsys.readouterr().err

@@ -20,11 +20,10 @@ from scipy import stats as sps
 
 from monitor_lib.checks.data_quality import check_data_quality
 from monitor_lib.cli import main
-from monitor_lib.config import monitoring_config_from_params
 from monitor_lib.formats.constraints import parse_constraints
 from monitor_lib.formats.statistics import read_statistics
-from monitor_lib.jobs import run_data_quality
 from monitor_lib.profile.state import read_profile
+from monitor_lib.runner import run_job
 
 DQ = FIXTURES / "sdk-pipeline-dq-baseline"
 SAMPLES = FIXTURES / "sdk-capture-and-groundtruth-samples"
@@ -49,11 +48,11 @@ def write_json(path: Path, doc: dict) -> Path:
 
 
 def monitor(tmp: Path, capture: Path, constraints: Path, statistics: Path | None = None, **params):
-    config = monitoring_config_from_params({
+    config = ({
         "dataset_source": str(capture), "dataset_format": CAPTURE_FORMAT, "output_path": str(tmp / "out"),
         "baseline_constraints": str(constraints), "baseline_statistics": str(statistics) if statistics else None,
         **WINDOW, **params})
-    return run_data_quality(config)
+    return run_job("data-quality", config)
 
 
 def dq_rows() -> list[list[str]]:
@@ -88,7 +87,7 @@ def test_real_baseline_rows_as_captures_give_no_violation(spark, tmp_path):
         for key in ("num_present", "num_missing", "mean", "sum", "min", "max"):
             assert getattr(mine.numerical, key) == pytest.approx(getattr(f.numerical, key), rel=1e-12), (f.name, key)
         assert mine.numerical.std_dev == pytest.approx(f.numerical.std_dev, rel=1e-9)
-    assert [f.drift_distance for f in result.outcome.features] == [0.0] * 6
+    assert [f.drift_distance for f in result.artifacts.check.features] == [0.0] * 6
     # the baseline constraints are re-emitted unchanged
     assert (json.loads((tmp_path / "out" / "constraints.json").read_text())
             == json.loads((DQ / "good_cases" / "constraints.json").read_text()))
@@ -318,7 +317,7 @@ def test_drift_distances_agree_with_exact_ks(spark, tmp_path):
         assert f.drift.method == "linf_simple"
         assert abs(f.drift_distance - exact[f.name]) < 0.01, (f.name, f.drift_distance, exact[f.name])
     for v in result.violations:
-        d = next(f.drift for f in result.outcome.features if f.name == v.feature_name)
+        d = next(f.drift for f in result.artifacts.check.features if f.name == v.feature_name)
         assert v.description == f"Baseline drift distance: {d.distance!r} exceeds threshold: 0.1"
 
 
@@ -357,4 +356,4 @@ def test_batch_dataset_monitoring_csv(spark, tmp_path):
                      end_time=None)
     assert result.records == 100 and result.files_read == 1
     assert [(v.feature_name, v.constraint_check_type) for v in result.violations] == [("_c5", "data_type_check")]
-    assert [f.drift_distance for f in result.outcome.features[:5]] == [0.0] * 5
+    assert [f.drift_distance for f in result.artifacts.check.features[:5]] == [0.0] * 5

@@ -8,9 +8,10 @@ import os
 import pandas as pd
 import pytest
 
-from monitor_lib.config import BaselineConfig, DatasetFormat
 from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, UnreadableInputError
-from monitor_lib.jobs import run_baseline
+from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.monitors.data_quality import BaselineParams
+from monitor_lib.runner import run_job
 
 ODD = ["plain", "with space", "dot.ted", "bäck`tick", "ünï©ode", "PLAIN"]
 
@@ -28,7 +29,7 @@ def test_csv_with_odd_names_and_missing_values(spark, tmp_path):
         "3,c,,z,true,\n"
     )
     out = tmp_path / "out"
-    run_baseline(BaselineConfig(str(path), DatasetFormat("csv", header=True), str(out)), spark)
+    run_job("data-quality", BaselineParams(str(path), DatasetFormat("csv", header=True), str(out)), spark=spark)
     f = _stats(out)
     assert list(f) == ODD  # names kept, duplicates-by-case kept apart
     assert f["plain"]["inferred_type"] == "Integral"
@@ -43,7 +44,7 @@ def test_csv_without_header_names_columns_like_sagemaker(spark, tmp_path):
     path = tmp_path / "nohdr.csv"
     path.write_text("1,a\n2,b\n")
     out = tmp_path / "out"
-    run_baseline(BaselineConfig(str(path), DatasetFormat("csv"), str(out)), spark)
+    run_job("data-quality", BaselineParams(str(path), DatasetFormat("csv"), str(out)), spark=spark)
     assert list(_stats(out)) == ["_c0", "_c1"]
 
 
@@ -57,7 +58,7 @@ def test_jsonl_and_parquet_directories(spark, tmp_path):
     frame.to_parquet(tmp_path / "p" / "x.parquet")
     for src, fmt in ((tmp_path / "j", DatasetFormat("json")), (tmp_path / "p", DatasetFormat("parquet"))):
         out = tmp_path / f"out-{fmt.kind}"
-        run_baseline(BaselineConfig(str(src), fmt, str(out)), spark)
+        run_job("data-quality", BaselineParams(str(src), fmt, str(out)), spark=spark)
         f = _stats(out)
         assert f["a"]["inferred_type"] == "Integral" and f["a"]["numerical_statistics"]["sum"] == 10.0
         assert f["b"]["inferred_type"] == "Fractional"
@@ -71,11 +72,11 @@ def test_wrong_field_counts_are_counted_sampled_and_not_profiled(spark, tmp_path
     path = tmp_path / "bad.csv"
     path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n")
     out = tmp_path / "out"
-    result = run_baseline(BaselineConfig(str(path), DatasetFormat("csv", header=True), str(out)), spark)
+    result = run_job("data-quality", BaselineParams(str(path), DatasetFormat("csv", header=True), str(out)), spark=spark)
     f = _stats(out)
     assert json.loads((out / "statistics.json").read_text())["dataset"]["item_count"] == 2
     assert f["a"]["numerical_statistics"]["sum"] == 11.0  # 1 + 10: the two bad rows are not data
-    assert result.run.profile.rejected == {"wrong_field_count": 2}
+    assert result.artifacts.run.profile.rejected == {"wrong_field_count": 2}
     sample = [json.loads(line) for line in (out / "rejected_records_sample.jsonl").read_text().splitlines()]
     assert sorted(s["record"] for s in sample) == ["4,5", "6,7,8,9"]
     assert all(s["file"].endswith("bad.csv") and s["kind"] == "wrong_field_count" for s in sample)
@@ -88,35 +89,35 @@ def test_malformed_json_lines_are_counted(spark, tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"a": 1}\nnot json\n{"a": 3}\n')
     out = tmp_path / "out"
-    result = run_baseline(BaselineConfig(str(path), DatasetFormat("json"), str(out)), spark)
-    assert result.run.profile.rejected == {"malformed_json": 1}
+    result = run_job("data-quality", BaselineParams(str(path), DatasetFormat("json"), str(out)), spark=spark)
+    assert result.artifacts.run.profile.rejected == {"malformed_json": 1}
     assert _stats(out)["a"]["numerical_statistics"]["sum"] == 4.0
 
 
 def test_missing_path_names_the_path(spark, tmp_path):
     missing = tmp_path / "nope"
     with pytest.raises(DatasetNotFoundError, match=f"dataset_source {missing} does not exist"):
-        run_baseline(BaselineConfig(str(missing), DatasetFormat("csv"), str(tmp_path / "o")), spark)
+        run_job("data-quality", BaselineParams(str(missing), DatasetFormat("csv"), str(tmp_path / "o")), spark=spark)
 
 
 def test_empty_inputs(spark, tmp_path):
     (tmp_path / "emptydir").mkdir()
     with pytest.raises(EmptyDatasetError, match="contains no data files"):
-        run_baseline(BaselineConfig(str(tmp_path / "emptydir"), DatasetFormat("csv"), str(tmp_path / "o")), spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "emptydir"), DatasetFormat("csv"), str(tmp_path / "o")), spark=spark)
     (tmp_path / "blank.csv").write_text("\n\n")
     with pytest.raises(EmptyDatasetError, match="has no records: all 1 file"):
-        run_baseline(BaselineConfig(str(tmp_path / "blank.csv"), DatasetFormat("csv"), str(tmp_path / "o")), spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "blank.csv"), DatasetFormat("csv"), str(tmp_path / "o")), spark=spark)
     (tmp_path / "hdr.csv").write_text("a,b\n")
     with pytest.raises(EmptyDatasetError, match="has no records to profile"):
-        run_baseline(BaselineConfig(str(tmp_path / "hdr.csv"), DatasetFormat("csv", header=True), str(tmp_path / "o")), spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "hdr.csv"), DatasetFormat("csv", header=True), str(tmp_path / "o")), spark=spark)
 
 
 def test_unreadable_files_name_the_file(spark, tmp_path):
     (tmp_path / "d").mkdir()
     os.symlink(tmp_path / "gone.csv", tmp_path / "d" / "link.csv")
     with pytest.raises(UnreadableInputError, match="link.csv cannot be read"):
-        run_baseline(BaselineConfig(str(tmp_path / "d"), DatasetFormat("csv"), str(tmp_path / "o")), spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "d"), DatasetFormat("csv"), str(tmp_path / "o")), spark=spark)
     (tmp_path / "pq").mkdir()
     (tmp_path / "pq" / "broken.parquet").write_bytes(b"PAR1 this is not parquet at all")
     with pytest.raises(UnreadableInputError, match="broken.parquet"):
-        run_baseline(BaselineConfig(str(tmp_path / "pq"), DatasetFormat("parquet"), str(tmp_path / "o")), spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "pq"), DatasetFormat("parquet"), str(tmp_path / "o")), spark=spark)

@@ -18,14 +18,11 @@ import pandas as pd
 import pytest
 from helpers import FIXTURES, capture_line, mixed_frame
 
-from monitor_lib.config import (
-    baseline_config_from_params,
-    model_quality_config_from_params,
-    monitoring_config_from_params,
-)
 from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError
 from monitor_lib.io import s3
-from monitor_lib.jobs import run_baseline, run_data_quality, run_model_quality
+from monitor_lib.monitors.data_quality import MonitoringRunParams
+from monitor_lib.params import from_params
+from monitor_lib.runner import run_job
 
 DQ = FIXTURES / "sdk-pipeline-dq-baseline"
 BUCKET = "model-monitor-tests"
@@ -77,8 +74,7 @@ def differences(a, b, path: str = "") -> list[str]:
 
 
 def baseline(source: str, out: str, fmt: str, **params):
-    return run_baseline(baseline_config_from_params(
-        {"dataset_source": source, "dataset_format": fmt, "output_path": out, **params}))
+    return run_job("data-quality", {"dataset_source": source, "dataset_format": fmt, "output_path": out, **params})
 
 
 # ---------------------------------------------------------------- (a) (b) baselines: csv, json, parquet
@@ -106,8 +102,8 @@ def test_csv_baseline_with_header_several_files_and_gzip(spark, bucket, tmp_path
     remote = baseline(uri, f"s3://{BUCKET}/a/csv-out", fmt)
 
     assert remote.output_path == f"s3://{BUCKET}/a/csv-out"
-    assert local.run.profile.item_count == remote.run.profile.item_count == 900
-    assert local.run.profile.rejected == remote.run.profile.rejected == {"wrong_field_count": 1}
+    assert local.artifacts.run.profile.item_count == remote.artifacts.run.profile.item_count == 900
+    assert local.artifacts.run.profile.rejected == remote.artifacts.run.profile.rejected == {"wrong_field_count": 1}
     for name in ("statistics.json", "constraints.json"):
         assert differences(s3_json(bucket, f"a/csv-out/{name}"), local_json(tmp_path / "local-out" / name)) == []
     assert s3_keys(bucket, "a/csv-out") == sorted(os.listdir(tmp_path / "local-out"))
@@ -162,9 +158,9 @@ def test_json_and_parquet_baselines(spark, bucket, tmp_path, kind):
     uri = upload_tree(bucket, data, f"b/{kind}")
     local = baseline(str(data), str(tmp_path / "out"), fmt)
     remote = baseline(uri, f"s3://{BUCKET}/b/{kind}-out", fmt)
-    assert remote.run.profile.item_count == local.run.profile.item_count == n
-    assert remote.run.profile.rejected == local.run.profile.rejected
-    assert local.run.profile.rejected == ({"malformed_json": 1} if kind == "jsonl" else {})
+    assert remote.artifacts.run.profile.item_count == local.artifacts.run.profile.item_count == n
+    assert remote.artifacts.run.profile.rejected == local.artifacts.run.profile.rejected
+    assert local.artifacts.run.profile.rejected == ({"malformed_json": 1} if kind == "jsonl" else {})
     for name in ("statistics.json", "constraints.json"):
         assert differences(s3_json(bucket, f"b/{kind}-out/{name}"), local_json(tmp_path / "out" / name)) == []
 
@@ -205,7 +201,7 @@ def test_data_quality_monitoring_of_a_capture_window(spark, bucket, tmp_path):
     capture_uri = upload_tree(bucket, capture, "c/capture")
 
     def run(source, out, constraints, statistics, metrics):
-        return run_data_quality(monitoring_config_from_params({
+        return run_job("data-quality", ({
             "dataset_source": source, "dataset_format": CAPTURE_FORMAT, "output_path": out,
             "baseline_constraints": constraints, "baseline_statistics": statistics,
             "start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T12:00:00Z",
@@ -244,7 +240,7 @@ def test_data_quality_monitoring_of_a_capture_window(spark, bucket, tmp_path):
 
     # re-running an empty window into the same output removes the stale reports, like the local run
     def empty(source, out, constraints):
-        return run_data_quality(monitoring_config_from_params({
+        return run_job("data-quality", ({
             "dataset_source": source, "dataset_format": CAPTURE_FORMAT, "output_path": out,
             "baseline_constraints": constraints, "start_time": "2026-11-21T10:00:00Z",
             "end_time": "2026-11-21T11:00:00Z"}))
@@ -278,11 +274,11 @@ def test_model_quality_with_ground_truth(spark, bucket, tmp_path):
     capture_uri, truth_uri = upload_tree(bucket, capture, "d/capture"), upload_tree(bucket, truth, "d/gt")
 
     def run(source, gt, out):
-        return run_model_quality(model_quality_config_from_params({
+        return run_job("model-quality", ({
             "dataset_source": source, "ground_truth_source": gt, "dataset_format": CAPTURE_FORMAT,
             "output_path": out, "problem_type": "BinaryClassification", "probability_attribute": "0",
             "probability_threshold_attribute": "0.5", "start_time": "2026-11-20T10:00:00Z",
-            "end_time": "2026-11-20T11:00:00Z"}), spark)
+            "end_time": "2026-11-20T11:00:00Z"}), spark=spark)
 
     local = run(str(capture), str(truth), str(tmp_path / "out"))
     remote = run(capture_uri, truth_uri, f"s3://{BUCKET}/d/out")
@@ -379,11 +375,11 @@ def test_scripts_and_config_files_in_s3(spark, bucket, tmp_path, capsys):
     bucket.put_object(Bucket=BUCKET, Key="h/post.py", Body=(
         "def postprocess_handler():\n"
         f"    open({str(marker)!r}, 'w').write('yes')\n").encode())
-    config = monitoring_config_from_params({
+    config = from_params(MonitoringRunParams, {
         "dataset_source": f"s3://{BUCKET}/h/capture", "dataset_format": CAPTURE_FORMAT,
         "output_path": f"s3://{BUCKET}/h/out", "baseline_constraints": f"s3://{BUCKET}/h/constraints.json",
         "record_preprocessor_script": f"s3://{BUCKET}/h/pre.py",
-        "post_analytics_processor_script": f"s3://{BUCKET}/h/post.py", "output_kms_key": "alias/x"})
+        "post_analytics_processor_script": f"s3://{BUCKET}/h/post.py", "output_kms_key": "alias/x"}, "parameters")
     assert config.output_kms_key == "alias/x"
     run_postprocessor(config.post_analytics_processor_script)
     assert marker.read_text() == "yes"

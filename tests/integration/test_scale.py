@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from helpers import exact_buckets, mixed_frame
 
-from monitor_lib.config import BaselineConfig, DatasetFormat
-from monitor_lib.jobs import run_baseline
+from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.monitors.data_quality import BaselineParams
 from monitor_lib.profile.sketches import WeightedItems, kll_rank_error
+from monitor_lib.runner import run_job
 
 N = 1_000_000
 
@@ -26,7 +27,7 @@ def scale(spark, tmp_path_factory):
     data = root / "train.csv"
     frame.to_csv(data, index=False)
     out = root / "out"
-    result = run_baseline(BaselineConfig(str(data), DatasetFormat("csv", header=True), str(out)), spark)
+    result = run_job("data-quality", BaselineParams(str(data), DatasetFormat("csv", header=True), str(out)), spark=spark)
     stats = json.loads((out / "statistics.json").read_text())
     return frame, truth, {f["name"]: f for f in stats["features"]}, stats, result
 
@@ -73,7 +74,7 @@ def test_buckets_within_0_2_percent_and_kll_rank_error(scale, name):
     assert sum(len(lv) * 2**i for i, lv in enumerate(data)) == len(values)
     ranks = WeightedItems.from_levels(data)
     sorted_values = np.sort(values)
-    eps = kll_rank_error(result.run.profile.kll_k)
+    eps = kll_rank_error(result.artifacts.run.profile.kll_k)
     worst = max(
         abs(ranks.rank_exclusive(q) - np.searchsorted(sorted_values, q, side="left")) / len(values)
         for q in np.quantile(values, np.linspace(0.01, 0.99, 99))

@@ -16,7 +16,7 @@ from dockerfile import REPO, copies, dockerignored, entrypoint, env, instruction
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from monitor_lib.config import Hosts, idle_host_message, resource_hosts, sharded_inputs
+from monitor_lib.container import Hosts, idle_host_message, resource_hosts, sharded_inputs
 from monitor_lib.errors import ConfigError
 
 WRAPPER = REPO / "scripts" / "container-entrypoint.sh"
@@ -211,7 +211,7 @@ def test_sharded_inputs(tmp_path):
 
 # --- the README's requests ----------------------------------------------------------------------------
 
-def test_the_readme_boto3_monitoring_schedule_request_is_valid():
+def test_the_guides_boto3_monitoring_schedule_request_is_valid():
     """The README's `create_monitoring_schedule` call, run against a botocore Stubber: its parameters are
     validated against botocore's model of the SageMaker API, and the image is ours."""
     import types
@@ -219,7 +219,7 @@ def test_the_readme_boto3_monitoring_schedule_request_is_valid():
     import boto3
     from botocore.stub import Stubber
 
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "docs" / "sagemaker.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
     (code,) = [b for b in blocks if 'boto3.client("sagemaker").create_monitoring_schedule(' in b]
     client = boto3.client("sagemaker", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")

@@ -11,7 +11,7 @@ import pytest
 from helpers import exact_buckets
 
 from monitor_lib.checks.suggest import suggest_constraints, suggested_completeness, suggested_domain
-from monitor_lib.config import BaselineConfig, DatasetFormat, ProfileOptions, sagemaker_environment
+from monitor_lib.container import sagemaker_environment
 from monitor_lib.errors import ConfigError
 from monitor_lib.formats.statistics import (
     CategoricalBucket,
@@ -20,6 +20,10 @@ from monitor_lib.formats.statistics import (
     NumericalStatistics,
     StringStatistics,
 )
+from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.monitors.data_quality import BaselineParams as BaselineConfig
+from monitor_lib.monitors.registry import environment_names
+from monitor_lib.profile.options import ProfileOptions
 from monitor_lib.profile.sketches import WeightedItems, equal_width_buckets, frequent_items_exact, kll_levels
 from monitor_lib.profile.types import decide_type, sagemaker_type
 
@@ -164,5 +168,5 @@ def test_environment_file_is_base_and_env_vars_override(tmp_path):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "processingjobconfig.json").write_text(json.dumps(
         {"Environment": {"dataset_source": "/from/file", "output_path": "/out", "custom_var": "x"}}))
-    params = sagemaker_environment(str(tmp_path), environ={"dataset_source": "/from/env"})
+    params = sagemaker_environment(environment_names(), str(tmp_path), environ={"dataset_source": "/from/env"})
     assert params == {"dataset_source": "/from/env", "output_path": "/out", "custom_var": "x"}

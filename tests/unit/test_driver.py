@@ -43,8 +43,8 @@ def test_package_zip_holds_exactly_the_library_sources_and_is_deterministic(tmp_
     size = a.zip_path.stat().st_size
     raw = sum((REPO / n).stat().st_size for n in expected)
     assert 20_000 < size < 0.5 * raw < 2_000_000, (size, raw)  # compressed, and small
-    assert sorted(a.scripts) == ["analyze.py", "baseline.py", "data_quality.py", "model_quality.py"]
-    assert a.script("baseline.py").read_bytes() == (REPO / "jobs" / "baseline.py").read_bytes()
+    assert sorted(a.scripts) == ["model_monitor.py"]
+    assert a.script("model_monitor.py").read_bytes() == (REPO / "jobs" / "model_monitor.py").read_bytes()
     digest = hashlib.sha256(a.zip_path.read_bytes())
     for name in sorted(a.scripts):
         digest.update(name.encode() + b"\0" + a.scripts[name].read_bytes())
@@ -74,20 +74,25 @@ def test_job_flags_choose_the_entry_script_and_its_arguments():
     b = parse_job("baseline", ["--", "--dataset", "s3://b/train.csv", "--format", "csv", "--header",
                                "--output", "s3://b/base"])
     assert (b.script, b.script_args, b.kind) == (
-        "baseline.py", ["--dataset", "s3://b/train.csv", "--format", "csv", "--header", "--output", "s3://b/base"],
+        "model_monitor.py",
+        ["baseline", "--dataset", "s3://b/train.csv", "--format", "csv", "--header", "--output", "s3://b/base"],
         "data-quality-baseline")
     assert b.params["dataset_format"] == '{"csv": {"header": true}}' and b.output_path == "s3://b/base"
     m = parse_job("monitor", ["--dataset", "cap", "--baseline-constraints", "c.json", "--output", "o"])
-    assert (m.script, m.script_args[:2], m.kind) == ("data_quality.py", ["--dataset", "cap"], "data-quality-monitor")
+    assert (m.script, m.script_args[:3], m.kind) == ("model_monitor.py", ["monitor", "--dataset", "cap"],
+                                                     "data-quality-monitoring")
     q = parse_job("monitor", ["--analysis-type", "model-quality", "--dataset", "cap", "--ground-truth", "gt",
                               "--baseline-constraints", "c.json", "--problem-type", "Regression",
                               "--inference-attribute", "0", "--output", "o"])
-    assert q.script == "model_quality.py" and q.kind == "model-quality-monitor"
-    assert q.script_args == ["monitor", "--dataset", "cap", "--ground-truth", "gt", "--baseline-constraints",
-                             "c.json", "--problem-type", "Regression", "--inference-attribute", "0", "--output", "o"]
-    assert q.params["analysis_type"] == "MODEL_QUALITY"
+    assert q.script == "model_monitor.py" and q.kind == "model-quality-monitoring"
+    assert q.script_args == ["monitor", "--analysis-type", "model-quality", "--dataset", "cap", "--ground-truth", "gt",
+                             "--baseline-constraints", "c.json", "--problem-type", "Regression",
+                             "--inference-attribute", "0", "--output", "o"]
+    assert q.environment["analysis_type"] == "MODEL_QUALITY"
+    assert "analysis_type" not in m.environment  # data quality: the analyzer's default
     g = parse_job("merge", ["--dataset", "cap", "--ground-truth", "gt", "--output", "o"])
-    assert (g.script, g.script_args[0], g.kind) == ("model_quality.py", "merge", "ground-truth-merge")
+    assert (g.script, g.script_args[0], g.kind) == ("model_monitor.py", "merge", "model-quality-merge")
+    assert "analysis_type" not in g.environment  # the ground-truth merger container has none
 
 
 @pytest.mark.parametrize("job, flags, message", [
@@ -129,8 +134,8 @@ def test_emr_step_request_progress_and_final_state(tmp_path, capsys):
     base = f"code/mm/{p.short_digest}"
     s3_stub.add_response("put_object", {"ETag": '"1"'}, {"Bucket": "code-bucket", "Key": f"{base}/monitor_lib.zip",
                                                           "Body": p.zip_path.read_bytes()})
-    s3_stub.add_response("put_object", {"ETag": '"2"'}, {"Bucket": "code-bucket", "Key": f"{base}/baseline.py",
-                                                          "Body": p.script("baseline.py").read_bytes()})
+    s3_stub.add_response("put_object", {"ETag": '"2"'}, {"Bucket": "code-bucket", "Key": f"{base}/model_monitor.py",
+                                                          "Body": p.script("model_monitor.py").read_bytes()})
     step = {"Name": "spark-model-monitor data-quality-baseline", "ActionOnFailure": "CONTINUE",
             "HadoopJarStep": {"Jar": "command-runner.jar", "Args": [
                 "spark-submit", "--deploy-mode", "cluster", "--py-files", f"s3://code-bucket/{base}/monitor_lib.zip",
@@ -139,7 +144,7 @@ def test_emr_step_request_progress_and_final_state(tmp_path, capsys):
                 "--conf", "spark.yarn.appMasterEnv.PYSPARK_PYTHON=./env/bin/python",
                 "--conf", "spark.executorEnv.PYSPARK_PYTHON=./env/bin/python",
                 "--conf", "spark.executor.memory=2g",
-                f"s3://code-bucket/{base}/baseline.py", *BASELINE_FLAGS]}}
+                f"s3://code-bucket/{base}/model_monitor.py", "baseline", *BASELINE_FLAGS]}}
     emr_stub.add_response("add_job_flow_steps", {"StepIds": ["s-1"]}, {"JobFlowId": "j-1", "Steps": [step]})
     for state in ("PENDING", "PENDING", "RUNNING", "COMPLETED"):
         emr_stub.add_response("describe_step", {"Step": {"Id": "s-1", "Name": step["Name"], "Status": {
@@ -375,7 +380,8 @@ def test_standalone_spark_submit_command(tmp_path):
                    "--conf", "spark.pyspark.python=/opt/venv/bin/python",
                    "--conf", "spark.pyspark.driver.python=/opt/venv/bin/python",
                    "--conf", "spark.executor.memory=2g", "--conf", "spark.x=a=b",
-                   str(p.script("model_quality.py")), "monitor", "--dataset", "/d/cap", "--ground-truth", "/d/gt",
+                   str(p.script("model_monitor.py")), "monitor", "--analysis-type", "model-quality",
+                   "--dataset", "/d/cap", "--ground-truth", "/d/gt",
                    "--baseline-constraints", "/b/constraints.json", "--problem-type", "Regression",
                    "--inference-attribute", "0", "--output", "/o"]
     with pytest.raises(ConfigError, match="--conf takes KEY=VALUE"):

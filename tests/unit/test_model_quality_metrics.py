@@ -16,6 +16,7 @@ import sklearn.metrics as skm
 from helpers import FIXTURES
 
 from monitor_lib.errors import ConfigError
+from monitor_lib.formats.cloudwatch import model_quality_metrics
 from monitor_lib.formats.jsonfmt import FormatError, dumps_jackson
 from monitor_lib.formats.model_quality import (
     MetricConstraint,
@@ -47,7 +48,6 @@ from monitor_lib.quality.metrics import (
     regression_metrics,
     standard_deviation,
 )
-from monitor_lib.sinks.cloudwatch import model_quality_metrics
 
 MQ = FIXTURES / "sdk-pipeline-mq-regression"
 MQ_STATS = MQ / "statistics.json"

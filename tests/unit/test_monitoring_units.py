@@ -11,13 +11,16 @@ import pytest
 
 from monitor_lib.checks.data_quality import FeatureOutcome
 from monitor_lib.checks.drift import DriftResult
-from monitor_lib.config import DatasetFormat, monitoring_config_from_params, parse_time
 from monitor_lib.errors import ConfigError
+from monitor_lib.formats.cloudwatch import data_quality_metrics
 from monitor_lib.formats.statistics import DatasetStatistics, FeatureStatistics, NumericalStatistics
 from monitor_lib.io.capture import folder_range, list_capture_files
+from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.preprocess import PREPROCESS_ERROR, load_function, run_preprocessor
-from monitor_lib.sinks.cloudwatch import data_quality_metrics
+from monitor_lib.monitors.data_quality import MonitoringRunParams
+from monitor_lib.params import from_params
 from monitor_lib.sinks.message import completed_message
+from monitor_lib.timefmt import parse_time
 
 
 def utc(*a: int) -> datetime:
@@ -50,6 +53,9 @@ def test_listing_prunes_folders_outside_the_window(tmp_path):
     assert len(list_capture_files(str(tmp_path), None, None)) == 7
     assert list_capture_files(str(tmp_path), utc(2030, 1, 1), None) == []
 
+
+def monitoring_config_from_params(params: dict) -> MonitoringRunParams:
+    return from_params(MonitoringRunParams, params, "parameters", strict=False)
 
 def test_parse_time_and_window_validation():
     assert parse_time("2026-11-20T10:00:00Z", "start_time") == utc(2026, 11, 20, 10)

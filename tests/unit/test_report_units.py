@@ -24,10 +24,13 @@ from monitor_lib.formats.statistics import (
     StringStatistics,
 )
 from monitor_lib.formats.violations import Violation
+from monitor_lib.html import svg
+from monitor_lib.monitors.base import RunOutcome
+from monitor_lib.monitors.data_quality import DataQualityArtifacts
+from monitor_lib.monitors.data_quality_report import category_shares, numeric_histogram
 from monitor_lib.profile.sketches import kll_levels
-from monitor_lib.sinks.report import svg
 from monitor_lib.sinks.report.history import load_history, render_history
-from monitor_lib.sinks.report.run import RunView, category_shares, numeric_histogram, render_run_report
+from monitor_lib.sinks.report.run import render_run_report
 
 
 def numeric_stats(values: np.ndarray) -> NumericalStatistics:
@@ -115,17 +118,18 @@ def test_run_report_puts_violated_features_first_and_escapes_names():
         FeatureStatistics("<b>odd</b>", "String", string=string_stats(pd.Series(list("aabbbccccc"))).string),
         FeatureStatistics("drifted", "Fractional", numerical=numeric_stats(np.arange(10.0) * 2)),
     ])
-    view = RunView("/tmp/run", {"job": "data_quality_monitoring", "status": "CompletedWithViolations",
-                                "message": "CompletedWithViolations: Job completed successfully with 2 violations.",
-                                "records_rejected": {"malformed_json": 2}, "records_skipped": {},
-                                "features_measured": [
-                                    {"name": "calm", "drift_distance": 0.01, "drift_threshold": 0.1},
-                                    {"name": "<b>odd</b>", "drift_distance": 0.05, "drift_threshold": 0.1},
-                                    {"name": "drifted", "drift_distance": 0.4, "drift_threshold": 0.1}]},
-                   violations=[Violation("drifted", "baseline_drift_check",
-                                         "Baseline drift distance: 0.4 exceeds threshold: 0.1"),
-                               Violation("missing", "missing_column_check", "Column presence requirement is not met.")],
-                   statistics=stats, baseline=stats)
+    view = RunOutcome("data-quality", "monitoring", "data_quality_monitoring", status="CompletedWithViolations",
+                      message="CompletedWithViolations: Job completed successfully with 2 violations.",
+                      rejected={"malformed_json": 2}, output_path="/tmp/run",
+                      details={"features_measured": [
+                          {"name": "calm", "drift_distance": 0.01, "drift_threshold": 0.1},
+                          {"name": "<b>odd</b>", "drift_distance": 0.05, "drift_threshold": 0.1},
+                          {"name": "drifted", "drift_distance": 0.4, "drift_threshold": 0.1}]},
+                      violations=[Violation("drifted", "baseline_drift_check",
+                                            "Baseline drift distance: 0.4 exceeds threshold: 0.1"),
+                                  Violation("missing", "missing_column_check",
+                                            "Column presence requirement is not met.")],
+                      artifacts=DataQualityArtifacts(statistics=stats, baseline=stats))
     html = render_run_report(view)
     cards = re.findall(r'<section id="f(\d+)" class="feature[^"]*"><h3>([^<]*(?:&lt;[^<]*)*)</h3>', html)
     assert [name for _, name in cards] == ["drifted", "missing", "&lt;b&gt;odd&lt;/b&gt;", "calm"]
@@ -155,9 +159,9 @@ def test_history_reads_the_real_containers_folders(fixtures, tmp_path):
 
     points = load_history(str(root))
     assert [(p.schedule, p.kind, p.when) for p in points] == [
-        ("ep / dq-schedule", "data_quality", datetime(2026, 11, 20, 1, tzinfo=UTC)),
-        ("ep / dq-schedule", "data_quality", datetime(2026, 11, 20, 2, tzinfo=UTC)),
-        ("ep / mq-schedule", "model_quality", datetime(2026, 11, 20, 5, tzinfo=UTC))]
+        ("ep / dq-schedule", "data-quality", datetime(2026, 11, 20, 1, tzinfo=UTC)),
+        ("ep / dq-schedule", "data-quality", datetime(2026, 11, 20, 2, tzinfo=UTC)),
+        ("ep / mq-schedule", "model-quality", datetime(2026, 11, 20, 5, tzinfo=UTC))]
     first, second, quality = points
     taxi = json.loads((fixtures / "sdk-monitor-taxi-violations" / "constraint_violations.json").read_text())
     assert first.violated == {v["feature_name"]: [v["constraint_check_type"]] for v in taxi["violations"]}
@@ -165,13 +169,13 @@ def test_history_reads_the_real_containers_folders(fixtures, tmp_path):
     stats = json.loads((fixtures / "sdk-pipeline-dq-baseline" / "statistics.json").read_text())
     for f in stats["features"]:
         common = (f.get("numerical_statistics") or f.get("string_statistics"))["common"]
-        assert first.features[f["name"]]["completeness"] == common["num_present"] / (
+        assert first.values[f["name"]]["completeness"] == common["num_present"] / (
             common["num_present"] + common["num_missing"])
-    assert second.features["_c1"]["drift_distance"] == 0.2573 and second.features["_c1"]["drift_threshold"] == 0.1
+    assert second.values["_c1"]["drift_distance"] == 0.2573 and second.values["_c1"]["drift_threshold"] == 0.1
     metrics = json.loads((fixtures / "sdk-model-card-mq-regression" / "statistics.json").read_text())
     limits = json.loads((fixtures / "sdk-pipeline-mq-regression" / "good_cases" / "constraints.json").read_text())
-    assert quality.metrics == {k: (v["value"], limits["regression_constraints"][k]["threshold"])
-                               for k, v in metrics["regression_metrics"].items()}
+    assert quality.values == {k: {"value": v["value"], "threshold": limits["regression_constraints"][k]["threshold"]}
+                              for k, v in metrics["regression_metrics"].items()}
     assert quality.status == "Completed" and quality.violated == {}
 
     html = render_history(str(root), points, str(root))

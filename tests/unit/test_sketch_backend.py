@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from monitor_lib.config import ProfileOptions, baseline_config_from_params
 from monitor_lib.errors import ConfigError
+from monitor_lib.monitors.data_quality import BaselineParams, MonitoringRunParams
+from monitor_lib.params import env_names, from_params
+from monitor_lib.profile.options import ProfileOptions
 from monitor_lib.profile.python_sketches import choose_backend, frequent_lg_map_size
 
 SPARK_35_MISSING = ("kll_sketch_agg_double", "approx_top_k_accumulate")  # what Spark 3.5 lacks
@@ -42,8 +44,8 @@ def test_bad_values_fail_fast_with_the_field_name():
 
 
 def test_the_option_is_read_from_flat_parameters():
-    cfg = baseline_config_from_params({"dataset_source": "d.csv", "dataset_format": '{"csv": {"header": true}}',
-                                       "output_path": "out", "sketches": "Python", "kll_k": "1024"})
+    cfg = from_params(BaselineParams, {"dataset_source": "d.csv", "dataset_format": '{"csv": {"header": true}}',
+                                       "output_path": "out", "sketches": "Python", "kll_k": "1024"}, "parameters")
     assert cfg.profile == ProfileOptions(kll_k=1024, sketches="python")
 
 
@@ -54,10 +56,7 @@ def test_frequent_items_map_size_is_the_one_spark_allocates():
 
 
 def test_the_option_is_a_known_config_key_for_baseline_and_monitoring():
-    from monitor_lib.cli import BASELINE_KEYS
-    from monitor_lib.config import MONITORING_KEYS
-
-    assert "sketches" in BASELINE_KEYS and "sketches" in MONITORING_KEYS
+    assert "sketches" in env_names(BaselineParams) and "sketches" in env_names(MonitoringRunParams)
 
 
 class _FakeSpark:

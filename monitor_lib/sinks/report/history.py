@@ -15,30 +15,22 @@ Baseline folders are not runs of a schedule and are left out.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from monitor_lib import filenames
 from monitor_lib.formats.jsonfmt import load_json_file
-from monitor_lib.formats.model_quality import parse_model_quality_constraints, parse_model_quality_statistics
-from monitor_lib.formats.statistics import parse_statistics
 from monitor_lib.formats.violations import parse_violations
-from monitor_lib.sinks.report import svg
-from monitor_lib.sinks.report.page import esc, legend, page, section, status_badge, table
-from monitor_lib.sinks.report.run import MQ_JOBS, REPORT_FILE, SUMMARY_FILE
+from monitor_lib.html import svg
+from monitor_lib.html.page import esc, legend, page, section, status_badge, table
+from monitor_lib.monitors.base import RunOutcome
 
 log = logging.getLogger(__name__)
 
-HISTORY_FILE = "history.html"
-VIOLATIONS_FILE = "constraint_violations.json"
-STATISTICS_FILE = "statistics.json"
-CONSTRAINTS_FILE = "constraints.json"
-MONITORING_JOBS = ("data_quality_monitoring", "model_quality_monitoring")
 _HOUR_PATH = re.compile(r"^\d{4}/\d{2}/\d{2}/\d{2}$")
-_DRIFT_TEXT = re.compile(r"distance: (\S+) exceeds threshold: (\S+)")
 
 
 @dataclass
@@ -49,9 +41,8 @@ class RunPoint:
     schedule: str  # "endpoint / schedule" (the folders above yyyy/mm/dd/hh)
     when: datetime
     status: str
-    kind: str  # "data_quality" or "model_quality"
-    features: dict[str, dict] = field(default_factory=dict)  # name -> drift/completeness and thresholds
-    metrics: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # name -> (value, threshold)
+    kind: str  # the monitor's registry name: data-quality, model-quality, …
+    values: dict[str, dict] = field(default_factory=dict)  # series (feature, metric) -> Monitor.history_values
     violated: dict[str, list[str]] = field(default_factory=dict)  # feature or metric -> check types
     report: str | None = None  # path of the run's report.html, when it has one
 
@@ -64,7 +55,7 @@ def find_run_folders(root: str) -> list[str]:
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
-        if SUMMARY_FILE in files or VIOLATIONS_FILE in files:
+        if filenames.RUN_SUMMARY in files or filenames.VIOLATIONS in files:
             found.append(folder)
     return found
 
@@ -97,74 +88,36 @@ def _read(path: str, parse):
 
 def load_point(root: str, folder: str) -> RunPoint | None:
     """The run in ``folder``, or None for a baseline folder or one that cannot be read."""
-    summary = {}
-    summary_path = os.path.join(folder, SUMMARY_FILE)
-    if os.path.exists(summary_path):
+    from monitor_lib.monitors.registry import DEFAULT, get, monitors
+    from monitor_lib.sinks.report.run import load_outcome
+
+    if os.path.exists(os.path.join(folder, filenames.RUN_SUMMARY)):
         try:
-            with open(summary_path, encoding="utf-8") as fh:
-                summary = json.load(fh)
+            outcome, monitor, _ = load_outcome(folder)
         except (ValueError, OSError) as e:
-            log.warning("%s skipped: %s", summary_path, e)
+            log.warning("%s skipped: %s", os.path.join(folder, filenames.RUN_SUMMARY), e)
             return None
-        if summary.get("job") not in MONITORING_JOBS:
+        if outcome.phase != "monitoring":
             return None
+        summary = outcome.summary()
+    else:  # the real container's folder: no summary
+        cv = _read(os.path.join(folder, filenames.VIOLATIONS), parse_violations)
+        violations = cv.violations if cv else []
+        raw = _read(os.path.join(folder, filenames.STATISTICS), lambda d, _: d) or {}
+        monitor = next((m for m in monitors() if m.claims_folder(raw, violations)), None) or get(DEFAULT)
+        outcome = RunOutcome(monitor.name, "monitoring", "", violations=violations, output_path=folder)
+        outcome.status = "CompletedWithViolations" if violations else "Completed"
+        notes = monitor.load_artifacts(outcome, folder)
+        for note in notes:
+            log.warning("%s: %s", folder, note)
+        outcome.violations, summary = violations, {}
     schedule, when = _place(root, folder, summary)
-    cv = _read(os.path.join(folder, VIOLATIONS_FILE), parse_violations)
-    violations = cv.violations if cv else []
-    raw = _read(os.path.join(folder, STATISTICS_FILE), lambda d, _: d) or {}
-    is_quality = summary.get("job") in MQ_JOBS or (not summary and "features" not in raw and bool(raw))
-    point = RunPoint(os.path.relpath(folder, root).replace(os.sep, "/"), schedule, when,
-                     summary.get("status") or ("CompletedWithViolations" if violations else "Completed"),
-                     "model_quality" if is_quality or any(v.metric_name for v in violations) else "data_quality",
-                     report=_existing(os.path.join(folder, REPORT_FILE)))
-    for v in violations:
+    point = RunPoint(os.path.relpath(folder, root).replace(os.sep, "/"), schedule, when, outcome.status,
+                     monitor.name, report=_existing(os.path.join(folder, filenames.REPORT)))
+    for v in outcome.violations:
         point.violated.setdefault(v.feature_name or v.metric_name or "", []).append(v.constraint_check_type)
-    if point.kind == "model_quality":
-        _quality_values(folder, raw, point)
-    else:
-        _feature_values(folder, raw, summary, violations, point)
+    point.values = monitor.history_values(outcome)
     return point
-
-
-def _quality_values(folder: str, raw: dict, point: RunPoint) -> None:
-    if not raw:
-        return
-    try:
-        stats = parse_model_quality_statistics(raw, os.path.join(folder, STATISTICS_FILE))
-    except ValueError as e:
-        log.warning("%s", e)
-        return
-    limits = _read(os.path.join(folder, CONSTRAINTS_FILE), parse_model_quality_constraints)
-    for name, metric in stats.metrics.items():
-        c = limits.constraints.get(name) if limits else None
-        point.metrics[name] = (float(metric.value), c.threshold if c else None)
-
-
-def _feature_values(folder: str, raw: dict, summary: dict, violations, point: RunPoint) -> None:
-    measured = summary.get("features_measured")
-    if measured is not None:
-        point.features = {m["name"]: m for m in measured}
-        return
-    # the real container's folder: completeness from statistics.json, drift only from violation texts
-    if raw:
-        try:
-            stats = parse_statistics(raw, os.path.join(folder, STATISTICS_FILE))
-        except ValueError as e:
-            log.warning("%s", e)
-            stats = None
-        for f in stats.features if stats else []:
-            s = f.numerical or f.string
-            total = s.num_present + s.num_missing if s else 0
-            point.features[f.name] = {"completeness": s.num_present / total if total else None}
-    for v in violations:
-        match = _DRIFT_TEXT.search(v.description)
-        if v.feature_name and match:
-            try:
-                distance, threshold = float(match.group(1)), float(match.group(2))
-            except ValueError:
-                continue
-            entry = point.features.setdefault(v.feature_name, {})
-            entry.update(drift_distance=distance, drift_threshold=threshold)
 
 
 def load_history(root: str) -> list[RunPoint]:
@@ -205,17 +158,48 @@ def _ever(points: list[RunPoint], name: str) -> int:
     return sum(1 for p in points if name in p.violated)
 
 
-def _feature_rows(points: list[RunPoint], base: str) -> list[str]:
+def _series_sections(monitor, points: list[RunPoint], base: str) -> list[str]:
+    """Per series (feature, metric) the monitor's trend charts; ever-violated series first, then (for a ranking
+    trend) the worst value / threshold, then constrained ones, then by name."""
+    trends = monitor.history_trends
+    if not trends:
+        return []
     names: list[str] = []
     for p in points:
-        names += [n for n in list(p.features) + list(p.violated) if n not in names]
+        names += [n for n in list(p.values) + list(p.violated) if n not in names]
+    ranking = [t for t in trends if t.rank]
 
     def worst(n: str) -> float:
-        ratios = [f["drift_distance"] / f["drift_threshold"] for p in points if (f := p.features.get(n))
-                  and f.get("drift_distance") is not None and f.get("drift_threshold")]
+        ratios = [v[t.value] / v[t.threshold] for t in ranking for p in points if (v := p.values.get(n))
+                  and v.get(t.value) is not None and t.threshold and v.get(t.threshold)]
         return max(ratios, default=0.0)
 
-    names.sort(key=lambda n: (-_ever(points, n), -worst(n), n))
+    def constrained(n: str) -> bool:
+        return any((p.values.get(n) or {}).get(t.threshold) is not None for p in points for t in trends if t.threshold)
+
+    names.sort(key=lambda n: (-_ever(points, n), -worst(n) if ranking else 0.0,
+                              False if ranking else not constrained(n), n))
+
+    def value_of(key: str | None, n: str):
+        return lambda run: (run.values.get(n) or {}).get(key) if key else None
+
+    def marked(check: str | None, n: str):
+        return lambda run: (check in run.violated.get(n, [])) if check else n in run.violated
+
+    def charts(n: str) -> str:
+        ever, drawn = _ever(points, n), ""
+        for t in trends:
+            if monitor.history_cards:  # the card names the series; each chart its trend
+                title, caption = f"{n}: {t.caption}", t.caption
+            else:
+                title, caption = n + (f" — violated in {ever} run(s)" if ever else ""), None
+            drawn += _trend(points, base, value_of(t.value, n), value_of(t.threshold, n), marked(t.check, n), title,
+                            svg.pct if t.percent else svg.num, caption=caption)
+        return drawn
+
+    if not monitor.history_cards:
+        grid = "".join(charts(n) for n in names)
+        return [section("Metrics", "<div class='grid'>" + grid + "</div>")] if grid else []
     out = []
     for n in names:
         checks: dict[str, int] = {}
@@ -223,35 +207,19 @@ def _feature_rows(points: list[RunPoint], base: str) -> list[str]:
             for c in p.violated.get(n, []):
                 checks[c] = checks.get(c, 0) + 1
         tags = "".join(f"<span class='tag'>{esc(c)} × {k}</span>" for c, k in checks.items())
-
-        def field_of(key: str, n: str = n):
-            return lambda run: (run.features.get(n) or {}).get(key)
-
-        def check_of(check: str, n: str = n):
-            return lambda run: check in run.violated.get(n, [])
-
-        charts = (_trend(points, base, field_of("drift_distance"), field_of("drift_threshold"),
-                         check_of("baseline_drift_check"), f"{n}: drift distance", caption="drift distance")
-                  + _trend(points, base, field_of("completeness"), field_of("completeness_threshold"),
-                           check_of("completeness_check"), f"{n}: completeness", svg.pct, caption="completeness"))
-        out.append(section("", f"<h3>{esc(n)}</h3>{tags}", f"<div class='grid'>{charts}</div>",
+        out.append(section("", f"<h3>{esc(n)}</h3>{tags}", f"<div class='grid'>{charts(n)}</div>",
                            cls="feature" + (" violated" if checks else "")))
     return out
 
 
-def _metric_rows(points: list[RunPoint], base: str) -> list[str]:
-    names: list[str] = []
-    for p in points:
-        names += [n for n in p.metrics if n not in names]
-    constrained = {n for p in points for n, (_, t) in p.metrics.items() if t is not None}
-    names.sort(key=lambda n: (-_ever(points, n), n not in constrained))
-    charts = []
-    for n in names:
-        charts.append(_trend(points, base, lambda p, n=n: p.metrics[n][0] if n in p.metrics else None,
-                             lambda p, n=n: p.metrics[n][1] if n in p.metrics else None,
-                             lambda p, n=n: n in p.violated,
-                             f"{n}" + (f" — violated in {_ever(points, n)} run(s)" if _ever(points, n) else "")))
-    return [section("Metrics", "<div class='grid'>" + "".join(charts) + "</div>")] if charts else []
+def _monitor(kind: str):
+    from monitor_lib.monitors.registry import get
+
+    return get(kind)
+
+
+def _title(kind: str) -> str:
+    return _monitor(kind).title
 
 
 def render_history(root: str, points: list[RunPoint], base: str) -> str:
@@ -264,7 +232,7 @@ def render_history(root: str, points: list[RunPoint], base: str) -> str:
     for (schedule, kind), runs in groups.items():
         bad = sum(1 for p in runs if p.violated)
         nodata = sum(1 for p in runs if p.status == "NoData")
-        rows.append((esc(schedule), esc(kind.replace("_", " ")), str(len(runs)), f"<span class='bad'>{bad}</span>"
+        rows.append((esc(schedule), esc(_title(kind)), str(len(runs)), f"<span class='bad'>{bad}</span>"
                      if bad else "0", str(nodata), esc(_label(runs[0].when)), esc(_label(runs[-1].when)),
                      status_badge(runs[-1].status)))
     sections.append(section("Schedules", table(("schedule", "kind", "runs", "with violations", "no data", "first",
@@ -272,9 +240,9 @@ def render_history(root: str, points: list[RunPoint], base: str) -> str:
                             legend((svg.CURRENT, "value"), (svg.THRESHOLD, "threshold (dashed)"),
                                    (svg.VIOLATION, "violation"))))
     for (schedule, kind), runs in groups.items():
-        sections.append(section(f"{esc(schedule)} <span class='muted'>({esc(kind.replace('_', ' '))}, "
+        sections.append(section(f"{esc(schedule)} <span class='muted'>({esc(_title(kind))}, "
                                 f"{len(runs)} runs)</span>", _strip(runs, base)))
-        sections += _metric_rows(runs, base) if kind == "model_quality" else _feature_rows(runs, base)
+        sections += _series_sections(_monitor(kind), runs, base)
     if not points:
         sections.append(section("No runs", f"<p>No monitoring run was found under {esc(root)}.</p>"))
     span = f"{_label(points[0].when)} to {_label(points[-1].when)}" if points else "no runs"
@@ -288,6 +256,6 @@ def write_history(root: str, output: str | None = None) -> tuple[str, list[RunPo
     if not os.path.isdir(root):
         raise FileNotFoundError(f"OUTPUT_ROOT {root} is not a folder")
     points = load_history(root)
-    target = output or os.path.join(root, HISTORY_FILE)
+    target = output or os.path.join(root, filenames.HISTORY)
     write_json_atomic(target, render_history(root, points, os.path.dirname(os.path.abspath(target))))
     return target, points

@@ -94,3 +94,23 @@ def status_badge(status: str) -> str:
 def legend(*items: tuple[str, str]) -> str:
     return '<div class="legend muted">' + "".join(f'<span style="background:{c}"></span>{esc(t)}'
                                                   for c, t in items) + "</div>"
+
+
+def violations_list(items) -> str:
+    """The violations' check types and descriptions as a list."""
+    if not items:
+        return ""
+    return "<ul class='viol'>" + "".join(f"<li><code>{esc(v.constraint_check_type)}</code> {esc(v.description)}</li>"
+                                         for v in items) + "</ul>"
+
+
+def against(value: float | None, threshold: float | None, higher_is_bad: bool, fmt=None) -> str:
+    """A measured value, red when on the wrong side of its threshold, with the threshold."""
+    from monitor_lib.html import svg
+
+    fmt = fmt or svg.pct
+    if value is None:
+        return "<span class='muted'>not measured</span>"
+    bad = threshold is not None and (value > threshold if higher_is_bad else value < threshold)
+    limit = "" if threshold is None else f" <span class='muted'>({'max' if higher_is_bad else 'min'} {fmt(threshold)})</span>"
+    return f"<b class='{'bad' if bad else ''}'>{fmt(value)}</b>{limit}"

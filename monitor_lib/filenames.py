@@ -1,0 +1,18 @@
+"""Every file name the tool writes, defined once. Imports nothing: any module may use it."""
+
+STATISTICS = "statistics.json"
+CONSTRAINTS = "constraints.json"
+VIOLATIONS = "constraint_violations.json"
+PROFILE = "profile.json"  # the mergeable profile state
+RUN_SUMMARY = "run_summary.json"
+REPORT = "report.html"
+REJECTED_SAMPLE = "rejected_records_sample.jsonl"
+CLOUDWATCH_METRICS = "cloudwatch_metrics.jsonl"  # in the CloudWatch metrics directory
+MERGE_SUMMARY = "_merge_summary.json"  # "_": not data, an analysis of the merged records skips it
+MERGED_SAMPLE = "_merge_sample.jsonl"
+MERGE_FOLDER = "merge"  # under output_path, when a model-quality run merges before it analyses
+HISTORY = "history.html"
+EXIT_MESSAGE = "output/message"  # under the /opt/ml root
+
+# Uploaded after every other file of an s3:// output, in this order: their presence says the run is complete.
+PUBLISHED_LAST = (MERGE_SUMMARY, RUN_SUMMARY, REPORT)

@@ -1,0 +1,78 @@
+"""CloudWatch metric files (spec §7): PutMetricData-shaped objects, one JSON object per line, in
+``<opt/ml root>/output/metrics/cloudwatch/cloudwatch_metrics.jsonl`` (the file name AWS's own BYOC
+example uses; the real analyzer's is unknown). The platform publishes them to the namespace of the
+schedule (``/aws/sagemaker/Endpoint/data-metrics`` for endpoints).
+
+Data quality, per feature whose effective ``emit_metrics`` is Enabled:
+
+* ``feature_data_<f>`` — numeric features with values: ``StatisticValues`` {SampleCount, Sum, Minimum,
+  Maximum} of the current window (CloudWatch derives Average);
+* ``feature_non_null_<f>`` — ``Value``: completeness (non-null share of the window's records);
+* ``feature_baseline_drift_<f>`` — ``Value``: the drift distance, when it was computed.
+
+Dimensions ``Endpoint`` (endpoint schedules) and ``MonitoringSchedule`` — each only when its name is
+known; ``Timestamp`` is ``metric_time``. ``Unit`` is ``None``: shares, distances and feature values
+have no CloudWatch unit.
+
+Model quality (spec §7.2): one ``Value`` datum per scalar metric of the statistics with a finite value,
+named by its statistics key (``mae``, ``r2``, ``f2``, ``weighted_f1``, …; the confusion matrix and curves
+are not published), with the same dimensions, timestamp and unit. The platform publishes them to
+``aws/sagemaker/Endpoints/model-metrics`` (endpoints) or ``aws/sagemaker/ModelMonitoring/model-metrics``
+(batch transform).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from monitor_lib.formats.model_quality import ModelQualityStatistics
+from monitor_lib.formats.statistics import DatasetStatistics
+from monitor_lib.timefmt import iso_utc
+
+if TYPE_CHECKING:
+    from monitor_lib.checks.data_quality import FeatureOutcome
+
+
+
+def dimensions(endpoint: str | None, schedule: str | None) -> list[dict[str, str]]:
+    dims = []
+    if endpoint:
+        dims.append({"Name": "Endpoint", "Value": endpoint})
+    if schedule:
+        dims.append({"Name": "MonitoringSchedule", "Value": schedule})
+    return dims
+
+
+def metric(name: str, timestamp: str, dims: list[dict[str, str]], **value) -> dict:
+    return {"MetricName": name, "Timestamp": timestamp, "Dimensions": dims, **value, "Unit": "None"}
+
+
+def data_quality_metrics(features: list[FeatureOutcome], current: DatasetStatistics, timestamp: datetime,
+                         endpoint: str | None = None, schedule: str | None = None) -> list[dict]:
+    ts = iso_utc(timestamp)
+    dims = dimensions(endpoint, schedule)
+    metrics = []
+    for f in features:
+        if not f.emit_metrics:
+            continue
+        stats = current.feature(f.name)
+        num = stats.numerical if stats else None
+        if num is not None and num.num_present:
+            metrics.append(metric(f"feature_data_{f.name}", ts, dims, StatisticValues={
+                "SampleCount": float(num.num_present), "Sum": float(num.sum),
+                "Minimum": float(num.min), "Maximum": float(num.max)}))
+        if f.completeness is not None:
+            metrics.append(metric(f"feature_non_null_{f.name}", ts, dims, Value=float(f.completeness)))
+        if f.drift_distance is not None:
+            metrics.append(metric(f"feature_baseline_drift_{f.name}", ts, dims, Value=float(f.drift_distance)))
+    return metrics
+
+
+def model_quality_metrics(stats: ModelQualityStatistics, timestamp: datetime,
+                          endpoint: str | None = None, schedule: str | None = None) -> list[dict]:
+    ts = iso_utc(timestamp)
+    dims = dimensions(endpoint, schedule)
+    return [metric(name, ts, dims, Value=float(m.value))
+            for name, m in stats.metrics.items() if math.isfinite(m.value)]

@@ -1,0 +1,132 @@
+"""Parameters and steps shared by the monitors: the dataset and output every phase has, the window, schedule,
+CloudWatch and post-processing settings of monitoring runs, the rejected-records sample, the user's
+``postprocess_handler``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from monitor_lib.errors import ConfigError
+from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.params import check_required, enabled, existing_file, json_text, param
+from monitor_lib.timefmt import iso_utc, parse_time
+
+DEFAULT_CAPTURE_FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}'
+DEFAULT_MERGE_FORMAT = '{"sagemakerMergeJson": {"captureIndexNames": ["endpointOutput"]}}'
+FORMAT_SHORTHANDS = {"capture": DEFAULT_CAPTURE_FORMAT, "merged": DEFAULT_MERGE_FORMAT}
+
+
+def parse_dataset_format(value: Any, name: str) -> DatasetFormat:
+    return DatasetFormat.parse(json_text(value, name), name)
+
+
+def parse_instant(value: Any, name: str) -> datetime | None:
+    return parse_time(value if isinstance(value, datetime) else str(value), name)
+
+
+def check_window(start: datetime | None, end: datetime | None) -> None:
+    if start and end and start >= end:
+        raise ConfigError(f"start_time {iso_utc(start)} must be before end_time {iso_utc(end)}")
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    """What every analysis phase has: the dataset, its format, the output folder."""
+
+    # --format shorthands the CLI offers for dataset_format (csv/json/parquet, capture, merged)
+    FORMAT_CHOICES: ClassVar[tuple[str, ...]] = ("csv", "json", "parquet")
+
+    dataset_source: str = param("dataset_source", "the dataset: a file, a folder (read recursively) or an s3:// URI",
+                                flag="--dataset", required=True)
+    dataset_format: DatasetFormat = param(
+        "dataset_format", 'SageMaker dataset_format JSON, e.g. {"csv": {"header": true}}, {"json": {"lines": true}}, '
+        '{"parquet": {}}, {"sagemakerCaptureJson": {"captureIndexNames": [...]}} (or --format with --header)',
+        parse=parse_dataset_format, required=True)
+    output_path: str = param("output_path", "the folder (or s3:// URI) that receives the outputs", flag="--output",
+                             required=True)
+    output_kms_key: str | None = param("output_kms_key", "s3:// outputs: encrypt the uploaded objects with this KMS "
+                                       "key (SSE-KMS)", flag="--kms-key")
+    html_report: bool = param("html_report", "draw report.html in the output folder (Enabled or Disabled)",
+                              parse=enabled, default=True, default_text="Enabled", flag="--no-html-report",
+                              switch=True, switch_value="Disabled", group="outputs")
+
+    def __post_init__(self) -> None:
+        check_required(self)
+
+
+@dataclass(frozen=True)
+class MonitoringParams(DatasetParams):
+    """What a scheduled monitoring run adds: the window, the schedule's names, CloudWatch, post-processing."""
+
+    start_time: datetime | None = param("start_time", "window start, ISO-8601 UTC (inclusive)", parse=parse_instant,
+                                        group="window")
+    end_time: datetime | None = param("end_time", "window end, ISO-8601 UTC (exclusive)", parse=parse_instant,
+                                      group="window")
+    metric_time: datetime | None = param("metric_time", "CloudWatch timestamp", parse=parse_instant,
+                                         default_text="start_time, else the run's start", group="window")
+    endpoint_name: str | None = param("sagemaker_endpoint_name", "endpoint name (CloudWatch dimension Endpoint)",
+                                      flag="--endpoint", group="window")
+    schedule_name: str | None = param("sagemaker_monitoring_schedule_name", "monitoring schedule name (CloudWatch "
+                                      "dimension MonitoringSchedule)", flag="--schedule", group="window")
+    publish_cloudwatch_metrics: bool = param("publish_cloudwatch_metrics", "write the CloudWatch metric file "
+                                             "(Enabled or Disabled)", parse=enabled, default=False,
+                                             default_text="Disabled", switch=True, group="outputs")
+    cloudwatch_metrics_directory: str | None = param(
+        "CLOUDWATCH_METRICS_DIRECTORY", "where the CloudWatch metric file goes (a folder or s3:// URI)",
+        default_text="<opt/ml root>/output/metrics/cloudwatch", group="outputs")
+    post_analytics_processor_script: str | None = param(
+        "post_analytics_processor_script", "a .py defining postprocess_handler(), run after the analysis",
+        parse=existing_file, group="outputs")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_window(self.start_time, self.end_time)
+        if self.metric_time is None and self.start_time is not None:
+            object.__setattr__(self, "metric_time", self.start_time)
+
+    @property
+    def metrics_directory(self) -> str:
+        from monitor_lib.container import opt_ml_root
+
+        return self.cloudwatch_metrics_directory or os.path.join(opt_ml_root(), "output", "metrics", "cloudwatch")
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in counts.items())
+
+
+def no_data_counts(rejected: dict[str, int], skipped: dict[str, int]) -> str:
+    """``3 rejected (malformed_json: 2, …); 1 skipped (…)`` — or that there was nothing at all."""
+    parts = [f"{sum(counts.values())} {name} ({counts_text(counts)})"
+             for name, counts in (("rejected", rejected), ("skipped", skipped)) if counts]
+    return "; ".join(parts) if parts else "the files hold no records"
+
+
+def record_lines(outcome, what: str, files: bool = True) -> list[str]:
+    """The terminal's ``window:`` and ``records:`` lines (rejected / skipped counts by kind)."""
+    lines = []
+    if outcome.has_window:
+        lines.append(f"  window: {iso_utc(outcome.start_time) or '-'} to {iso_utc(outcome.end_time) or '-'}")
+    rejected, skipped = outcome.rejected, outcome.skipped
+    lines.append(f"  records: {what}" + (f" from {outcome.files_read} file(s)" if files else "")
+                 + (f", {sum(rejected.values())} rejected ({counts_text(rejected)})" if rejected else "")
+                 + (f", {sum(skipped.values())} skipped ({counts_text(skipped)})" if skipped else ""))
+    return lines
+
+
+def read_optional(path: str, parse, notes: list[str]):
+    """A SageMaker JSON file of a run folder parsed, or None when it is not there; a file that cannot be read
+    adds a note (shown in the report) instead of failing."""
+    from monitor_lib.formats.jsonfmt import load_json_file
+    from monitor_lib.io.uri import is_s3
+
+    if not is_s3(path) and not os.path.exists(path):
+        return None
+    try:
+        return parse(load_json_file(path), path)
+    except (ValueError, OSError) as e:
+        notes.append(f"{os.path.basename(path)} could not be read: {e}")
+        return None

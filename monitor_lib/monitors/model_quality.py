@@ -1,0 +1,396 @@
+"""Model quality (``--type model-quality``, SageMaker ``MODEL_QUALITY``): a baseline computes the metrics of a
+labelled validation set and suggests constraints; a monitoring run merges the window's captured predictions
+with their ground-truth labels (the ``merge`` phase, SageMaker's ground-truth merger) and checks the metrics
+against the constraints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor_lib import filenames
+from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
+from monitor_lib.formats.jsonfmt import write_json_atomic
+from monitor_lib.formats.model_quality import (
+    ModelQualityConstraints,
+    ModelQualityStatistics,
+    check_model_quality,
+    parse_model_quality_constraints,
+    parse_model_quality_statistics,
+    read_model_quality_constraints,
+    suggest_model_quality_constraints,
+    write_model_quality_constraints,
+    write_model_quality_statistics,
+)
+from monitor_lib.formats.violations import ConstraintViolations, Violation, write_violations
+from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.monitors.base import Document, Monitor, Phase, RunContext, RunOutcome, Trend
+from monitor_lib.monitors.common import (
+    DEFAULT_CAPTURE_FORMAT,
+    DEFAULT_MERGE_FORMAT,
+    MonitoringParams,
+    check_window,
+    no_data_counts,
+    parse_instant,
+    read_optional,
+    record_lines,
+)
+from monitor_lib.params import check_required, integer, number, param
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
+ATTRIBUTES = "attributes"
+
+
+@dataclass(frozen=True)
+class ModelQualityParams(MonitoringParams):
+    """A model-quality run. Without ``baseline_constraints`` it is a baseline (metrics of a labelled validation
+    set + suggested constraints); with it, a monitoring run (metrics of the window's merged records, or of a
+    labelled batch dataset, checked against the constraints).
+
+    Attributes locate values in a record: a column name or a 0-based position (csv, parquet, the CSV payloads
+    of captures), or a simple JSON path (``$.a.b``, ``$[0]``, ``$.predictions[0].score``; a bare name means
+    ``$.name``) for JSON. With a probability and ``probability_threshold_attribute`` the predicted label is
+    probability >= threshold.
+    """
+
+    FORMAT_CHOICES = ("capture", "merged", "csv", "json", "parquet")
+
+    dataset_source: str = param("dataset_source", "the labelled dataset, merged records or capture root (a file, "
+                                "folder or s3:// URI)", flag="--dataset", required=True)
+    problem_type: str = param("problem_type", "the kind of model", choices=PROBLEM_TYPES, required=True,
+                              group=ATTRIBUTES)
+    inference_attribute: str | None = param("inference_attribute", "the prediction: column name, 0-based position "
+                                            "or JSON path ($.predictions[0].label)", group=ATTRIBUTES)
+    probability_attribute: str | None = param("probability_attribute", "binary: the predicted probability of the "
+                                              "positive class (name, position or JSON path)", group=ATTRIBUTES)
+    probability_threshold_attribute: float | None = param(
+        "probability_threshold_attribute", "binary: predicted label = probability >= this threshold", parse=number,
+        default_text="0.5 without inference_attribute", group=ATTRIBUTES)
+    ground_truth_attribute: str | None = param("ground_truth_attribute", "the actual label in a labelled dataset "
+                                               "(name, position or JSON path)", group=ATTRIBUTES)
+    positive_label: str | None = param("positive_label", "binary: the positive class", default_text="1 / true",
+                                       group=ATTRIBUTES)
+    baseline_constraints: str | None = param("baseline_constraints", "constraints.json of the model-quality "
+                                             "baseline (monitoring runs)")
+    ground_truth_source: str | None = param("ground_truth_source", "monitoring: ground-truth root; the window's "
+                                            "captures are merged with it first", flag="--ground-truth")
+    seed: int = param("seed", "seed of the 5 bootstrap samples behind the standard deviations", parse=integer(),
+                      default=0)
+
+    @classmethod
+    def complete_params(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        if raw.get("dataset_format") in (None, "") and raw.get("baseline_constraints"):
+            raw["dataset_format"] = DEFAULT_CAPTURE_FORMAT if raw.get("ground_truth_source") else DEFAULT_MERGE_FORMAT
+        return raw
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.problem_type not in PROBLEM_TYPES:
+            raise ConfigError(f"problem_type must be one of {', '.join(PROBLEM_TYPES)}, got {self.problem_type!r}")
+        if self.dataset_format.kind == "capture" and not self.ground_truth_source:
+            raise ConfigError("dataset_format sagemakerCaptureJson holds no labels: give ground_truth_source "
+                              "(the merge runs first) or analyse merged records with sagemakerMergeJson")
+        if self.problem_type == "BinaryClassification":
+            if not (self.inference_attribute or self.probability_attribute):
+                raise ConfigError("BinaryClassification needs inference_attribute (the predicted label) or "
+                                  "probability_attribute (the predicted probability of the positive class)")
+        elif not self.inference_attribute:
+            raise ConfigError(f"{self.problem_type} needs inference_attribute: the column, position or JSON path "
+                              "of the prediction")
+        if self.probability_threshold_attribute is not None and not self.probability_attribute:
+            raise ConfigError("probability_threshold_attribute needs probability_attribute")
+        if self.dataset_format.kind in ("csv", "json", "parquet") and not self.ground_truth_attribute:
+            raise ConfigError(f"ground_truth_attribute is required for a {self.dataset_format.kind} dataset: "
+                              "the column, position or JSON path of the actual label")
+
+    @property
+    def is_baseline(self) -> bool:
+        return not self.baseline_constraints
+
+    @property
+    def threshold(self) -> float | None:
+        """The probability threshold that turns probabilities into labels (None: use inference_attribute)."""
+        if self.probability_threshold_attribute is not None:
+            return self.probability_threshold_attribute
+        if self.probability_attribute and not self.inference_attribute:
+            return 0.5
+        return None
+
+
+def _baseline_phase(params: ModelQualityParams) -> None:
+    if params.baseline_constraints:
+        raise ConfigError("baseline_constraints makes a monitoring run: use model-monitor monitor")
+
+
+def _monitoring_phase(params: ModelQualityParams) -> None:
+    if not params.baseline_constraints:
+        raise ConfigError("--baseline-constraints is required: the constraints.json of the model-quality baseline")
+
+
+@dataclass(frozen=True)
+class MergeParams:
+    """SageMaker's ground-truth merger: capture records of the window joined with their labels."""
+
+    dataset_source: str = param("dataset_source", "capture root ({endpoint}/{variant}/yyyy/mm/dd/hh)",
+                                flag="--dataset", required=True)
+    ground_truth_source: str = param("ground_truth_source", "ground-truth root (every file is read: labels arrive "
+                                     "after the predictions)", flag="--ground-truth", required=True)
+    output_path: str = param("output_path", "the folder (or s3:// URI) that receives the merged records",
+                             flag="--output", required=True)
+    start_time: datetime | None = param("start_time", "window start, ISO-8601 UTC (inclusive)", parse=parse_instant)
+    end_time: datetime | None = param("end_time", "window end, ISO-8601 UTC (exclusive)", parse=parse_instant)
+    output_kms_key: str | None = param("output_kms_key", "s3:// outputs: encrypt the uploaded objects with this KMS "
+                                       "key (SSE-KMS)", flag="--kms-key")
+
+    def __post_init__(self) -> None:
+        check_required(self)
+        check_window(self.start_time, self.end_time)
+
+
+@dataclass
+class ModelQualityArtifacts:
+    statistics: ModelQualityStatistics | None = None
+    constraints: ModelQualityConstraints | None = None  # suggested (baseline) or the baseline's (monitoring)
+    tallies: Any = None  # QualityTallies
+    merge: RunOutcome | None = None
+
+
+# ---------------------------------------------------------------- merge
+
+
+def run_merge(params: MergeParams, ctx: RunContext) -> RunOutcome:
+    """The window's captures joined with their labels, written as ``sagemakerMergeJson`` records in the
+    capture's folder layout."""
+    from monitor_lib.quality.merge import merge_window, write_merged_records
+
+    merged = merge_window(ctx.spark, params.dataset_source, params.ground_truth_source, params.start_time,
+                          params.end_time)
+    try:
+        written = [ctx.public(w) for w in write_merged_records(merged.merged, ctx.out, merged.folders)]
+    finally:
+        merged.release()
+    c = merged.counts
+    outcome = RunOutcome(
+        monitor=MONITOR.name, phase="merge", job="ground_truth_merge", start_time=params.start_time,
+        end_time=params.end_time, files_read=c.capture_files, records=c.matched,
+        rejected={**{f"capture_{k}": v for k, v in c.captures_rejected.items()},
+                  **{f"label_{k}": v for k, v in c.labels_rejected.items()}},
+        skipped=dict(c.captures_skipped), details={**c.to_dict(), "merged_files": len(written)},
+        artifacts=written)
+    sample = merged.sample
+    if sample:
+        outcome.documents.append(Document("sample", filenames.MERGED_SAMPLE, lambda p: write_json_atomic(
+            p, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample))))
+    outcome.message = (f"Completed: Merged {c.matched} of {c.predictions} predictions with ground truth "
+                       f"({c.unmatched_predictions} without a label, {c.unmatched_labels} unmatched labels, "
+                       f"{c.duplicate_labels} duplicate labels).")
+    log.info("%s", outcome.message)
+    return outcome
+
+
+# ---------------------------------------------------------------- baseline and monitoring
+
+
+def _evaluation_time() -> str:
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
+    """A baseline (no ``baseline_constraints``: statistics.json + suggested constraints.json) or a monitoring run
+    (the window's metrics checked against the constraints; with ``ground_truth_source`` the captures are merged
+    with their labels first, into ``output_path/merge``)."""
+    from monitor_lib.io.readers import spark_message
+    from monitor_lib.quality.aggregate import aggregate_quality
+    from monitor_lib.quality.extract import labelled_records
+    from monitor_lib.quality.results import statistics_from_tallies
+
+    constraints = None if params.is_baseline else read_model_quality_constraints(params.baseline_constraints)
+    if constraints is not None and constraints.problem_type != params.problem_type:
+        raise ConfigError(f"baseline_constraints {params.baseline_constraints} holds {constraints.problem_type} "
+                          f"constraints but problem_type is {params.problem_type}")
+    source, fmt, merge = params.dataset_source, params.dataset_format, None
+    if params.ground_truth_source:
+        merge_params = MergeParams(params.dataset_source, params.ground_truth_source,
+                                   os.path.join(ctx.out, filenames.MERGE_FOLDER), params.start_time, params.end_time)
+        merge = ctx.run_nested(MONITOR, MONITOR.phase("merge"), merge_params, filenames.MERGE_FOLDER)
+        source = os.path.join(ctx.out, filenames.MERGE_FOLDER)
+        fmt = DatasetFormat("merge", capture_index_names=("endpointOutput",))
+    labelled, data_files = labelled_records(ctx.spark, params, source, fmt)
+    phase = "baseline" if params.is_baseline else "monitoring"
+    art = ModelQualityArtifacts(constraints=constraints, merge=merge)
+    outcome = RunOutcome(
+        monitor=MONITOR.name, phase=phase, job=f"model_quality_{phase}", start_time=params.start_time,
+        end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name,
+        files_read=len(data_files), artifacts=art,
+        details={"problem_type": params.problem_type, "baseline_constraints": params.baseline_constraints,
+                 "records_evaluated": 0, "metrics": {}, "violations_by_metric": {}})
+    if merge is not None:
+        outcome.details["merge"] = merge.summary()
+    tallies = None
+    if labelled is not None:
+        log.info("evaluating %s metrics of %d file(s) under %s", params.problem_type, len(data_files),
+                 ctx.public(source))
+        try:
+            tallies = aggregate_quality(labelled, params)
+        except MonitorError:
+            raise
+        except Exception as e:
+            raise UnreadableInputError(f"reading dataset_source {ctx.public(source)} failed: "
+                                       f"{spark_message(e)}") from None
+    art.tallies = tallies
+    if tallies is not None:
+        outcome.records, outcome.rejected, outcome.skipped = tallies.records, dict(tallies.rejected), dict(tallies.skipped)
+        outcome.rejected_sample = tallies.sample
+        outcome.details["records_evaluated"] = tallies.records
+    if tallies is None or tallies.records == 0:
+        reason = _no_labels_reason(params, ctx.public(source), fmt, data_files, tallies, merge)
+        if params.is_baseline:
+            raise EmptyDatasetError(f"dataset_source {ctx.public(source)} has no labelled records to evaluate: "
+                                    f"{reason}")
+        outcome.no_data_reason = reason
+        log.warning("no data in window %s: %s", outcome.window_text, reason)
+        return outcome.finish(has_data=False)
+    statistics = statistics_from_tallies(tallies, _evaluation_time())
+    art.statistics = statistics
+    if params.is_baseline:
+        art.constraints = suggest_model_quality_constraints(statistics)
+    else:
+        outcome.violations = check_model_quality(constraints, statistics)
+    suggested = art.constraints
+    outcome.details["metrics"] = {k: m.value for k, m in statistics.metrics.items()}
+    outcome.details["violations_by_metric"] = {v.metric_name: v.constraint_check_type for v in outcome.violations}
+    outcome.documents = [
+        Document("statistics", filenames.STATISTICS, lambda p: write_model_quality_statistics(statistics, p)),
+        Document("constraints", filenames.CONSTRAINTS, lambda p: write_model_quality_constraints(suggested, p))]
+    if not params.is_baseline:
+        violations = list(outcome.violations)
+        outcome.documents.append(Document("violations", filenames.VIOLATIONS,
+                                          lambda p: write_violations(ConstraintViolations(violations), p)))
+    return outcome.finish()
+
+
+def _no_labels_reason(params: ModelQualityParams, source: str, fmt, data_files: list[str], tallies,
+                      merge: RunOutcome | None) -> str:
+    if merge is not None and merge.details.get("matched") == 0:
+        c = merge.details
+        if c.get("predictions") == 0:
+            return f"no captured predictions under {params.dataset_source} in this window"
+        return (f"none of the {c['predictions']} predictions has a ground-truth label yet "
+                f"({c['labels']} label(s) read from {params.ground_truth_source}, {c['unmatched_labels']} of other "
+                "records)")
+    if not data_files:
+        what = "merged records" if fmt.kind == "merge" else "files"
+        return f"no {what} under {source} for this window"
+    detail = no_data_counts(tallies.rejected, tallies.skipped) if tallies else no_data_counts({}, {})
+    return f"{len(data_files)} file(s) read, no record with a prediction and a ground-truth label: {detail}"
+
+
+# ---------------------------------------------------------------- the monitor
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in counts.items())
+
+
+class ModelQualityMonitor(Monitor):
+    name = "model-quality"
+    analysis_type = "MODEL_QUALITY"
+    title = "model quality"
+    phases = (
+        Phase("baseline", "baseline", ModelQualityParams, run_quality, job="model_quality_baseline",
+              title="Model-quality baseline", help="the metrics of a labelled validation set and suggested constraints",
+              files=(filenames.STATISTICS, filenames.CONSTRAINTS, filenames.VIOLATIONS),
+              validate=_baseline_phase),
+        Phase("monitoring", "monitor", ModelQualityParams, run_quality, job="model_quality_monitoring",
+              title="Model-quality monitoring",
+              help="merge the window's predictions with their labels and check the metrics against the constraints",
+              files=(filenames.STATISTICS, filenames.CONSTRAINTS, filenames.VIOLATIONS),
+              validate=_monitoring_phase),
+        Phase("merge", "merge", MergeParams, run_merge, job="ground_truth_merge", title="Ground-truth merge",
+              help="join the window's captured predictions with their ground-truth labels (SageMaker's "
+                   "ground-truth merger)",
+              files=(filenames.MERGED_SAMPLE,), summary_file=filenames.MERGE_SUMMARY, report=False,
+              environment_defaults={}),  # the merger takes no publish_cloudwatch_metrics
+    )
+    history_trends = (Trend("value", "threshold", None, "value"),)
+    history_cards = False
+
+    def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
+        if not explicit:  # the ground-truth merger container: no analysis_type, a ground-truth source
+            return "merge" if params.get("ground_truth_source") else None
+        return "monitoring" if params.get("baseline_constraints") else "baseline"
+
+    def summary_lines(self, outcome: RunOutcome) -> list[str]:
+        d = outcome.details
+        if outcome.phase == "merge":
+            lines = [f"  captures: {d['capture_files']} file(s), {d['predictions']} predictions in the window; "
+                     f"ground truth: {d['ground_truth_files']} file(s), {d['labels']} labels"]
+            for name in ("captures_rejected", "labels_rejected", "captures_skipped"):
+                if d.get(name):
+                    lines.append(f"  {name.replace('_', ' ')}: {_counts(d[name])}")
+            lines.append(f"  {d['merged_files']} merged file(s) under {outcome.output_path}")
+            return lines
+        lines = []
+        if d.get("merge"):
+            lines.append("  merge: " + str(d["merge"].get("message", "")).removeprefix("Completed: "))
+        lines += record_lines(outcome, f"{d.get('records_evaluated', outcome.records)} evaluated "
+                                       f"({d.get('problem_type')})")
+        art = outcome.artifacts
+        if art is not None and art.statistics is not None:
+            constraints = art.constraints.constraints if art.constraints else {}
+            violated = {v.metric_name for v in outcome.violations}
+            for name, m in art.statistics.metrics.items():
+                if "best_constant" in name:
+                    continue
+                c = constraints.get(name)
+                limit = f"  ({c.comparison_operator} {c.threshold:.6g})" if c else ""
+                flag = "  VIOLATION" if name in violated else ""
+                std = "" if m.standard_deviation is None else f" ± {m.standard_deviation:.4g}"
+                lines.append(f"    {name:<22}{m.value:.6g}{std}{limit}{flag}")
+        return lines
+
+    def report_sections(self, outcome: RunOutcome) -> list[str]:
+        from monitor_lib.monitors.model_quality_report import merge_section, metric_sections
+
+        art = outcome.artifacts or ModelQualityArtifacts()
+        return [merge_section(outcome.details.get("merge"))] + metric_sections(
+            art.statistics, art.constraints, outcome.violations, baseline_run=outcome.phase == "baseline")
+
+    def load_artifacts(self, outcome: RunOutcome, folder: str) -> list[str]:
+        notes: list[str] = []
+        art = ModelQualityArtifacts()
+        art.statistics = read_optional(os.path.join(folder, filenames.STATISTICS), parse_model_quality_statistics, notes)
+        art.constraints = read_optional(os.path.join(folder, filenames.CONSTRAINTS), parse_model_quality_constraints,
+                                        notes)
+        outcome.artifacts = art
+        return notes
+
+    def cloudwatch_metrics(self, outcome: RunOutcome, params: ModelQualityParams) -> list[dict] | None:
+        from monitor_lib.formats.cloudwatch import model_quality_metrics
+
+        art = outcome.artifacts
+        if outcome.phase != "monitoring" or art is None or art.statistics is None:
+            return None
+        when = params.metric_time or params.start_time or datetime.now(UTC)
+        return model_quality_metrics(art.statistics, when, params.endpoint_name, params.schedule_name)
+
+    def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
+        art = outcome.artifacts
+        if art is None or art.statistics is None:
+            return {}
+        limits = art.constraints.constraints if art.constraints else {}
+        return {name: {"value": float(m.value), "threshold": limits[name].threshold if name in limits else None}
+                for name, m in art.statistics.metrics.items()}
+
+    def claims_folder(self, statistics: dict, violations: list[Violation]) -> bool:
+        return bool(statistics) and "features" not in statistics or any(v.metric_name for v in violations)
+
+
+MONITOR = ModelQualityMonitor()

@@ -1,0 +1,101 @@
+"""The one entry point of every edge: a monitor, a phase, its typed parameters in; a :class:`RunOutcome` (and its
+files) out. The CLI, ``analyze``, ``spark-submit`` of ``jobs/model_monitor.py`` and ``submit`` all end here.
+
+A run: check the phase's rules → open the output location (an ``s3://`` output is staged locally and uploaded
+when the run succeeds; nothing is uploaded on failure) → the phase's ``run`` → the ``output`` sinks (SageMaker
+files, rejected sample, CloudWatch, report, run summary) → the user's ``postprocess_handler`` → publish → the
+``published`` sinks (the container's exit message).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from monitor_lib.errors import UserScriptError
+from monitor_lib.monitors.base import Monitor, Phase, RunContext, RunOutcome
+from monitor_lib.sinks import registry as sinks
+
+log = logging.getLogger(__name__)
+
+
+def _spark_factory(monitor: Monitor, phase: Phase, spark):
+    if spark is not None:
+        return lambda: spark
+
+    def start():
+        from monitor_lib.spark import get_spark
+
+        return get_spark(f"model-monitor-{monitor.name}-{phase.name}")
+
+    return start
+
+
+def run(monitor: Monitor, phase: Phase, params: Any, spark=None, analyzer_root: str | None = None) -> RunOutcome:
+    """Run ``phase`` of ``monitor`` with ``params`` (its parameter dataclass); write every enabled sink."""
+    from monitor_lib.io.storage import output_location
+
+    if phase.validate is not None:
+        phase.validate(params)
+    started = time.monotonic()
+    with output_location(params.output_path, getattr(params, "output_kms_key", None)) as out:
+        ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public)
+        ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
+        outcome = _execute(monitor, phase, params, ctx, started)
+        _postprocess(getattr(params, "post_analytics_processor_script", None))
+    outcome.output_path = out.public(str(out))
+    sinks.write(_sink_context(monitor, phase, params, outcome, ctx, analyzer_root), sinks.PUBLISHED)
+    return outcome
+
+
+def run_nested(monitor: Monitor, phase: Phase, params: Any, parent: RunContext, subfolder: str) -> RunOutcome:
+    """A phase run by another one into a subfolder of its output (model quality merges before it evaluates):
+    same Spark session, same staging, its own files."""
+    folder = os.path.join(parent.out, subfolder)
+    os.makedirs(folder, exist_ok=True)
+    ctx = RunContext(out=folder, spark_factory=lambda: parent.spark, public=parent.public)
+    ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
+    outcome = _execute(monitor, phase, params, ctx, time.monotonic())
+    outcome.output_path = parent.public(folder)
+    return outcome
+
+
+def _sink_context(monitor, phase, params, outcome, ctx: RunContext, analyzer_root: str | None = None):
+    return sinks.SinkContext(monitor, phase, params, outcome, ctx.out, ctx.public, analyzer_root)
+
+
+def _execute(monitor: Monitor, phase: Phase, params: Any, ctx: RunContext, started: float) -> RunOutcome:
+    outcome = phase.run(params, ctx)
+    outcome.output_path = ctx.out
+    outcome.spark_master = ctx.spark.sparkContext.master if ctx._spark is not None else ""
+    outcome.seconds = time.monotonic() - started
+    sinks.write(_sink_context(monitor, phase, params, outcome, ctx), sinks.OUTPUT)
+    log.info("%s %s: outputs in %s", monitor.name, phase.name, ctx.public(ctx.out))
+    return outcome
+
+
+def _postprocess(script: str | None) -> None:
+    """The user's ``postprocess_handler()``, after the reports are written."""
+    if script:
+        from monitor_lib.io.preprocess import run_postprocessor
+
+        try:
+            run_postprocessor(script)
+        except RuntimeError as e:
+            raise UserScriptError(str(e)) from None
+
+
+def run_job(monitor_type: str, params: Any, phase: str | None = None, spark=None) -> RunOutcome:
+    """The library's front door: run a monitor by its ``--type`` name (or SageMaker analysis type) with flat
+    parameters (SageMaker names, as in the environment or YAML) or its typed parameter dataclass. ``phase``
+    defaults to what the parameters ask for (monitoring with ``baseline_constraints``, else a baseline)."""
+    from monitor_lib.monitors.registry import get
+    from monitor_lib.params import from_params, to_params
+
+    monitor = get(monitor_type)
+    flat = params if isinstance(params, dict) else to_params(params)
+    chosen = monitor.phase(phase or monitor.environment_phase(flat, explicit=True))
+    typed = from_params(chosen.params, params, "parameters", strict=False) if isinstance(params, dict) else params
+    return run(monitor, chosen, typed, spark)
