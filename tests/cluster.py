@@ -1,11 +1,19 @@
 """A real Spark standalone cluster for the tests: one master and N workers started with ``spark-class`` on
 127.0.0.1, each in its own process group (so the executors and Python workers they spawn die with them),
-with its own work, log and conf folders under a temporary directory."""
+with its own work, log and conf folders under a temporary directory.
+
+The workers share the test machine's disk with the driver, unlike the nodes of a real cluster. A folder given
+in ``private_dirs`` is hidden from them: each worker runs in its own mount namespace (``unshare``) with an
+empty tmpfs mounted over the folder, so its executors neither see the driver's files there nor write
+anything the driver can read. Give the drivers that folder as ``TMPDIR`` and whatever they stage locally is
+out of the executors' reach, as on EMR or any standalone cluster of several machines.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,20 +88,52 @@ def cluster_environment(workdir: Path, env_extra: dict[str, str] | None = None) 
     return env
 
 
+def _unshare_prefix() -> list[str] | None:
+    """The command prefix that runs a process in a private mount namespace, or None when this machine
+    cannot (no ``unshare``, or neither root nor unprivileged user namespaces)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    for prefix in ([unshare, "--mount", "--propagation", "private"],
+                   [unshare, "--user", "--map-root-user", "--mount", "--propagation", "private"]):
+        probe = subprocess.run([*prefix, "mount", "-t", "tmpfs", "probe", "/mnt"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return prefix
+    return None
+
+
+def can_hide_folders() -> bool:
+    """True when :func:`start_cluster` can honour ``private_dirs`` here."""
+    return _unshare_prefix() is not None
+
+
 def start_cluster(workdir: Path, workers: int = 1, cores: int = 1, memory: str = "1g",
-                  env_extra: dict[str, str] | None = None, timeout: float = 120.0) -> StandaloneCluster:
-    """Start a master and ``workers`` workers; return once every worker is ALIVE in the master's /json."""
+                  env_extra: dict[str, str] | None = None, timeout: float = 120.0,
+                  private_dirs: list[Path] = ()) -> StandaloneCluster:
+    """Start a master and ``workers`` workers; return once every worker is ALIVE in the master's /json.
+    Each of ``private_dirs`` (existing folders) is replaced by an empty tmpfs for the workers and their
+    executors (see the module docstring)."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = cluster_environment(workdir, env_extra)
     spark_class = str(spark_home() / "bin" / "spark-class")
     port, ui = free_port(), free_port()
     cluster = StandaloneCluster(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui}", workdir)
+    hide: list[str] = []
+    if private_dirs:
+        prefix = _unshare_prefix()
+        if prefix is None:
+            raise RuntimeError("private_dirs needs `unshare` with mount namespaces (root or user namespaces)")
+        # sh mounts a tmpfs over each folder, then execs spark-class: the pid (and process group) stays the same
+        mounts = " && ".join(f'mount -t tmpfs model-monitor-worker "${i + 1}"' for i in range(len(private_dirs)))
+        hide = [*prefix, "sh", "-c", f'{mounts} && shift {len(private_dirs)} && exec "$@"', "sh",
+                *[str(d) for d in private_dirs]]
 
-    def launch(name: str, args: list[str]) -> None:
+    def launch(name: str, args: list[str], private: bool = False) -> None:
         log = workdir / f"{name}.log"
         cluster.logs.append(log)
+        command = [*(hide if private else []), spark_class, *args]
         with open(log, "wb") as fh:
-            cluster.processes.append(subprocess.Popen([spark_class, *args], env=env, stdout=fh,
+            cluster.processes.append(subprocess.Popen(command, env=env, stdout=fh,
                                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                                       start_new_session=True, cwd=workdir))
 
@@ -104,7 +144,7 @@ def start_cluster(workdir: Path, workers: int = 1, cores: int = 1, memory: str =
         for i in range(workers):
             launch(f"worker-{i + 1}", ["org.apache.spark.deploy.worker.Worker", cluster.master_url, "--host",
                                        "127.0.0.1", "--webui-port", str(free_port()), "--cores", str(cores),
-                                       "--memory", memory, "--work-dir", str(workdir / "work")])
+                                       "--memory", memory, "--work-dir", str(workdir / "work")], private=True)
         _wait(lambda: cluster.state().get("aliveworkers", 0) >= workers, cluster, timeout,
               f"{workers} alive worker(s)")
         return cluster

@@ -3,7 +3,11 @@
 outputs in the S3 emulator (moto's server mode on 127.0.0.1): the driver lists, the executors read the
 objects through boto3. Every output must equal the same run in local mode on local files (``submit --target
 local``), and the runs must have used the cluster (run_summary.json's Spark master, the master's list of
-completed applications)."""
+completed applications).
+
+The drivers' temporary folder (``TMPDIR``, where an ``s3://`` output is staged) is hidden from the worker
+and its executors (a private tmpfs over it, see ``tests/cluster.py``), as on a cluster of several machines:
+whatever the executors write must reach S3 through the storage layer, not through the driver's disk."""
 
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from cluster import start_cluster
+from cluster import can_hide_folders, start_cluster
 from helpers import capture_line, run_process
 
 WINDOW = ("2026-11-20T10:00:00Z", "2026-11-20T11:00:00Z")
@@ -26,11 +31,20 @@ BUCKET = "cluster-data"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, aws_server):
+def driver_tmp(tmp_path_factory) -> Path:
+    """The drivers' TMPDIR: the staging folders of s3:// outputs are made there."""
+    return tmp_path_factory.mktemp("driver-tmp")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, aws_server, driver_tmp):
     """One master + one worker (1 core, 1 GB). The daemons copy this process's environment (the tests' dummy
-    AWS credentials, AWS_ENDPOINT_URL of the emulator) and the executors inherit the worker's."""
+    AWS credentials, AWS_ENDPOINT_URL of the emulator) and the executors inherit the worker's. The worker
+    gets an empty tmpfs of its own over ``driver_tmp`` where this machine allows it."""
     c = start_cluster(tmp_path_factory.mktemp("standalone"), workers=1, cores=1, memory="1g",
-                      env_extra={"AWS_ENDPOINT_URL": aws_server.endpoint})
+                      env_extra={"AWS_ENDPOINT_URL": aws_server.endpoint},
+                      private_dirs=[driver_tmp] if can_hide_folders() else [])
+    c.driver_tmp_hidden = can_hide_folders()
     yield c
     c.stop()
 
@@ -61,9 +75,9 @@ def data(tmp_path_factory) -> dict[str, Path]:
     return {"baseline": base, "capture": root / "capture", "out": root / "out"}
 
 
-def submit(target: list[str], job: str, flags: list[str]):
+def submit(target: list[str], job: str, flags: list[str], tmp: Path | None = None):
     done = run_process([sys.executable, "-m", "monitor_lib.cli", "submit", *target, *SPARK_CONF, job, "--", *flags],
-                       timeout=900)
+                       env_extra={"TMPDIR": str(tmp)} if tmp else None, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return done
 
@@ -117,17 +131,18 @@ def load(folder: Path, name: str):
 
 @pytest.mark.spark
 def test_baseline_and_monitoring_on_a_standalone_cluster_with_data_in_s3_equal_local_mode(cluster, data,
-                                                                                         aws_server):
+                                                                                         aws_server, driver_tmp):
     out = data["out"]
     s3 = aws_server.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     train = upload(s3, data["baseline"], "train/train.csv")
     capture = upload(s3, data["capture"], "capture")
     standalone = ["--target", "standalone", "--master", cluster.master_url]
-    done = submit(standalone, "baseline", baseline_flags(train, f"s3://{BUCKET}/out/baseline"))
+    done = submit(standalone, "baseline", baseline_flags(train, f"s3://{BUCKET}/out/baseline"), driver_tmp)
     assert f"data-quality-baseline on {cluster.master_url}: completed" in done.stdout
     assert f"outputs  s3://{BUCKET}/out/baseline" in done.stdout
-    submit(standalone, "monitor", monitor_flags(capture, f"s3://{BUCKET}/out/baseline", f"s3://{BUCKET}/out/monitor"))
+    submit(standalone, "monitor", monitor_flags(capture, f"s3://{BUCKET}/out/baseline", f"s3://{BUCKET}/out/monitor"),
+           driver_tmp)
     for run in ("baseline", "monitor"):
         download(s3, f"out/{run}", out / "cluster" / run)
     local = out / "local"
@@ -139,7 +154,7 @@ def test_baseline_and_monitoring_on_a_standalone_cluster_with_data_in_s3_equal_l
     for run in ("baseline", "monitor"):
         assert load(out / "cluster" / run, "run_summary.json")["spark_master"] == cluster.master_url
         assert load(out / "local" / run, "run_summary.json")["spark_master"].startswith("local")
-    apps = cluster.state()["completedapps"]
+    apps = [a for a in cluster.state()["completedapps"] if a["name"] != "model-monitor-model-quality"]
     assert sorted(a["name"] for a in apps) == ["model-monitor-baseline", "model-monitor-data-quality"]
     assert all(a["state"] == "FINISHED" for a in apps)
 
@@ -160,6 +175,129 @@ def test_baseline_and_monitoring_on_a_standalone_cluster_with_data_in_s3_equal_l
     violations = load(out / "cluster" / "monitor", "constraint_violations.json")["violations"]
     assert {(v["feature_name"], v["constraint_check_type"]) for v in violations} >= {("age", "baseline_drift_check"),
                                                                                     ("income", "data_type_check")}
+
+
+@pytest.fixture(scope="module")
+def quality_data(tmp_path_factory) -> dict:
+    """One hour of captured scores of a binary classifier (two files; a few records made in the next hour
+    were flushed into this folder) and the ground truth uploaded later in two hour folders: most predictions
+    labelled, some never, some twice (the later upload wins), labels no capture carries, a malformed line.
+    Every seventh capture has an inferenceId, which its label carries instead of the eventId."""
+    root = tmp_path_factory.mktemp("quality")
+    rng = np.random.default_rng(29)
+    n = 600
+    scores = rng.random(n).round(4)
+    labels = (rng.random(n) < scores).astype(int)  # an informative model
+    hour = root / "capture" / "my-endpoint" / "AllTraffic" / "2026" / "11" / "20" / "10"
+    hour.mkdir(parents=True)
+    captures = []
+    for i in range(n):
+        late = i % 50 == 49
+        meta = {"inferenceId": f"inf-{i}"} if i % 7 == 0 else {}
+        captures.append({"key": meta.get("inferenceId", f"ev-{i}"), "score": float(scores[i]), "in_window": not late,
+                         "line": capture_line(f"{i},{i % 3}", str(scores[i]),
+                                              f"2026-11-20T{11 if late else 10}:{i % 60:02d}:{7 * i % 60:02d}Z",
+                                              event_id=f"ev-{i}", **meta)})
+    for part in range(2):
+        (hour / f"part-{part}.jsonl").write_text("".join(c["line"] + "\n" for c in captures[part::2]))
+
+    def label(key: str, value: int) -> str:
+        return json.dumps({"groundTruthData": {"data": str(value), "encoding": "CSV"},
+                           "eventMetadata": {"eventId": key}, "eventVersion": "0"})
+
+    first = [(c["key"], int(labels[i])) for i, c in enumerate(captures) if i % 10 != 3] + [("ghost-1", 1), ("ghost-2", 0)]
+    later = [(c["key"], 1 - int(labels[i])) for i, c in enumerate(captures) if i % 13 == 0]  # corrections
+    uploads = {"12": first, "13": later}
+    for hh, rows in uploads.items():
+        folder = root / "gt" / "2026" / "11" / "20" / hh
+        folder.mkdir(parents=True)
+        extra = "not json\n" if hh == "12" else ""
+        (folder / "labels.jsonl").write_text("".join(label(k, v) + "\n" for k, v in rows) + extra)
+    constraints = root / "constraints.json"
+    constraints.write_text(json.dumps({"version": 0.0, "binary_classification_constraints": {
+        "accuracy": {"threshold": 0.99, "comparison_operator": "LessThanThreshold"},
+        "auc": {"threshold": 0.5, "comparison_operator": "LessThanThreshold"}}}))
+    label_rows = [{"id": k, "data": v, "upload": hh} for hh, rows in uploads.items() for k, v in rows]
+    return {"capture": root / "capture", "gt": root / "gt", "constraints": constraints,
+            "captures": pd.DataFrame(captures), "labels": pd.DataFrame(label_rows)}
+
+
+@pytest.mark.spark
+def test_model_quality_with_ground_truth_on_the_cluster_with_everything_in_s3(cluster, quality_data, aws_server,
+                                                                             driver_tmp):
+    """The merge's executors write the merged records to S3 themselves: the driver's staging folder is out of
+    their reach. Counts against pandas, metrics against scikit-learn, on the same generated data."""
+    from sklearn import metrics as skm
+
+    if not cluster.driver_tmp_hidden:
+        pytest.skip("this machine cannot hide the driver's folder from the worker (no mount namespaces)")
+    worker = cluster.processes[1]  # the worker: a tmpfs of its own over the drivers' TMPDIR
+    assert f" {driver_tmp} " in Path(f"/proc/{worker.pid}/mountinfo").read_text()
+    assert f" {driver_tmp} " not in Path("/proc/self/mountinfo").read_text()
+    s3 = aws_server.client("s3")
+    if BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=BUCKET)
+    capture = upload(s3, quality_data["capture"], "mq/capture")
+    truth = upload(s3, quality_data["gt"], "mq/gt")
+    constraints = upload(s3, quality_data["constraints"], "mq/baseline/constraints.json")
+    out = f"s3://{BUCKET}/mq/out"
+    done = submit(["--target", "standalone", "--master", cluster.master_url], "monitor", [
+        "--analysis-type", "model-quality", "--dataset", capture, "--ground-truth", truth,
+        "--baseline-constraints", constraints, "--problem-type", "BinaryClassification",
+        "--probability-attribute", "0", "--probability-threshold-attribute", "0.5",
+        "--start-time", WINDOW[0], "--end-time", WINDOW[1], "--output", out], driver_tmp)
+    assert f"on {cluster.master_url}: completed" in done.stdout
+
+    # the reference: pandas over the generated records
+    caps, labels = quality_data["captures"], quality_data["labels"]
+    in_window = caps[caps["in_window"]]
+    winner = labels.sort_values("upload", kind="stable").groupby("id")["data"].last()
+    matched = in_window[in_window["key"].isin(winner.index)]
+    expected_counts = {
+        "capture_files": 2, "ground_truth_files": 2, "predictions": len(in_window),
+        "captures_rejected": {}, "captures_skipped": {"outside_window": len(caps) - len(in_window)},
+        "labels": len(labels), "labels_rejected": {"malformed_json": 1}, "matched": len(matched),
+        "matched_by_inference_id": int(matched["key"].str.startswith("inf-").sum()),
+        "matched_by_event_id": int(matched["key"].str.startswith("ev-").sum()),
+        "unmatched_predictions": len(in_window) - len(matched),
+        "unmatched_labels": len(set(winner.index) - set(in_window["key"])),
+        "duplicate_labels": len(labels) - labels["id"].nunique(),
+    }
+    summary = json.loads(s3.get_object(Bucket=BUCKET, Key="mq/out/merge/_merge_summary.json")["Body"].read())
+    assert {k: summary[k] for k in expected_counts} == expected_counts
+    assert 400 < expected_counts["matched"] < 550 and expected_counts["duplicate_labels"] > 30
+
+    # the merged records are in S3, written there by the executor: one file for the hour folder
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="mq/out/merge/")["Contents"])
+    merged_key = "mq/out/merge/my-endpoint/AllTraffic/2026/11/20/10/merged-00000.jsonl"
+    assert [k for k in keys if not k.rsplit("/", 1)[1].startswith("_")] == [merged_key]
+    merged = [json.loads(line) for line in
+              s3.get_object(Bucket=BUCKET, Key=merged_key)["Body"].read().decode().splitlines()]
+    got = {r["eventMetadata"].get("inferenceId") or r["eventMetadata"]["eventId"]: int(r["groundTruthData"]["data"])
+           for r in merged}
+    assert len(merged) == len(got) == len(matched) and got == {k: int(winner[k]) for k in matched["key"]}
+
+    # the metrics: scikit-learn on the same records
+    y_true = matched["key"].map(winner).astype(int).to_numpy()
+    y_score = matched["score"].to_numpy()
+    y_pred = (y_score >= 0.5).astype(int)
+    stats = json.loads(s3.get_object(Bucket=BUCKET, Key="mq/out/statistics.json")["Body"].read())
+    assert stats["dataset"]["item_count"] == len(matched)
+    m = stats["binary_classification_metrics"]
+    reference = {"accuracy": skm.accuracy_score(y_true, y_pred), "precision": skm.precision_score(y_true, y_pred),
+                 "recall": skm.recall_score(y_true, y_pred), "f1": skm.f1_score(y_true, y_pred),
+                 "auc": skm.roc_auc_score(y_true, y_score)}
+    for name, value in reference.items():
+        assert math.isclose(m[name]["value"], value, rel_tol=1e-12), (name, m[name]["value"], value)
+    tn, fp, fn, tp = skm.confusion_matrix(y_true, y_pred).ravel()
+    assert m["confusion_matrix"] == {"0": {"0": int(tn), "1": int(fp)}, "1": {"0": int(fn), "1": int(tp)}}
+    violations = json.loads(s3.get_object(Bucket=BUCKET, Key="mq/out/constraint_violations.json")["Body"].read())
+    assert reference["accuracy"] < 0.99 and reference["auc"] >= 0.5
+    assert [v["metric_name"] for v in violations["violations"]] == ["accuracy"]
+    run = json.loads(s3.get_object(Bucket=BUCKET, Key="mq/out/run_summary.json")["Body"].read())
+    assert run["spark_master"] == cluster.master_url
+    assert "model-monitor-model-quality" in [a["name"] for a in cluster.state()["completedapps"]]
+    assert not list(driver_tmp.iterdir())  # the staging folders are gone
 
 
 @pytest.mark.spark
