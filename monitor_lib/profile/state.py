@@ -173,10 +173,14 @@ def profile_to_dict(p: Profile) -> dict:
 
 
 def profile_from_dict(d: dict, path: str = "<profile>") -> Profile:
+    if not isinstance(d, dict):
+        raise FormatError(path, "", f"not a profile state file (a JSON {type(d).__name__}, expected an object)")
     if d.get("format") != PROFILE_FORMAT:
-        raise FormatError(f"{path}: not a profile state file (format {d.get('format')!r}, expected {PROFILE_FORMAT!r})")
+        raise FormatError(path, "format", f"not a profile state file (format {d.get('format')!r}, "
+                          f"expected {PROFILE_FORMAT!r})")
     if d.get("version") != PROFILE_VERSION:
-        raise FormatError(f"{path}: profile state version {d.get('version')!r} is not supported (expected {PROFILE_VERSION})")
+        raise FormatError(path, "version", f"profile state version {d.get('version')!r} is not supported "
+                          f"(expected {PROFILE_VERSION})")
     cols = []
     for i, c in enumerate(d.get("columns", [])):
         try:
@@ -185,10 +189,13 @@ def profile_from_dict(d: dict, path: str = "<profile>") -> Profile:
                 c[k] = base64.b64decode(c[k]) if c.get(k) else None
             cols.append(ColumnState(**c))
         except (TypeError, ValueError) as e:
-            raise FormatError(f"{path}: columns[{i}] is not a valid column state: {e}") from None
+            raise FormatError(path, f"columns[{i}]", f"not a valid column state: {e}") from None
     params = d.get("parameters", {})
-    return Profile(int(d["item_count"]), cols, dict(d.get("rejected", {})),
-                   int(params.get("kll_k", 2048)), int(params.get("hll_lg_k", 14)), int(params.get("max_categories", 120)))
+    try:
+        return Profile(int(d["item_count"]), cols, dict(d.get("rejected", {})), int(params.get("kll_k", 2048)),
+                       int(params.get("hll_lg_k", 14)), int(params.get("max_categories", 120)))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise FormatError(path, "", f"not a valid profile state: {type(e).__name__}: {e}") from None
 
 
 def write_profile(p: Profile, path: str) -> None:
@@ -198,9 +205,11 @@ def write_profile(p: Profile, path: str) -> None:
 
 
 def read_profile(path: str) -> Profile:
+    """A profile state file (``profile.json``), local or ``s3://``."""
+    from monitor_lib.io.storage import read_text
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
+        doc = json.loads(read_text(path, "profile"))
     except (OSError, json.JSONDecodeError) as e:
-        raise FormatError(f"{path}: cannot read profile state: {e}") from None
+        raise FormatError(path, "", f"cannot read profile state: {e}") from None
     return profile_from_dict(doc, path)
