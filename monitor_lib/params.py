@@ -270,10 +270,10 @@ def reference_rows(cls) -> list[tuple[str, str, str, str, str]]:
     defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
     rows = []
     for name, spec in declared(cls):
-        if spec.required:
-            default = "required"
-        elif spec.default_text:
+        if spec.default_text:  # a default derived from other parameters, or how the field's default reads
             default = spec.default_text
+        elif spec.required:
+            default = "required"
         elif defaults.get(name) is not None:
             default = str(defaults[name])
         else:

@@ -32,6 +32,10 @@ def check_window(start: datetime | None, end: datetime | None) -> None:
         raise ConfigError(f"start_time {iso_utc(start)} must be before end_time {iso_utc(end)}")
 
 
+FORMAT_HELP = ('SageMaker dataset_format JSON, e.g. {"csv": {"header": true}}, {"json": {"lines": true}}, '
+               '{"parquet": {}}, {"sagemakerCaptureJson": {"captureIndexNames": [...]}} (or --format with --header)')
+
+
 @dataclass(frozen=True)
 class DatasetParams:
     """What every analysis phase has: the dataset, its format, the output folder."""
@@ -41,10 +45,7 @@ class DatasetParams:
 
     dataset_source: str = param("dataset_source", "the dataset: a file, a folder (read recursively) or an s3:// URI",
                                 flag="--dataset", required=True)
-    dataset_format: DatasetFormat = param(
-        "dataset_format", 'SageMaker dataset_format JSON, e.g. {"csv": {"header": true}}, {"json": {"lines": true}}, '
-        '{"parquet": {}}, {"sagemakerCaptureJson": {"captureIndexNames": [...]}} (or --format with --header)',
-        parse=parse_dataset_format, required=True)
+    dataset_format: DatasetFormat = param("dataset_format", FORMAT_HELP, parse=parse_dataset_format, required=True)
     output_path: str = param("output_path", "the folder (or s3:// URI) that receives the outputs", flag="--output",
                              required=True)
     output_kms_key: str | None = param("output_kms_key", "s3:// outputs: encrypt the uploaded objects with this KMS "

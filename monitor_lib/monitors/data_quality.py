@@ -26,8 +26,16 @@ from monitor_lib.formats.statistics import (
     write_statistics,
 )
 from monitor_lib.formats.violations import ConstraintViolations, write_violations
+from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.monitors.base import Document, Monitor, Phase, RunContext, RunOutcome, Trend
-from monitor_lib.monitors.common import DatasetParams, MonitoringParams, no_data_counts, read_optional
+from monitor_lib.monitors.common import (
+    FORMAT_HELP,
+    DatasetParams,
+    MonitoringParams,
+    no_data_counts,
+    parse_dataset_format,
+    read_optional,
+)
 from monitor_lib.params import existing_file, integer, one_of, param
 from monitor_lib.profile.options import DEFAULT_MAX_CATEGORIES, ProfileOptions
 
@@ -91,6 +99,8 @@ class MonitoringRunParams(ProfileParams, MonitoringParams):
 
     dataset_source: str = param("dataset_source", "capture root ({endpoint}/{variant}/yyyy/mm/dd/hh/*.jsonl, or a flat "
                                 "folder) or dataset; a folder, file or s3:// URI", flag="--dataset", required=True)
+    dataset_format: DatasetFormat = param("dataset_format", FORMAT_HELP, parse=parse_dataset_format, required=True,
+                                          default_text="sagemakerCaptureJson of endpointInput and endpointOutput")
     baseline_constraints: str = param("baseline_constraints", "constraints.json of the baseline", required=True)
     baseline_statistics: str | None = param("baseline_statistics", "statistics.json of the baseline (without it "
                                             "drift cannot be measured)")

@@ -32,9 +32,11 @@ from monitor_lib.monitors.base import Document, Monitor, Phase, RunContext, RunO
 from monitor_lib.monitors.common import (
     DEFAULT_CAPTURE_FORMAT,
     DEFAULT_MERGE_FORMAT,
+    FORMAT_HELP,
     MonitoringParams,
     check_window,
     no_data_counts,
+    parse_dataset_format,
     parse_instant,
     read_optional,
     record_lines,
@@ -63,6 +65,10 @@ class ModelQualityParams(MonitoringParams):
 
     dataset_source: str = param("dataset_source", "the labelled dataset, merged records or capture root (a file, "
                                 "folder or s3:// URI)", flag="--dataset", required=True)
+    dataset_format: DatasetFormat = param(
+        "dataset_format", FORMAT_HELP, parse=parse_dataset_format, required=True,
+        default_text="required for a baseline; monitoring: sagemakerCaptureJson with ground_truth_source, else "
+                     "sagemakerMergeJson")
     problem_type: str = param("problem_type", "the kind of model", choices=PROBLEM_TYPES, required=True,
                               group=ATTRIBUTES)
     inference_attribute: str | None = param("inference_attribute", "the prediction: column name, 0-based position "
@@ -307,6 +313,7 @@ class ModelQualityMonitor(Monitor):
         Phase("baseline", "baseline", ModelQualityParams, run_quality, job="model_quality_baseline",
               title="Model-quality baseline", help="the metrics of a labelled validation set and suggested constraints",
               files=(filenames.STATISTICS, filenames.CONSTRAINTS, filenames.VIOLATIONS),
+              processing_input=("baseline_dataset_input", "/opt/ml/processing/input/baseline_dataset_input"),
               validate=_baseline_phase),
         Phase("monitoring", "monitor", ModelQualityParams, run_quality, job="model_quality_monitoring",
               title="Model-quality monitoring",

@@ -1,5 +1,5 @@
 """The edges: `model-monitor analyze` in process (environment variables, failures), `model-monitor baseline`
-with flags and YAML, `spark-submit jobs/baseline.py`, Spark configuration from SPARK_CONF_DIR, missing Java.
+with flags and YAML, `spark-submit jobs/model_monitor.py baseline`, Spark configuration from SPARK_CONF_DIR, missing Java.
 The container run from processingjobconfig.json alone is in test_container_contract.py."""
 
 from __future__ import annotations
@@ -89,10 +89,10 @@ def test_baseline_with_yaml_and_flags(spark, tmp_path, fixtures, capsys):
 
 
 def test_spark_submit_job_and_spark_conf_dir(tmp_path, fixtures):
-    """`spark-submit jobs/baseline.py` and, for the CLI, the master from spark-defaults.conf."""
+    """`spark-submit jobs/model_monitor.py baseline` and, for the CLI, the master from spark-defaults.conf."""
     data = fixtures / "sdk-pipeline-dq-baseline" / "baseline_dataset.csv"
     bin_dir = Path(sys.executable).parent
-    r = _run([str(bin_dir / "spark-submit"), "--master", "local[2]", "jobs/baseline.py", "--dataset", str(data),
+    r = _run([str(bin_dir / "spark-submit"), "--master", "local[2]", "jobs/model_monitor.py", "baseline", "--dataset", str(data),
               "--format", "csv", "--no-header", "--output", str(tmp_path / "submit")],
              {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable})
     assert r.returncode == 0, r.stderr[-3000:]

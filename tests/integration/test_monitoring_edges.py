@@ -1,4 +1,4 @@
-"""The monitoring run's edges: `model-monitor analyze` failures, `spark-submit jobs/data_quality.py`, and
+"""The monitoring run's edges: `model-monitor analyze` failures, `spark-submit jobs/model_monitor.py monitor`, and
 the pre/post-processing scripts in a real Spark run. The monitoring run through the container's entrypoint
 from processingjobconfig.json alone is in test_container_contract.py."""
 
@@ -59,7 +59,7 @@ def test_analyze_monitoring_failure_names_the_file(tmp_path, opt_ml, monkeypatch
 def test_spark_submit_data_quality_job(tmp_path):
     capture, _ = _capture(tmp_path / "capture")
     bin_dir = Path(sys.executable).parent
-    r = _run([str(bin_dir / "spark-submit"), "--master", "local[2]", "jobs/data_quality.py",
+    r = _run([str(bin_dir / "spark-submit"), "--master", "local[2]", "jobs/model_monitor.py", "monitor",
               "--dataset", str(capture), "--baseline-constraints", str(DQ / "bad_cases" / "constraints.json"),
               "--baseline-statistics", str(DQ / "statistics.json"), "--start-time", "2026-11-20T10:00:00Z",
               "--end-time", "2026-11-20T11:00:00Z", "--output", str(tmp_path / "out")],

@@ -125,7 +125,7 @@ def test_real_fixture_csv_without_header(spark, bucket, tmp_path):
     baseline(f"{uri}/baseline_dataset.csv", f"s3://{BUCKET}/a/dq-out/", fmt)  # a single object, trailing '/'
     ours = s3_json(bucket, "a/dq-out/statistics.json")
     assert differences(ours, local_json(tmp_path / "local-out" / "statistics.json")) == []
-    assert ours["dataset"]["item_count"] == 100 == local.statistics.item_count
+    assert ours["dataset"]["item_count"] == 100 == local.artifacts.statistics.item_count
     # and the real container's numbers for this file
     real = local_json(DQ / "statistics.json")
     for mine, theirs in zip(ours["features"], real["features"], strict=True):
@@ -282,10 +282,11 @@ def test_model_quality_with_ground_truth(spark, bucket, tmp_path):
 
     local = run(str(capture), str(truth), str(tmp_path / "out"))
     remote = run(capture_uri, truth_uri, f"s3://{BUCKET}/d/out")
-    assert remote.merge.counts == local.merge.counts
-    assert remote.merge.counts.matched == 108 and remote.merge.counts.labels_rejected == {"malformed_json": 1}
-    assert remote.merge.output_path == f"s3://{BUCKET}/d/out/merge"
-    assert remote.tallies.records == local.tallies.records == 108
+    remote_merge, local_merge = remote.artifacts.merge, local.artifacts.merge
+    assert remote_merge.details == local_merge.details
+    assert remote_merge.details["matched"] == 108 and remote_merge.details["labels_rejected"] == {"malformed_json": 1}
+    assert remote_merge.output_path == f"s3://{BUCKET}/d/out/merge"
+    assert remote.artifacts.tallies.records == local.artifacts.tallies.records == 108
     ours = s3_json(bucket, "d/out/statistics.json")
     theirs = local_json(tmp_path / "out" / "statistics.json")
     for metric, value in theirs["binary_classification_metrics"].items():

@@ -27,18 +27,18 @@ def test_emr_submit_uploads_the_package_and_adds_the_step(aws_server, tmp_path, 
     package = build_package(tmp_path)
     prefix = f"model-monitor/{package.short_digest}/"
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="code", Prefix=prefix)["Contents"])
-    assert keys == [prefix + "baseline.py", prefix + "monitor_lib.zip"]
+    assert keys == [prefix + "model_monitor.py", prefix + "monitor_lib.zip"]
     uploaded = s3.get_object(Bucket="code", Key=prefix + "monitor_lib.zip")["Body"].read()
     assert uploaded == package.zip_path.read_bytes()  # deterministic: the same bytes as a fresh local build
     (tmp_path / "got.zip").write_bytes(uploaded)
-    assert "monitor_lib/jobs.py" in zipfile.ZipFile(tmp_path / "got.zip").namelist()
+    assert "monitor_lib/runner.py" in zipfile.ZipFile(tmp_path / "got.zip").namelist()
 
     (step,) = emr.list_steps(ClusterId=cluster)["Steps"]
     described = emr.describe_step(ClusterId=cluster, StepId=step["Id"])["Step"]
     assert described["ActionOnFailure"] == "CONTINUE"
     assert described["Config"]["Jar"] == "command-runner.jar"
     assert described["Config"]["Args"] == [
-        "spark-submit", "--deploy-mode", "cluster", "--py-files", f"s3://code/{prefix}monitor_lib.zip", f"s3://code/{prefix}baseline.py", *BASELINE_FLAGS]
+        "spark-submit", "--deploy-mode", "cluster", "--py-files", f"s3://code/{prefix}monitor_lib.zip", f"s3://code/{prefix}model_monitor.py", "baseline", *BASELINE_FLAGS]
     assert out.splitlines() == [f"EMR step {step['Id']} on cluster {cluster}: RUNNING", "  outputs  s3://out/baseline/",
                                 f"  logs     s3://code/logs/{cluster}/steps/{step['Id']}/"]
 
