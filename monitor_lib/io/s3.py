@@ -74,6 +74,9 @@ _LOCK = threading.Lock()
 
 
 def _client(settings: S3Settings):
+    """A cache, not state: one boto3 client per :class:`S3Settings` and process (a Python worker reuses its
+    client across tasks instead of paying the client's setup for every object). Equal settings give an
+    equivalent client, so what a call does depends only on its arguments."""
     with _LOCK:
         if settings not in _CLIENTS:
             import boto3

@@ -114,7 +114,7 @@ class _Staging:
 
     The objects directly in the output folder are copied in first, so the job's own rules (overwrite,
     remove a stale file) apply to them unchanged; deeper folders are mirrored on demand
-    (:func:`mirror_folders`) as empty placeholders. :meth:`publish` then uploads what the job wrote
+    (:meth:`OutputFolder.mirror_folders`) as empty placeholders. :meth:`publish` then uploads what the job wrote
     (one PUT per object), deletes the objects whose local copy the job removed, and uploads
     :data:`PUBLISHED_LAST` last.
     """
@@ -164,17 +164,6 @@ class _Staging:
             s3.upload(os.path.join(self.dir, rel), s3.join(self.uri, rel), self.settings, self.kms_key)
         log.info("uploaded %d file(s) to %s%s, removed %d stale object(s)", len(written), self.uri,
                  " (SSE-KMS)" if self.kms_key else "", len(removed))
-
-
-_ACTIVE: dict[str, _Staging] = {}  # local staging folder -> its s3 output
-
-
-def _staging_of(path: str) -> _Staging | None:
-    path = os.path.abspath(path)
-    for folder, staging in _ACTIVE.items():
-        if path == folder or path.startswith(folder + os.sep):
-            return staging
-    return None
 
 
 @dataclass(frozen=True)
@@ -325,31 +314,9 @@ def output_location(uri: str, kms_key: str | None = None) -> Iterator[OutputFold
         yield OutputFolder(ensure_dir(uri))
         return
     staging = _Staging(uri, kms_key)
-    _ACTIVE[staging.dir] = staging
     try:
         staging.mirror("", content=True)
         yield OutputFolder(staging.dir, uri, kms_key, staging)
         staging.publish()
     finally:
-        _ACTIVE.pop(staging.dir, None)
         shutil.rmtree(staging.dir, ignore_errors=True)
-
-
-def mirror_folders(local_dir: str, rels) -> None:
-    """Before a job clears and rewrites subfolders of a staged output: bring in the names of the objects
-    already there (empty placeholders), so the ones it removes are deleted from S3 too."""
-    staging = _staging_of(local_dir)
-    if staging is None:
-        return
-    for rel in rels:
-        folder = os.path.relpath(os.path.join(os.path.abspath(local_dir), rel), staging.dir)
-        staging.mirror("" if folder == "." else folder.replace(os.sep, "/"), content=False)
-
-
-def public_path(path: str) -> str:
-    """Where a file written into a staged output ends up (its ``s3://`` URI); other paths unchanged."""
-    staging = _staging_of(path)
-    if staging is None:
-        return path
-    rel = os.path.relpath(os.path.abspath(path), staging.dir)
-    return staging.uri if rel == "." else s3.join(staging.uri, rel.replace(os.sep, "/"))

@@ -379,11 +379,13 @@ def _examples(kind: str, *found) -> list[dict]:
 # ------------------------------------------------------------------ writing
 
 
-def write_merged_records(merged, output: str, folders=()) -> list[str]:
+def write_merged_records(merged, output: str, folders=(), kms_key: str | None = None) -> list[str]:
     """Write ``merged`` as JSON Lines under ``{output}/{rel}/merged-00000.jsonl``; return the files' paths
     (``s3://`` URIs for an S3 output), sorted.
 
-    ``output`` is an :class:`~monitor_lib.io.storage.OutputFolder`, an ``s3://`` URI or a local folder. The
+    ``output`` is an :class:`~monitor_lib.io.storage.OutputFolder`, an ``s3://`` URI (``kms_key``: its
+    objects' SSE-KMS key; an ``OutputFolder`` brings its own) or a local folder. A local folder is written
+    as it is: give the ``s3://`` URI of a staged output (``out.public(folder)``), not its staging folder. The
     executors write the files themselves, straight to the output through
     :class:`~monitor_lib.io.storage.Destination` (an S3 output: one PUT per file from the executor; a staged
     S3 output is written to S3, not to the driver's staging folder), so nothing depends on the executors
@@ -396,7 +398,7 @@ def write_merged_records(merged, output: str, folders=()) -> list[str]:
     """
     from pyspark.sql import functions as F
 
-    dest = storage.destination(output)
+    dest = storage.destination(output, kms_key)
     rows = (merged.select(F.coalesce("rel", F.lit("")).alias("rel"), F.col("line").cast("binary").alias("line"))
             .repartition(F.col("rel"))
             .mapInArrow(_folder_writer(dest), _WRITTEN_SCHEMA)
@@ -407,8 +409,6 @@ def write_merged_records(merged, output: str, folders=()) -> list[str]:
             raise StorageError(f"merged folder {r['rel']!r} was written by two tasks")
         written[r["rel"]] = r["file"]
     targets = sorted(set(written) | set(folders))
-    if not dest.is_s3:  # a local folder inside a staged s3:// output: what is there already
-        storage.mirror_folders(dest.root, targets)
     stale = 0
     for rel in targets:
         keep = _merged_name(0) if rel in written else None
