@@ -123,7 +123,7 @@ def _export_custom_environment(custom: dict[str, str]) -> None:
 
 
 def cmd_merge_profiles(args: argparse.Namespace) -> int:
-    from monitor_lib.profile.rollup import merge_profile_files
+    from monitor_lib.rollup import merge_profile_files
 
     merged = merge_profile_files(args.profiles, args.output_path, args.categorical_drift_method, args.kms_key)
     print(f"merged {len(args.profiles)} profiles: {merged.item_count} records, {merged.features} features")

@@ -140,12 +140,10 @@ def quality_params(problem: str, source: str, out: str) -> dict:
 
 def run_quality(spark, params: dict, expected: pd.DataFrame):
     """One timed ``run_model_quality``; its metrics are then checked (untimed) against ``expected``."""
-    from monitor_lib.config import model_quality_config_from_params
-    from monitor_lib.jobs import run_model_quality
+    from monitor_lib.runner import run_job
 
-    config = model_quality_config_from_params(params)
     t0 = time.perf_counter()
-    result = run_model_quality(config, spark)
+    result = run_job("model-quality", params, spark=spark)
     secs = time.perf_counter() - t0
     check(params["problem_type"], expected, result)
     return secs, result
@@ -168,9 +166,9 @@ def check(problem: str, table: pd.DataFrame, result) -> None:
     """The run's metrics against numpy / scikit-learn on the same rows."""
     from sklearn import metrics as sk
 
-    t = result.tallies
+    t = result.artifacts.tallies
     assert t is not None and not t.rejected and not t.skipped, (t.rejected, t.skipped) if t else None
-    stats = result.statistics
+    stats = result.artifacts.statistics
     assert stats.item_count == len(table), (stats.item_count, len(table))
     m = {k: v.value for k, v in stats.metrics.items()}
     y = table["label"].to_numpy()
@@ -332,7 +330,7 @@ def main() -> int:
                         return time.perf_counter() - t, value
 
                     sk_secs, value, sk_times = median_of(sklearn_auc, args.repeats)
-                    _close("auc", result.statistics.metrics["auc"].value, float(value))
+                    _close("auc", result.artifacts.statistics.metrics["auc"].value, float(value))
                     table.add(case, "context: sklearn roc_auc_score, in memory", sk_secs, sk_times, scan, len(frame))
 
             # monitoring of merged records against the Regression baseline's constraints

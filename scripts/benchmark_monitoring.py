@@ -212,10 +212,9 @@ def decode_only(spark, root: str, names: list[str], start: datetime, end: dateti
 
 
 def monitor(spark, root: str, baseline: str, out: str, start: datetime, end: datetime):
-    from monitor_lib.config import monitoring_config_from_params
-    from monitor_lib.jobs import run_data_quality
+    from monitor_lib.runner import run_job
 
-    config = monitoring_config_from_params({
+    config = ({
         "dataset_source": root,
         "dataset_format": json.dumps({"sagemakerCaptureJson": {}}),
         "output_path": out,
@@ -225,7 +224,7 @@ def monitor(spark, root: str, baseline: str, out: str, start: datetime, end: dat
         "end_time": f"{end:%Y-%m-%dT%H:%M:%SZ}",
     })
     t0 = time.perf_counter()
-    result = run_data_quality(config, spark)
+    result = run_job("data-quality", config, spark=spark)
     return time.perf_counter() - t0, result
 
 
@@ -330,8 +329,7 @@ def main() -> int:
                     help="a runtime SQL setting for the session (diagnostics; repeatable)")
     args = ap.parse_args()
     os.environ.setdefault("MODEL_MONITOR_SPARK_LOG_LEVEL", "ERROR")
-    from monitor_lib.config import baseline_config_from_params
-    from monitor_lib.jobs import run_baseline
+    from monitor_lib.runner import run_job
     from monitor_lib.spark import get_spark
 
     spark = get_spark("model-monitor-benchmark")
@@ -345,11 +343,11 @@ def main() -> int:
         base_csv, baseline = os.path.join(tmp, "baseline.csv"), os.path.join(tmp, "baseline")
         make_table(args.baseline_rows, seed=1).to_csv(base_csv, index=False)
         t0 = time.perf_counter()
-        result = run_baseline(baseline_config_from_params({
-            "dataset_source": base_csv, "dataset_format": '{"csv": {"header": true}}', "output_path": baseline}),
-            spark)
+        result = run_job("data-quality", {
+            "dataset_source": base_csv, "dataset_format": '{"csv": {"header": true}}', "output_path": baseline},
+            spark=spark)
         types = result.summary()["inferred_types"]
-        print(f"baseline: {args.baseline_rows:,} rows x {len(result.statistics.features)} columns (CSV), "
+        print(f"baseline: {args.baseline_rows:,} rows x {len(result.artifacts.statistics.features)} columns (CSV), "
               f"run_baseline {time.perf_counter() - t0:.1f} s (one cold run, not in the ratios), types {types}",
               flush=True)
         table = make_table(args.records, seed=2)

@@ -27,8 +27,7 @@ def main() -> None:
     import numpy as np
     from helpers import mixed_frame
 
-    from monitor_lib.config import baseline_config_from_params
-    from monitor_lib.jobs import run_baseline
+    from monitor_lib.runner import run_job
     from monitor_lib.spark import get_spark
 
     ap = argparse.ArgumentParser()
@@ -55,8 +54,8 @@ def main() -> None:
 
             def run(source: str, out: str) -> float:
                 started = time.monotonic()
-                run_baseline(baseline_config_from_params({"dataset_source": source, "output_path": out,
-                                                          "dataset_format": '{"csv": {"header": true}}'}), spark)
+                run_job("data-quality", {"dataset_source": source, "output_path": out,
+                                         "dataset_format": '{"csv": {"header": true}}'}, spark=spark)
                 return time.monotonic() - started
 
             run(str(data), str(Path(tmp) / "out"))  # warm-up

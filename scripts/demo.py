@@ -7,7 +7,7 @@ Run with `make demo`. Everything runs in Spark local mode and writes under ./dem
    (2026-11-20, 10:00-15:00 UTC, ~4,000 requests an hour): the first hour is healthy, then each hour
    one thing goes wrong;
 3. `model-monitor monitor` runs once per hour, like an hourly monitoring schedule, and finds it;
-4. model quality: a labelled validation set is baselined (`--analysis-type model-quality`), the
+4. model quality: a labelled validation set is baselined (`--type model-quality`), the
    ground-truth labels of the five hours arrive a day later (2026-11-21, their own hour folders), and one
    model-quality run per hour merges the captured predictions with their labels and finds the accuracy
    decaying hour after hour;
@@ -283,9 +283,9 @@ def write_ground_truth_hour(predictions: list[tuple[str, str]], directory: Path,
 
 def model_quality_args(capture_root: Path, ground_truth: Path, baseline: Path, hour_start: datetime,
                        output: Path) -> list[str]:
-    """`model-monitor monitor --analysis-type model-quality` flags for one hourly run: merge the hour's
+    """`model-monitor monitor --type model-quality` flags for one hourly run: merge the hour's
     predictions with the labels uploaded so far, then compare the metrics with the baseline."""
-    return ["monitor", "--analysis-type", "model-quality", "--problem-type", "BinaryClassification",
+    return ["monitor", "--type", "model-quality", "--problem-type", "BinaryClassification",
             "--dataset", str(capture_root), "--ground-truth", str(ground_truth), "--inference-attribute", "0",
             "--baseline-constraints", str(baseline / "constraints.json"),
             *hourly_run_flags(hour_start, output, ENDPOINT, MQ_SCHEDULE)]
@@ -460,7 +460,7 @@ def main() -> int:
     validation_set().to_csv(validation, index=False)
     mq_baseline = OUT / "model-quality-baseline"
     print(f"\n--- model-quality baseline of {validation} ({VALIDATION_ROWS:,} labelled predictions) ---")
-    code = cli(["baseline", "--analysis-type", "model-quality", "--problem-type", "BinaryClassification",
+    code = cli(["baseline", "--type", "model-quality", "--problem-type", "BinaryClassification",
                 "--dataset", str(validation), "--format", "csv", "--header", "--inference-attribute", "prediction",
                 "--ground-truth-attribute", "label", "--output", str(mq_baseline)])
     if code:

@@ -22,7 +22,7 @@ from monitor_lib.driver.sagemaker import ProcessingOptions, processing_job_reque
 from monitor_lib.driver.submit import cmd_submit
 from monitor_lib.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 # ------------------------------------------------------------------------------------------ package
