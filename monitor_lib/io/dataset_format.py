@@ -21,6 +21,10 @@ class DatasetFormat:
     lines: bool = True  # json
     output_columns_position: str = "START"  # csv and capture: model outputs are the first (START) or last columns
     capture_index_names: tuple[str, ...] = CAPTURE_INDEX_NAMES  # capture: which parts of captureData
+    options: tuple[tuple[str, Any], ...] = ()  # a registered format's options, as given (register_format)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return dict(self.options).get(name.lower(), default)
 
     @staticmethod
     def parse(value: str | dict[str, Any] | None, field_name: str = "dataset_format") -> DatasetFormat:
@@ -55,6 +59,8 @@ class DatasetFormat:
             return DatasetFormat("json", lines=as_bool(lines, f"{field_name}.json.lines"))
         if kind == "parquet":
             return DatasetFormat("parquet")
+        if kind in _REGISTERED:
+            return DatasetFormat(kind, options=tuple(sorted(lowered.items())))
         if kind in ("sagemakercapturejson", "sagemakermergejson"):
             default_names = list(CAPTURE_INDEX_NAMES) if kind == "sagemakercapturejson" else ["endpointOutput"]
             names = lowered.get("captureindexnames", default_names)
@@ -89,3 +95,14 @@ def as_bool(value: Any, name: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+_REGISTERED: set[str] = set()  # plug-in dataset formats (lower-cased dataset_format keys)
+
+
+def register_format(key: str) -> str:
+    """Accept ``{"<key>": {options}}`` as a ``dataset_format``: a plug-in input format, read by the reader
+    registered for it (:func:`monitor_lib.io.readers.register_reader`). Returns the format's kind."""
+    kind = key.lower()
+    _REGISTERED.add(kind)
+    return kind

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from monitor_lib.errors import EmptyDatasetError, MonitorError, UnreadableInputError
 from monitor_lib.io import s3
-from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.io.dataset_format import DatasetFormat, register_format
 from monitor_lib.io.storage import list_data_files, read_first_line, spark_reads_s3
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,12 @@ def internal_name(i: int) -> str:
 def read_dataset(spark, source: str, fmt: DatasetFormat) -> Dataset:
     files = list_data_files(source)
     log.info("reading %s: %d %s file(s)", source, len(files), fmt.kind)
-    if s3.is_s3(source) and not spark_reads_s3():  # boto3 in the executors (no hadoop-aws here)
-        reader = {"csv": _read_csv_s3, "json": _read_json_s3}.get(fmt.kind, _read_parquet_s3)
-    else:
-        reader = {"csv": _read_csv, "json": _read_json}.get(fmt.kind, _read_parquet)
+    readers = _READERS.get(fmt.kind)
+    if readers is None:
+        raise MonitorError(f"dataset_format {fmt.kind!r} has no reader: register one with "
+                           "monitor_lib.io.readers.register_reader")
+    local, remote = readers
+    reader = remote if s3.is_s3(source) and not spark_reads_s3() else local  # s3: boto3 in the executors
     try:
         return reader(spark, source, files, fmt)
     except MonitorError:
@@ -176,3 +178,19 @@ def _read_parquet(spark, source, files, fmt) -> Dataset:
 
 def _quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
+
+
+# kind -> (reader of local files / Spark-readable URIs, reader of s3:// objects through boto3 in the executors)
+_READERS: dict[str, tuple] = {}
+
+
+def register_reader(key: str, reader, s3_reader=None) -> None:
+    """An input format: ``reader(spark, source, files, fmt) -> Dataset`` for ``{"<key>": {...}}`` datasets
+    (``fmt.option(name)`` gives its options); ``s3_reader`` for ``s3://`` sources where Spark has no S3
+    filesystem (default: ``reader``). Registers the ``dataset_format`` key too."""
+    _READERS[register_format(key)] = (reader, s3_reader or reader)
+
+
+register_reader("csv", _read_csv, _read_csv_s3)
+register_reader("json", _read_json, _read_json_s3)
+register_reader("parquet", _read_parquet, _read_parquet_s3)

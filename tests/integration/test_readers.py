@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -121,3 +122,31 @@ def test_unreadable_files_name_the_file(spark, tmp_path):
     (tmp_path / "pq" / "broken.parquet").write_bytes(b"PAR1 this is not parquet at all")
     with pytest.raises(UnreadableInputError, match="broken.parquet"):
         run_job("data-quality", BaselineParams(str(tmp_path / "pq"), DatasetFormat("parquet"), str(tmp_path / "o")), spark=spark)
+
+
+def test_a_plug_in_input_format_is_one_registration(spark, tmp_path):
+    """An input format is a reader registered for a dataset_format key: here pipe-separated text with a
+    `columns` option. The baseline's numbers equal pandas' on the same file."""
+    from monitor_lib.io.readers import Dataset, internal_name, register_reader
+
+    def read_pipes(spark, source, files, fmt):
+        from pyspark.sql import functions as F
+
+        names = list(fmt.option("columns"))
+        parts = F.split(F.col("value"), r"\|")
+        df = spark.read.text(files).select(*[parts.getItem(i).alias(internal_name(i)) for i in range(len(names))])
+        return Dataset(df, names, source, files, fmt)
+
+    register_reader("pipeSeparated", read_pipes)
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x": rng.normal(size=300).round(4), "k": rng.integers(0, 9, 300)})
+    path = tmp_path / "data.txt"
+    path.write_text("".join(f"{x}|{k}\n" for x, k in frame.itertuples(index=False)))
+    out = tmp_path / "out"
+    run_job("data-quality", {"dataset_source": str(path), "output_path": str(out),
+                             "dataset_format": '{"pipeSeparated": {"columns": ["x", "k"]}}'}, spark=spark)
+    f = _stats(out)
+    assert (f["x"]["inferred_type"], f["k"]["inferred_type"]) == ("Fractional", "Integral")
+    assert f["x"]["numerical_statistics"]["mean"] == pytest.approx(frame["x"].mean(), rel=1e-12)
+    assert f["k"]["numerical_statistics"]["sum"] == frame["k"].sum()
+    assert f["x"]["numerical_statistics"]["common"]["num_present"] == len(frame)
