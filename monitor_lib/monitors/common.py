@@ -89,6 +89,13 @@ class MonitoringParams(DatasetParams):
             object.__setattr__(self, "metric_time", self.start_time)
 
     @property
+    def metric_timestamp(self) -> datetime:
+        """The CloudWatch timestamp: ``metric_time`` (default ``start_time``), else now."""
+        from datetime import UTC
+
+        return self.metric_time or datetime.now(UTC)
+
+    @property
     def metrics_directory(self) -> str:
         from monitor_lib.container import opt_ml_root
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from monitor_lib import filenames
@@ -384,9 +383,8 @@ class DataQualityMonitor(Monitor):
         art = outcome.artifacts
         if outcome.phase != "monitoring" or art is None or art.check is None:
             return None
-        when = params.metric_time or params.start_time or datetime.now(UTC)
-        return data_quality_metrics(art.check.features, art.statistics, when, params.endpoint_name,
-                                    params.schedule_name)
+        return data_quality_metrics(art.check.features, art.statistics, params.metric_timestamp,
+                                    params.endpoint_name, params.schedule_name)
 
     def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
         from monitor_lib.monitors.data_quality_report import completeness

@@ -35,6 +35,7 @@ from monitor_lib.monitors.common import (
     FORMAT_HELP,
     MonitoringParams,
     check_window,
+    counts_text,
     no_data_counts,
     parse_dataset_format,
     parse_instant,
@@ -301,10 +302,6 @@ def _no_labels_reason(params: ModelQualityParams, source: str, fmt, data_files: 
 # ---------------------------------------------------------------- the monitor
 
 
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in counts.items())
-
-
 class ModelQualityMonitor(Monitor):
     name = "model-quality"
     analysis_type = "MODEL_QUALITY"
@@ -341,7 +338,7 @@ class ModelQualityMonitor(Monitor):
                      f"ground truth: {d['ground_truth_files']} file(s), {d['labels']} labels"]
             for name in ("captures_rejected", "labels_rejected", "captures_skipped"):
                 if d.get(name):
-                    lines.append(f"  {name.replace('_', ' ')}: {_counts(d[name])}")
+                    lines.append(f"  {name.replace('_', ' ')}: {counts_text(d[name])}")
             lines.append(f"  {d['merged_files']} merged file(s) under {outcome.output_path}")
             return lines
         lines = []
@@ -385,8 +382,8 @@ class ModelQualityMonitor(Monitor):
         art = outcome.artifacts
         if outcome.phase != "monitoring" or art is None or art.statistics is None:
             return None
-        when = params.metric_time or params.start_time or datetime.now(UTC)
-        return model_quality_metrics(art.statistics, when, params.endpoint_name, params.schedule_name)
+        return model_quality_metrics(art.statistics, params.metric_timestamp, params.endpoint_name,
+                                     params.schedule_name)
 
     def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
         art = outcome.artifacts
