@@ -180,12 +180,12 @@ def cmd_monitors(args: argparse.Namespace) -> int:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; ``argv`` (its ``--type``) decides which monitor's flags each command has."""
-    from monitor_lib.commands import _type_hint, add_monitor_command
+    from monitor_lib.commands import add_monitor_command, given_type
     from monitor_lib.driver.submit import add_submit_parser
     from monitor_lib.monitors import registry
     from monitor_lib.monitors.data_quality import CATEGORICAL_DRIFT_METHODS
 
-    type_hint = _type_hint(list(argv or []))
+    type_hint = given_type(list(argv or []))
     p = argparse.ArgumentParser(prog="model-monitor", description=__doc__.split("\n\n")[0])
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")

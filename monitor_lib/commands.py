@@ -35,7 +35,7 @@ class Job:
         return params
 
 
-def _type_hint(argv: list[str]) -> str | None:
+def given_type(argv: list[str]) -> str | None:
     """The ``--type`` given anywhere in ``argv`` (before the parser, which needs it to know the flags)."""
     for i, arg in enumerate(argv):
         for flag in TYPE_FLAGS:
@@ -147,9 +147,9 @@ def _parser(argv: list[str]) -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="model-monitor")
     sub = p.add_subparsers(dest="command", required=True)
-    type_hint = _type_hint(argv)
+    hint = given_type(argv)
     for command in registry.commands():
-        add_monitor_command(sub, command, type_hint)
+        add_monitor_command(sub, command, hint)
     return p
 
 

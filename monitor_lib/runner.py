@@ -69,7 +69,7 @@ def _sink_context(monitor, phase, params, outcome, ctx: RunContext, analyzer_roo
 def _execute(monitor: Monitor, phase: Phase, params: Any, ctx: RunContext, started: float) -> RunOutcome:
     outcome = phase.run(params, ctx)
     outcome.output_path = ctx.out
-    outcome.spark_master = ctx.spark.sparkContext.master if ctx._spark is not None else ""
+    outcome.spark_master = ctx.spark_master
     outcome.seconds = time.monotonic() - started
     sinks.write(_sink_context(monitor, phase, params, outcome, ctx), sinks.OUTPUT)
     log.info("%s %s: outputs in %s", monitor.name, phase.name, ctx.public(ctx.out))

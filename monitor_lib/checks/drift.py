@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from monitor_lib.errors import FormatError
 from monitor_lib.profile.sketches import WeightedItems
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
@@ -200,7 +201,8 @@ def drift_method(kind: str, name: str) -> DriftMethod:
         return _METHODS[(kind, name)]
     except KeyError:
         known = ", ".join(n for k, n in _METHODS if k == kind)
-        raise ValueError(f"no {kind} drift method {name!r}; known: {known}") from None
+        raise FormatError("constraints.json", "monitoring_config", f"no {kind} drift method {name!r}; "
+                          f"known: {known}") from None
 
 
 register(DriftMethod("LInfinity", NUMERIC, numeric_linf))

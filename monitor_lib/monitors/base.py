@@ -163,6 +163,11 @@ class RunContext:
             self._spark = self.spark_factory()
         return self._spark
 
+    @property
+    def spark_master(self) -> str:
+        """The master of the session the run used ("" when it never started one)."""
+        return self._spark.sparkContext.master if self._spark is not None else ""
+
     def path(self, name: str) -> str:
         return os.path.join(self.out, name)
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import datasketches as ds
 
-from monitor_lib.errors import FormatError
+from monitor_lib.errors import FormatError, InputError
 from monitor_lib.profile.sketches import frequent_from_bytes, hll_from_bytes, kll_from_bytes
 from monitor_lib.profile.types import decide_type
 
@@ -134,7 +134,7 @@ def merge_columns(a: ColumnState, b: ColumnState, hll_lg_k: int) -> ColumnState:
 def merge_profiles(a: Profile, b: Profile) -> Profile:
     """The profile of the union of the two datasets. Columns missing on one side count as missing there."""
     if (a.kll_k, a.hll_lg_k) != (b.kll_k, b.hll_lg_k):
-        raise ValueError(
+        raise InputError(
             f"cannot merge profiles built with different sketch sizes: kll_k {a.kll_k} vs {b.kll_k}, "
             f"hll_lg_k {a.hll_lg_k} vs {b.hll_lg_k}"
         )

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor_lib import filenames
+from monitor_lib.errors import ConfigError
 from monitor_lib.formats.jsonfmt import load_json_file
 from monitor_lib.formats.violations import parse_violations
 from monitor_lib.html import svg
@@ -254,7 +255,7 @@ def write_history(root: str, output: str | None = None) -> tuple[str, list[RunPo
     from monitor_lib.formats.jsonfmt import write_json_atomic
 
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"OUTPUT_ROOT {root} is not a folder")
+        raise ConfigError(f"OUTPUT_ROOT {root} is not a folder")
     points = load_history(root)
     target = output or os.path.join(root, filenames.HISTORY)
     write_json_atomic(target, render_history(root, points, os.path.dirname(os.path.abspath(target))))
