@@ -1,0 +1,210 @@
+"""Bad files and flags through `model-monitor` as a user runs it (a subprocess): exactly one line on stderr
+starting with `error: ` that names the file or field, nothing on stdout, no traceback anywhere, exit code 2
+(monitor_lib/errors.py). argparse's own usage errors exit 2 too, with its usage text.
+
+Every case fails before Spark starts: the baseline files are read first thing in the run and Spark starts
+lazily; a started Spark would print its own lines on stderr, which the one-line rule catches."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import FIXTURES
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL_MONITOR = str(Path(sys.executable).parent / "model-monitor")
+DQ_CONSTRAINTS = FIXTURES / "sdk-pipeline-dq-baseline" / "good_cases" / "constraints.json"
+DQ_STATISTICS = FIXTURES / "sdk-pipeline-dq-baseline" / "statistics.json"
+MQ_CONSTRAINTS = FIXTURES / "sdk-pipeline-mq-regression" / "good_cases" / "constraints.json"
+ANALYZER_KEYS = ("dataset_source", "dataset_format", "output_path", "baseline_constraints", "baseline_statistics",
+                 "analysis_type", "start_time", "end_time", "publish_cloudwatch_metrics", "PYSPARK_GATEWAY_PORT",
+                 "PYSPARK_GATEWAY_SECRET")
+
+# A missing, non-UTF-8 or directory path reaches pathlib unguarded: FileNotFoundError / UnicodeDecodeError /
+# IsADirectoryError are no MonitorError, so the CLI reports an internal error and exits 1 (see the report).
+UNREADABLE = pytest.mark.xfail(strict=True, reason="monitor_lib bug: formats/jsonfmt.py load_json_file does not turn "
+                               "OSError / UnicodeDecodeError into a FormatError: `error: internal error (...)`, exit 1")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """Bad baseline files and configs, one dataset (never read: every case fails before)."""
+    d = tmp_path_factory.mktemp("cli-errors")
+    (d / "data.csv").write_text("a,b\n1,2\n")
+    (d / "corrupt.json").write_text('{"features": [')
+    (d / "empty.json").write_text("")
+    (d / "list.json").write_text("[]")
+    (d / "binary.json").write_bytes(b"\xff\xfe\x00\x81 not utf-8")
+    (d / "no_features.json").write_text(json.dumps({"version": 0.0, "monitoring_config": {}}))  # constraints
+    (d / "no_dataset.json").write_text(json.dumps({"version": 0.0, "features": []}))  # statistics
+    (d / "no_group.json").write_text(json.dumps({"version": 0.0}))  # model-quality constraints
+    (d / "a_folder.json").mkdir()
+    (d / "unknown_key.yaml").write_text("dataset_source: x\ndataset_sauce: y\n")
+    (d / "bad_switch.yaml").write_text("publish_cloudwatch_metrics: maybe\n")
+    (d / "broken.yaml").write_text("kll_k: [1,\n")
+    (d / "binary.yaml").write_bytes(b"\xff\xfe\x00\x81 not utf-8")
+    return {p.name: p for p in d.iterdir()} | {"missing.json": d / "missing.json", "out": d / "out", "dir": d}
+
+
+def _dq_monitor(f: dict[str, Path], constraints: Path | None = None, statistics: Path | None = None) -> list[str]:
+    argv = ["monitor", "--dataset", str(f["data.csv"]), "--format", "csv", "--header", "--output", str(f["out"]),
+            "--baseline-constraints", str(constraints or DQ_CONSTRAINTS)]
+    return argv + (["--baseline-statistics", str(statistics)] if statistics else [])
+
+
+def _mq_monitor(f: dict[str, Path], constraints: Path) -> list[str]:
+    return ["monitor", "--type", "model-quality", "--dataset", str(f["data.csv"]), "--format", "csv", "--header",
+            "--problem-type", "Regression", "--inference-attribute", "a", "--ground-truth-attribute", "b",
+            "--output", str(f["out"]), "--baseline-constraints", str(constraints)]
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ANALYZER_KEYS}
+    return subprocess.run([MODEL_MONITOR, *argv], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+
+
+def _one_error_line(proc: subprocess.CompletedProcess) -> str:
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    assert proc.returncode == 2, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr[-3000:]
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+# ---------------------------------------------------------------- bad baseline files
+
+# (which file, bad file, what the message says besides its path)
+BASELINE_FILES = [
+    pytest.param("dq-constraints", "corrupt.json", "invalid JSON at line 1 column 15", id="dq-constraints-corrupt"),
+    pytest.param("dq-constraints", "empty.json", "invalid JSON at line 1 column 1", id="dq-constraints-empty"),
+    pytest.param("dq-constraints", "list.json", "expected an object, got an array", id="dq-constraints-list"),
+    pytest.param("dq-constraints", "no_features.json", "features: required key is missing",
+                 id="dq-constraints-keyless"),
+    pytest.param("dq-constraints", "missing.json", "", id="dq-constraints-missing", marks=UNREADABLE),
+    pytest.param("dq-constraints", "binary.json", "", id="dq-constraints-not-utf8", marks=UNREADABLE),
+    pytest.param("dq-constraints", "a_folder.json", "", id="dq-constraints-folder", marks=UNREADABLE),
+    pytest.param("dq-statistics", "corrupt.json", "invalid JSON at line 1 column 15", id="dq-statistics-corrupt"),
+    pytest.param("dq-statistics", "empty.json", "invalid JSON at line 1 column 1", id="dq-statistics-empty"),
+    pytest.param("dq-statistics", "list.json", "expected an object, got an array", id="dq-statistics-list"),
+    pytest.param("dq-statistics", "no_dataset.json", "dataset: required key is missing", id="dq-statistics-keyless"),
+    pytest.param("dq-statistics", "missing.json", "", id="dq-statistics-missing", marks=UNREADABLE),
+    pytest.param("dq-statistics", "binary.json", "", id="dq-statistics-not-utf8", marks=UNREADABLE),
+    pytest.param("mq-constraints", "corrupt.json", "invalid JSON at line 1 column 15", id="mq-constraints-corrupt"),
+    pytest.param("mq-constraints", "empty.json", "invalid JSON at line 1 column 1", id="mq-constraints-empty"),
+    pytest.param("mq-constraints", "list.json", "expected an object, got an array", id="mq-constraints-list"),
+    pytest.param("mq-constraints", "no_group.json", "no model-quality group: expected one of regression_constraints",
+                 id="mq-constraints-keyless"),
+    pytest.param("mq-constraints", "missing.json", "", id="mq-constraints-missing", marks=UNREADABLE),
+    pytest.param("mq-constraints", "binary.json", "", id="mq-constraints-not-utf8", marks=UNREADABLE),
+]
+
+
+@pytest.mark.parametrize(("which", "name", "says"), BASELINE_FILES)
+def test_bad_baseline_file(files, which, name, says):
+    bad = files[name]
+    argv = {"dq-constraints": lambda: _dq_monitor(files, constraints=bad),
+            "dq-statistics": lambda: _dq_monitor(files, statistics=bad),
+            "mq-constraints": lambda: _mq_monitor(files, bad)}[which]()
+    line = _one_error_line(_run(argv))
+    assert line.startswith(f"error: {bad}"), line  # the message starts with the file
+    assert says in line
+
+
+# ---------------------------------------------------------------- bad configuration and flags
+
+def _flags(files, *extra: str) -> list[str]:
+    return [*_dq_monitor(files), *extra]
+
+
+# (argv after `model-monitor`, the exact error line — {dir} is the fixture folder)
+BAD_FLAGS = [
+    pytest.param(lambda f: _flags(f, "--config", str(f["unknown_key.yaml"])),
+                 "error: --config {dir}/unknown_key.yaml: unknown key(s) dataset_sauce; known keys: "
+                 "CLOUDWATCH_METRICS_DIRECTORY, baseline_constraints, ", id="yaml-unknown-key"),
+    pytest.param(lambda f: _flags(f, "--config", str(f["bad_switch.yaml"])),
+                 "error: publish_cloudwatch_metrics must be Enabled or Disabled, got 'maybe' (flags / --config)",
+                 id="yaml-publish-cloudwatch-metrics-maybe"),
+    pytest.param(lambda f: _flags(f, "--config", str(f["broken.yaml"])),
+                 "error: --config {dir}/broken.yaml is not valid YAML: ", id="yaml-broken"),
+    pytest.param(lambda f: _flags(f, "--config", str(f["dir"] / "nope.yaml")),
+                 "error: --config {dir}/nope.yaml cannot be read: No such file or directory", id="yaml-missing"),
+    pytest.param(lambda f: _flags(f, "--config", str(f["dir"])),
+                 "error: --config {dir} cannot be read: Is a directory", id="yaml-folder"),
+    pytest.param(lambda f: _flags(f, "--config", str(f["binary.yaml"])),
+                 "error: --config {dir}/binary.yaml ", id="yaml-not-utf8", marks=pytest.mark.xfail(
+                     strict=True, reason="monitor_lib bug: params.py read_yaml lets UnicodeDecodeError through: "
+                     "`error: internal error (UnicodeDecodeError ...)`, exit 1, the file not named")),
+    pytest.param(lambda f: _flags(f, "--kll-k", "abc"),
+                 "error: kll_k must be an integer, got 'abc' (flags / --config)", id="kll-k-abc"),
+    pytest.param(lambda f: ["baseline", "--dataset", str(f["data.csv"]), "--format", "csv", "--output",
+                            str(f["out"]), "--kll-k", "abc"],
+                 "error: kll_k must be an integer, got 'abc' (flags / --config)", id="baseline-kll-k-abc"),
+    pytest.param(lambda f: _flags(f, "--start-time", "noon"),
+                 "error: start_time must be an ISO-8601 UTC time like 2026-11-20T10:00:00Z, got 'noon' "
+                 "(flags / --config)", id="start-time-noon"),
+    pytest.param(lambda f: _flags(f, "--start-time", "2026-11-20T11:00:00Z", "--end-time", "2026-11-20T10:00:00Z"),
+                 "error: start_time 2026-11-20T11:00:00Z must be before end_time 2026-11-20T10:00:00Z "
+                 "(flags / --config)", id="window-reversed"),
+    pytest.param(lambda f: _flags(f, "--publish-cloudwatch-metrics", "maybe"),
+                 "error: unrecognized arguments for `model-monitor monitor`: maybe", id="switch-given-a-value"),
+    pytest.param(lambda f: _flags(f, "--type", "nosuch"),
+                 "error: unknown monitor type 'nosuch'; registered: data-quality (DATA_QUALITY), model-quality "
+                 "(MODEL_QUALITY)", id="type-nosuch"),
+    pytest.param(lambda f: _flags(f, "--format", "xml"),
+                 "error: --format must be one of capture, csv, json, parquet, got 'xml'", id="format-xml"),
+    pytest.param(lambda f: ["baseline", "--dataset", str(f["data.csv"]), "--format", "merged", "--output",
+                            str(f["out"])],
+                 "error: --format merged is the model quality input: add --type model-quality",
+                 id="format-of-the-other-type"),
+    pytest.param(lambda f: _flags(f, "--dataset-format", "not json"),
+                 "error: dataset_format is not valid JSON (Expecting value): 'not json' (flags / --config)",
+                 id="dataset-format-not-json"),
+    pytest.param(lambda f: _flags(f, "--problem-type", "Regression"),
+                 "error: --problem-type belong(s) to model quality: add --type model-quality",
+                 id="model-quality-flag-without-type"),
+    pytest.param(lambda f: [*_mq_monitor(f, MQ_CONSTRAINTS), "--kll-k", "5"],
+                 "error: --kll-k belong(s) to data quality: add --type data-quality",
+                 id="data-quality-flag-with-model-quality"),
+    pytest.param(lambda f: ["baseline", "--type", "model-quality", "--dataset", str(f["data.csv"]), "--format",
+                            "csv", "--output", str(f["out"]), "--problem-type", "Ranking"],
+                 "error: problem_type must be one of BinaryClassification, MulticlassClassification, Regression, "
+                 "got 'Ranking' (flags / --config)", id="problem-type-ranking"),
+    pytest.param(lambda f: ["monitor", "--format", "csv", "--output", str(f["out"]), "--baseline-constraints",
+                            str(DQ_CONSTRAINTS)],
+                 "error: dataset_source is required (flags / --config; flag --dataset): ", id="dataset-missing"),
+    pytest.param(lambda f: ["submit", "--target", "local", "monitor", "--", *_flags(f, "--kll-k", "abc")[1:]],
+                 "error: kll_k must be an integer, got 'abc' (submit's job flags)", id="submit-job-flags"),
+    pytest.param(lambda f: ["report", str(f["dir"] / "no-such-root")],
+                 "error: OUTPUT_ROOT {dir}/no-such-root is not a folder: ", id="report-root-missing"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), BAD_FLAGS)
+def test_bad_configuration_or_flag(files, argv, expected):
+    proc = _run(argv(files))
+    line = _one_error_line(proc)
+    assert line.startswith(expected.format(dir=files["dir"])), line
+    assert not files["out"].exists() or not any(files["out"].iterdir())  # nothing was written
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["nosuch"], id="unknown-subcommand"),
+    pytest.param(["monitor", "--kll-k"], id="flag-without-value"),
+    pytest.param(["monitors", "extra"], id="extra-argument"),
+])
+def test_argparse_usage_errors_exit_2(argv):
+    proc = _run(argv)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("usage: model-monitor")
+    assert lines[-1].startswith("model-monitor") and ": error: " in lines[-1]
+    assert {"nosuch": "invalid choice: 'nosuch'", "monitor": "argument --kll-k: expected one argument",
+            "monitors": "unrecognized arguments: extra"}[argv[0]] in lines[-1]
