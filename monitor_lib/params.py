@@ -249,6 +249,8 @@ def read_yaml(path: str, known: Iterable[str]) -> dict[str, Any]:
         doc = yaml.safe_load(read_text(path, "--config")) or {}
     except OSError as e:
         raise ConfigError(f"--config {path} cannot be read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"--config {path} is not UTF-8 text (byte {e.start})") from None
     except InputError as e:  # s3://
         raise ConfigError(str(e)) from None
     except yaml.YAMLError as e:

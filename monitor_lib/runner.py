@@ -40,14 +40,27 @@ def run(monitor: Monitor, phase: Phase, params: Any, spark=None, analyzer_root: 
     if phase.validate is not None:
         phase.validate(params)
     started = time.monotonic()
-    with output_location(params.output_path, getattr(params, "output_kms_key", None)) as out:
-        ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public)
-        ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
-        outcome = _execute(monitor, phase, params, ctx, started)
-        _postprocess(getattr(params, "post_analytics_processor_script", None))
+    created = _new_local_folder(params.output_path)
+    try:
+        with output_location(params.output_path, getattr(params, "output_kms_key", None)) as out:
+            ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public)
+            ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
+            outcome = _execute(monitor, phase, params, ctx, started)
+            _postprocess(getattr(params, "post_analytics_processor_script", None))
+    except BaseException:
+        if created and os.path.isdir(created) and not os.listdir(created):
+            os.rmdir(created)  # a run that failed before writing anything leaves no empty folder behind
+        raise
     outcome.output_path = out.public(str(out))
     sinks.write(_sink_context(monitor, phase, params, outcome, ctx, analyzer_root), sinks.PUBLISHED)
     return outcome
+
+
+def _new_local_folder(path: str) -> str | None:
+    """The local output folder the run is about to create (None: it exists already, or it is s3://)."""
+    from monitor_lib.io.uri import is_s3
+
+    return None if is_s3(path) or os.path.exists(path) else os.path.abspath(path)
 
 
 def run_nested(monitor: Monitor, phase: Phase, params: Any, parent: RunContext, subfolder: str) -> RunOutcome:

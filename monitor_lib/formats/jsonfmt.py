@@ -163,7 +163,16 @@ def load_json_file(path: str | os.PathLike[str]) -> Any:
 
         text = read_text(path, "file")
     else:
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise FormatError(str(path), "", "no such file") from None
+        except IsADirectoryError:
+            raise FormatError(str(path), "", "is a folder, not a JSON file") from None
+        except UnicodeDecodeError as e:
+            raise FormatError(str(path), "", f"not UTF-8 text (byte {e.start})") from None
+        except OSError as e:
+            raise FormatError(str(path), "", f"cannot be read: {e.strerror or e}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

@@ -25,12 +25,6 @@ ANALYZER_KEYS = ("dataset_source", "dataset_format", "output_path", "baseline_co
                  "analysis_type", "start_time", "end_time", "publish_cloudwatch_metrics", "PYSPARK_GATEWAY_PORT",
                  "PYSPARK_GATEWAY_SECRET")
 
-# A missing, non-UTF-8 or directory path reaches pathlib unguarded: FileNotFoundError / UnicodeDecodeError /
-# IsADirectoryError are no MonitorError, so the CLI reports an internal error and exits 1 (see the report).
-UNREADABLE = pytest.mark.xfail(strict=True, reason="monitor_lib bug: formats/jsonfmt.py load_json_file does not turn "
-                               "OSError / UnicodeDecodeError into a FormatError: `error: internal error (...)`, exit 1")
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     """Bad baseline files and configs, one dataset (never read: every case fails before)."""
@@ -87,22 +81,22 @@ BASELINE_FILES = [
     pytest.param("dq-constraints", "list.json", "expected an object, got an array", id="dq-constraints-list"),
     pytest.param("dq-constraints", "no_features.json", "features: required key is missing",
                  id="dq-constraints-keyless"),
-    pytest.param("dq-constraints", "missing.json", "", id="dq-constraints-missing", marks=UNREADABLE),
-    pytest.param("dq-constraints", "binary.json", "", id="dq-constraints-not-utf8", marks=UNREADABLE),
-    pytest.param("dq-constraints", "a_folder.json", "", id="dq-constraints-folder", marks=UNREADABLE),
+    pytest.param("dq-constraints", "missing.json", "no such file", id="dq-constraints-missing"),
+    pytest.param("dq-constraints", "binary.json", "not UTF-8 text (byte ", id="dq-constraints-not-utf8"),
+    pytest.param("dq-constraints", "a_folder.json", "is a folder, not a JSON file", id="dq-constraints-folder"),
     pytest.param("dq-statistics", "corrupt.json", "invalid JSON at line 1 column 15", id="dq-statistics-corrupt"),
     pytest.param("dq-statistics", "empty.json", "invalid JSON at line 1 column 1", id="dq-statistics-empty"),
     pytest.param("dq-statistics", "list.json", "expected an object, got an array", id="dq-statistics-list"),
     pytest.param("dq-statistics", "no_dataset.json", "dataset: required key is missing", id="dq-statistics-keyless"),
-    pytest.param("dq-statistics", "missing.json", "", id="dq-statistics-missing", marks=UNREADABLE),
-    pytest.param("dq-statistics", "binary.json", "", id="dq-statistics-not-utf8", marks=UNREADABLE),
+    pytest.param("dq-statistics", "missing.json", "no such file", id="dq-statistics-missing"),
+    pytest.param("dq-statistics", "binary.json", "not UTF-8 text (byte ", id="dq-statistics-not-utf8"),
     pytest.param("mq-constraints", "corrupt.json", "invalid JSON at line 1 column 15", id="mq-constraints-corrupt"),
     pytest.param("mq-constraints", "empty.json", "invalid JSON at line 1 column 1", id="mq-constraints-empty"),
     pytest.param("mq-constraints", "list.json", "expected an object, got an array", id="mq-constraints-list"),
     pytest.param("mq-constraints", "no_group.json", "no model-quality group: expected one of regression_constraints",
                  id="mq-constraints-keyless"),
-    pytest.param("mq-constraints", "missing.json", "", id="mq-constraints-missing", marks=UNREADABLE),
-    pytest.param("mq-constraints", "binary.json", "", id="mq-constraints-not-utf8", marks=UNREADABLE),
+    pytest.param("mq-constraints", "missing.json", "no such file", id="mq-constraints-missing"),
+    pytest.param("mq-constraints", "binary.json", "not UTF-8 text (byte ", id="mq-constraints-not-utf8"),
 ]
 
 
@@ -138,9 +132,7 @@ BAD_FLAGS = [
     pytest.param(lambda f: _flags(f, "--config", str(f["dir"])),
                  "error: --config {dir} cannot be read: Is a directory", id="yaml-folder"),
     pytest.param(lambda f: _flags(f, "--config", str(f["binary.yaml"])),
-                 "error: --config {dir}/binary.yaml ", id="yaml-not-utf8", marks=pytest.mark.xfail(
-                     strict=True, reason="monitor_lib bug: params.py read_yaml lets UnicodeDecodeError through: "
-                     "`error: internal error (UnicodeDecodeError ...)`, exit 1, the file not named")),
+                 "error: --config {dir}/binary.yaml is not UTF-8 text (byte ", id="yaml-not-utf8"),
     pytest.param(lambda f: _flags(f, "--kll-k", "abc"),
                  "error: kll_k must be an integer, got 'abc' (flags / --config)", id="kll-k-abc"),
     pytest.param(lambda f: ["baseline", "--dataset", str(f["data.csv"]), "--format", "csv", "--output",
