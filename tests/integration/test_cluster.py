@@ -154,8 +154,9 @@ def test_baseline_and_monitoring_on_a_standalone_cluster_with_data_in_s3_equal_l
     for run in ("baseline", "monitor"):
         assert load(out / "cluster" / run, "run_summary.json")["spark_master"] == cluster.master_url
         assert load(out / "local" / run, "run_summary.json")["spark_master"].startswith("local")
-    apps = [a for a in cluster.state()["completedapps"] if a["name"] != "model-monitor-model-quality"]
-    assert sorted(a["name"] for a in apps) == ["model-monitor-baseline", "model-monitor-data-quality"]
+    apps = [a for a in cluster.state()["completedapps"] if "-data-quality-" in a["name"]]
+    assert sorted(a["name"] for a in apps) == ["model-monitor-data-quality-baseline",
+                                               "model-monitor-data-quality-monitoring"]
     assert all(a["state"] == "FINISHED" for a in apps)
 
     # the same numbers as local mode, file by file
@@ -296,7 +297,7 @@ def test_model_quality_with_ground_truth_on_the_cluster_with_everything_in_s3(cl
     assert [v["metric_name"] for v in violations["violations"]] == ["accuracy"]
     run = json.loads(s3.get_object(Bucket=BUCKET, Key="mq/out/run_summary.json")["Body"].read())
     assert run["spark_master"] == cluster.master_url
-    assert "model-monitor-model-quality" in [a["name"] for a in cluster.state()["completedapps"]]
+    assert "model-monitor-model-quality-monitoring" in [a["name"] for a in cluster.state()["completedapps"]]
     assert not list(driver_tmp.iterdir())  # the staging folders are gone
 
 
