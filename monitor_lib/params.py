@@ -260,7 +260,8 @@ def read_yaml(path: str, known: Iterable[str]) -> dict[str, Any]:
     names = set(known)
     unknown = sorted(str(k) for k in doc if k not in names)
     if unknown:
-        raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(names))}")
+        raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)}; "
+                          f"known keys: {', '.join(sorted(names))}")
     return doc
 
 

@@ -18,7 +18,8 @@ def parse_time(value: str | datetime | None, field_name: str) -> datetime | None
         try:
             t = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
         except ValueError:
-            raise ConfigError(f"{field_name} must be an ISO-8601 UTC time like 2026-11-20T10:00:00Z, got {value!r}") from None
+            raise ConfigError(f"{field_name} must be an ISO-8601 UTC time like 2026-11-20T10:00:00Z, "
+                              f"got {value!r}") from None
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 

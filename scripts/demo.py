@@ -55,7 +55,8 @@ def credit_default(n: int = BASELINE_ROWS, seed: int = 42) -> pd.DataFrame:
     frame = pd.DataFrame({
         "LIMIT_BAL": limit,
         "SEX": rng.choice([1, 2], n, p=[0.4, 0.6]),
-        "EDUCATION": rng.choice(["graduate school", "university", "high school", "others"], n, p=[0.35, 0.47, 0.16, 0.02]),
+        "EDUCATION": rng.choice(["graduate school", "university", "high school", "others"], n,
+                                p=[0.35, 0.47, 0.16, 0.02]),
         "MARRIAGE": rng.choice(["married", "single", "others"], n, p=[0.45, 0.53, 0.02]),
         "AGE": rng.integers(21, 80, n),
         "PAY_0": rng.choice([-2, -1, 0, 1, 2, 3], n, p=[0.1, 0.2, 0.5, 0.12, 0.06, 0.02]),
@@ -373,7 +374,8 @@ def print_story(results: list[HourResult], capture_root: Path, monitoring_root: 
     print("\nviolations:")
     for r in results:
         for v in r.violations:
-            print(f"  {r.story.start:%H:%M}  {v['feature_name']:<10} {v['constraint_check_type']:<25} {v['description']}")
+            print(f"  {r.story.start:%H:%M}  {v['feature_name']:<10} "
+                  f"{v['constraint_check_type']:<25} {v['description']}")
     rejected = [r for r in results if r.rejected]
     if rejected:
         print("\nrejected records (counted, not dropped; a sample is kept next to each run's outputs):")

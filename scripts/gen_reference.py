@@ -38,7 +38,8 @@ def render() -> str:
             if formats:
                 lines += [f"`--format {'|'.join(formats)}` (with `--header` / `--no-header` for csv) is a shorthand "
                           "for `dataset_format`.", ""]
-            lines += ["| name (environment, YAML) | flag | default | choices | what |", "| --- | --- | --- | --- | --- |"]
+            lines += ["| name (environment, YAML) | flag | default | choices | what |",
+                      "| --- | --- | --- | --- | --- |"]
             for name, flag, default, choices, help_text in reference_rows(phase.params):
                 lines.append(f"| `{name}` | `{flag}` | {_cell(default)} | {_cell(choices)} | {_cell(help_text)} |")
             lines.append("")

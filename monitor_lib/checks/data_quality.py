@@ -233,7 +233,9 @@ def _baseline_drift(fc: FeatureConstraint, eff: EffectiveFeatureConfig, o: Featu
             f"{java_double(o.drift.threshold)}")
 
 
-FEATURE_CHECKS: tuple[tuple[str, Callable[[FeatureConstraint, EffectiveFeatureConfig, FeatureOutcome], str | None]], ...] = (
+FEATURE_CHECKS: tuple[
+    tuple[str, Callable[[FeatureConstraint, EffectiveFeatureConfig, FeatureOutcome], str | None]], ...
+] = (
     (DATA_TYPE, _data_type),
     (COMPLETENESS, _completeness),
     (CATEGORICAL_VALUES, _categorical_values),

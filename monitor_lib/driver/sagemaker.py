@@ -65,7 +65,8 @@ def processing_environment_and_io(spec: JobSpec) -> tuple[dict[str, str], list[d
     inputs.append(_input(name, _s3(params, "dataset_source", spec), folder))
     env["dataset_source"] = folder
     if "ground_truth_source" in params:
-        inputs.append(_input("ground_truth_input", _s3(params, "ground_truth_source", spec), f"{PROCESSING}/groundtruth"))
+        inputs.append(_input("ground_truth_input", _s3(params, "ground_truth_source", spec),
+                             f"{PROCESSING}/groundtruth"))
         env["ground_truth_source"] = f"{PROCESSING}/groundtruth"
     for key, (input_name, local) in _FILE_INPUTS.items():
         if key in params:

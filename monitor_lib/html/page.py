@@ -45,7 +45,8 @@ ul.viol li { color: var(--bad); }
 ul.viol code { color: var(--ink); }
 svg.chart { max-width: 100%; height: auto; overflow: visible; }
 svg .ax { font-size: 10px; fill: #4a5562; }
-pre { background: #f5f7fa; padding: 6px 8px; white-space: pre-wrap; word-break: break-all; font-size: 12px; margin: 2px 0; }
+pre { background: #f5f7fa; padding: 6px 8px; white-space: pre-wrap; word-break: break-all; \
+font-size: 12px; margin: 2px 0; }
 .cm td { text-align: right; min-width: 56px; }
 .strip a { display: inline-block; width: 14px; height: 14px; margin: 1px; border-radius: 2px; }
 .strip .Completed { background: #8ce99a; } .strip .CompletedWithViolations { background: var(--bad); }
@@ -112,5 +113,6 @@ def against(value: float | None, threshold: float | None, higher_is_bad: bool, f
     if value is None:
         return "<span class='muted'>not measured</span>"
     bad = threshold is not None and (value > threshold if higher_is_bad else value < threshold)
-    limit = "" if threshold is None else f" <span class='muted'>({'max' if higher_is_bad else 'min'} {fmt(threshold)})</span>"
+    limit = "" if threshold is None else (f" <span class='muted'>({'max' if higher_is_bad else 'min'} "
+                                          f"{fmt(threshold)})</span>")
     return f"<b class='{'bad' if bad else ''}'>{fmt(value)}</b>{limit}"

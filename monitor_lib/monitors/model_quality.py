@@ -253,7 +253,8 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
                                        f"{spark_message(e)}") from None
     art.tallies = tallies
     if tallies is not None:
-        outcome.records, outcome.rejected, outcome.skipped = tallies.records, dict(tallies.rejected), dict(tallies.skipped)
+        outcome.records, outcome.rejected, outcome.skipped = (tallies.records, dict(tallies.rejected),
+                                                              dict(tallies.skipped))
         outcome.rejected_sample = tallies.sample
         outcome.details["records_evaluated"] = tallies.records
     if tallies is None or tallies.records == 0:
@@ -370,7 +371,8 @@ class ModelQualityMonitor(Monitor):
     def load_artifacts(self, outcome: RunOutcome, folder: str) -> list[str]:
         notes: list[str] = []
         art = ModelQualityArtifacts()
-        art.statistics = read_optional(os.path.join(folder, filenames.STATISTICS), parse_model_quality_statistics, notes)
+        art.statistics = read_optional(os.path.join(folder, filenames.STATISTICS), parse_model_quality_statistics,
+                                       notes)
         art.constraints = read_optional(os.path.join(folder, filenames.CONSTRAINTS), parse_model_quality_constraints,
                                         notes)
         outcome.artifacts = art

@@ -35,10 +35,12 @@ def metric_sections(q: ModelQualityStatistics | None, constraints: ModelQualityC
     if q.roc_curve is not None:
         auc = q.metrics.get("auc")
         title = "ROC curve" + (f" (AUC {svg.num(auc.value)})" if auc else "")
-        curves.append(f"<div><b>{title}</b><br>{svg.curve(q.roc_curve[0], q.roc_curve[1], 'false positive rate', 'true positive rate', diagonal=True)}</div>")
+        roc = svg.curve(q.roc_curve[0], q.roc_curve[1], "false positive rate", "true positive rate", diagonal=True)
+        curves.append(f"<div><b>{title}</b><br>{roc}</div>")
     if q.pr_curve is not None:
         precisions, recalls = q.pr_curve
-        curves.append(f"<div><b>Precision–recall curve</b><br>{svg.curve(recalls, precisions, 'recall', 'precision')}</div>")
+        curves.append(f"<div><b>Precision–recall curve</b><br>"
+                      f"{svg.curve(recalls, precisions, 'recall', 'precision')}</div>")
     if curves:
         parts.append(section("Curves", "<div class='grid'>" + "".join(curves) + "</div>"))
     return parts

@@ -134,7 +134,8 @@ def _slot_frame(ds: Dataset, kinds: list[str]):
                        d.alias(f"d{i}"), F.when(d.isNotNull(), F.xxhash64(d)).alias(f"h{i}")]
         else:
             s = F.col(f"s{i}")
-            second += [s.alias(f"s{i}"), _classify(s).alias(f"t{i}"), F.when(s.isNotNull(), F.xxhash64(s)).alias(f"h{i}")]
+            second += [s.alias(f"s{i}"), _classify(s).alias(f"t{i}"),
+                       F.when(s.isNotNull(), F.xxhash64(s)).alias(f"h{i}")]
     step2 = step1.select(*second, "bad")
 
     third = []

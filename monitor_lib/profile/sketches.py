@@ -86,7 +86,8 @@ class WeightedItems:
     @staticmethod
     def from_levels(levels: list[list[float]]) -> WeightedItems:
         items = np.concatenate([np.asarray(lv, dtype=float) for lv in levels]) if levels else np.empty(0)
-        weights = np.concatenate([np.full(len(lv), float(1 << i)) for i, lv in enumerate(levels)]) if levels else np.empty(0)
+        weights = (np.concatenate([np.full(len(lv), float(1 << i)) for i, lv in enumerate(levels)])
+                   if levels else np.empty(0))
         order = np.argsort(items, kind="stable")
         return WeightedItems(items[order], np.cumsum(weights[order]))
 
@@ -113,7 +114,8 @@ class WeightedItems:
         return cw[j] / self.total_weight
 
 
-def equal_width_buckets(lo: float, hi: float, ranks: WeightedItems, n_buckets: int = 10) -> list[tuple[float, float, float]]:
+def equal_width_buckets(lo: float, hi: float, ranks: WeightedItems,
+                        n_buckets: int = 10) -> list[tuple[float, float, float]]:
     """SageMaker's 10 equal-width buckets over [min, max] (Deequ KLLSketch.computeMetricFrom).
 
     Bucket i is ``[lo_i, hi_i)`` counted as ``rank_exclusive(hi_i) - rank_exclusive(lo_i)``; the last one

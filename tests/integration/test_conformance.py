@@ -30,7 +30,8 @@ def test_statistics_match_the_real_container(baseline):
     _, _, ours, real = baseline
     assert ours["version"] == real["version"] == 0.0
     assert ours["dataset"] == real["dataset"] == {"item_count": 100}
-    assert [f["name"] for f in ours["features"]] == [f["name"] for f in real["features"]] == [f"_c{i}" for i in range(6)]
+    assert ([f["name"] for f in ours["features"]] == [f["name"] for f in real["features"]]
+            == [f"_c{i}" for i in range(6)])
     for mine, theirs in zip(ours["features"], real["features"], strict=True):
         assert mine["inferred_type"] == theirs["inferred_type"] == "Fractional"
         a, b = mine["numerical_statistics"], theirs["numerical_statistics"]
@@ -39,7 +40,8 @@ def test_statistics_match_the_real_container(baseline):
             assert a[key] == pytest.approx(b[key], rel=1e-9), (mine["name"], key)
         assert a["distribution"]["kll"]["buckets"] == b["distribution"]["kll"]["buckets"], mine["name"]
         # n <= k: the sketch holds every value once, as the real one does (order aside)
-        assert sorted(a["distribution"]["kll"]["sketch"]["data"][0]) == sorted(b["distribution"]["kll"]["sketch"]["data"][0])
+        assert (sorted(a["distribution"]["kll"]["sketch"]["data"][0])
+                == sorted(b["distribution"]["kll"]["sketch"]["data"][0]))
         assert a["distribution"]["kll"]["sketch"]["parameters"] == b["distribution"]["kll"]["sketch"]["parameters"]
         assert set(a) - set(b) == NEWER_STATISTICS_KEYS
         assert a["completeness"] == 1.0
@@ -66,4 +68,5 @@ def test_files_are_written_in_the_containers_layout(baseline):
     # identical bytes up to the two keys the newer container adds
     newer = ',\n      "categorical_comparison_threshold" : 0.1,\n      "categorical_drift_method" : "LInfinity"'
     assert text.replace(newer, "") == real
-    assert (out / "statistics.json").read_text().startswith('{\n  "version" : 0.0,\n  "dataset" : {\n    "item_count" : 100')
+    assert (out / "statistics.json").read_text().startswith(
+        '{\n  "version" : 0.0,\n  "dataset" : {\n    "item_count" : 100')

@@ -1,6 +1,6 @@
 """The edges: `model-monitor analyze` in process (environment variables, failures), `model-monitor baseline`
-with flags and YAML, `spark-submit jobs/model_monitor.py baseline`, Spark configuration from SPARK_CONF_DIR, missing Java.
-The container run from processingjobconfig.json alone is in test_container_contract.py."""
+with flags and YAML, `spark-submit jobs/model_monitor.py baseline`, Spark configuration from SPARK_CONF_DIR,
+missing Java. The container run from processingjobconfig.json alone is in test_container_contract.py."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def opt_ml(tmp_path, monkeypatch, fixtures):
 
 
 def _expected_constraints(fixtures):
-    return json.loads((fixtures / "sdk-pipeline-dq-baseline" / "good_cases" / "constraints.json").read_text())["features"]
+    path = fixtures / "sdk-pipeline-dq-baseline" / "good_cases" / "constraints.json"
+    return json.loads(path.read_text())["features"]
 
 
 def test_analyze_from_environment_variables(spark, opt_ml, fixtures, monkeypatch):
@@ -79,7 +80,8 @@ def test_baseline_with_yaml_and_flags(spark, tmp_path, fixtures, capsys):
         "max_categories: 50\n"
     )
     assert main(["baseline", "--config", str(cfg), "--output", str(tmp_path / "out")]) == 0  # flag wins
-    assert json.loads((tmp_path / "out" / "constraints.json").read_text())["features"] == _expected_constraints(fixtures)
+    features = json.loads((tmp_path / "out" / "constraints.json").read_text())["features"]
+    assert features == _expected_constraints(fixtures)
     printed = capsys.readouterr().out
     assert SUCCESS in printed and "features: 6 (6 Fractional)" in printed and str(tmp_path / "out") in printed
     bad = tmp_path / "bad.yaml"
@@ -92,8 +94,8 @@ def test_spark_submit_job_and_spark_conf_dir(tmp_path, fixtures):
     """`spark-submit jobs/model_monitor.py baseline` and, for the CLI, the master from spark-defaults.conf."""
     data = fixtures / "sdk-pipeline-dq-baseline" / "baseline_dataset.csv"
     bin_dir = Path(sys.executable).parent
-    r = _run([str(bin_dir / "spark-submit"), "--master", "local[2]", "jobs/model_monitor.py", "baseline", "--dataset", str(data),
-              "--format", "csv", "--no-header", "--output", str(tmp_path / "submit")],
+    r = _run([str(bin_dir / "spark-submit"), "--master", "local[2]", "jobs/model_monitor.py", "baseline",
+              "--dataset", str(data), "--format", "csv", "--no-header", "--output", str(tmp_path / "submit")],
              {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable})
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Spark master local[2]" in r.stdout
@@ -106,7 +108,8 @@ def test_spark_submit_job_and_spark_conf_dir(tmp_path, fixtures):
               "--no-header", "--output", str(tmp_path / "conf-out")], {"SPARK_CONF_DIR": str(conf)})
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((tmp_path / "conf-out" / "run_summary.json").read_text())["spark_master"] == "local[1]"
-    assert json.loads((tmp_path / "conf-out" / "constraints.json").read_text())["features"] == _expected_constraints(fixtures)
+    features = json.loads((tmp_path / "conf-out" / "constraints.json").read_text())["features"]
+    assert features == _expected_constraints(fixtures)
 
 
 def test_missing_java_is_a_clear_message(tmp_path):

@@ -82,8 +82,8 @@ def test_join_on_inference_id_when_present_else_event_id(spark, tmp_path):
     for i, line in enumerate(captures):
         original = json.loads(line)
         if original["eventMetadata"]["eventId"] in merged:
-            assert merged[original["eventMetadata"]["eventId"]] == {**original,
-                                                                    "groundTruthData": merged[f"e{i + 1}"]["groundTruthData"]}
+            assert merged[original["eventMetadata"]["eventId"]] == {
+                **original, "groundTruthData": merged[f"e{i + 1}"]["groundTruthData"]}
     assert outcome.merged.columns == ["rel", "line"]
     assert {r["rel"] for r in outcome.merged.collect()} == {"ep/AllTraffic/2026/11/20/10"}
     kinds = {(s["kind"], s["id"]) for s in outcome.sample}

@@ -43,7 +43,8 @@ def profiles(spark, tmp_path_factory):
     a.to_parquet(root / "ab" / "a.parquet")
     b.to_parquet(root / "ab" / "b.parquet")
     fmt = DatasetFormat("parquet")
-    pa, pb, pab = (profile_dataset(read_dataset(spark, str(root / p), fmt)).profile for p in ("a.parquet", "b.parquet", "ab"))
+    pa, pb, pab = (profile_dataset(read_dataset(spark, str(root / p), fmt)).profile
+                   for p in ("a.parquet", "b.parquet", "ab"))
     return root, a, b, pa, pb, pab
 
 
@@ -54,7 +55,8 @@ def test_merge_is_exact_for_counts_and_moments(profiles):
     union = pd.concat([a, b])
     for name in ("x", "k"):
         m, u = merged.column(name), pab.column(name)
-        assert (m.present, m.num_count, m.n_integral, m.n_fractional) == (u.present, u.num_count, u.n_integral, u.n_fractional)
+        assert ((m.present, m.num_count, m.n_integral, m.n_fractional)
+                == (u.present, u.num_count, u.n_integral, u.n_fractional))
         assert (m.num_min, m.num_max) == (u.num_min, u.num_max)
         assert m.num_sum == pytest.approx(u.num_sum, rel=1e-12)
         assert m.num_mean == pytest.approx(union[name].mean(), rel=1e-12)

@@ -215,12 +215,14 @@ def test_merger_container_then_analyzer_container(spark, tmp_path, monkeypatch):
         return (root / "output" / "message").read_text()
 
     merged = tmp_path / "merge"
-    message = analyze({"dataset_source": str(tmp_path / "input_data"), "ground_truth_source": str(tmp_path / "groundtruth"),
+    message = analyze({"dataset_source": str(tmp_path / "input_data"),
+                       "ground_truth_source": str(tmp_path / "groundtruth"),
                        "output_path": str(merged), "start_time": f"{HOUR}:00:00Z", "end_time": "2026-11-20T11:00:00Z"})
     assert message == ("Completed: Merged 99 of 100 predictions with ground truth (1 without a label, "
                        "1 unmatched labels, 1 duplicate labels).")
     summary = json.loads((merged / "_merge_summary.json").read_text())
-    assert (summary["matched_by_inference_id"], summary["matched_by_event_id"]) == (49, 50)  # #99 (inferenceId) unlabelled
+    # #99 (inferenceId) unlabelled
+    assert (summary["matched_by_inference_id"], summary["matched_by_event_id"]) == (49, 50)
     assert sorted(p.relative_to(merged).parent.as_posix() for p in merged.rglob("merged-*.jsonl")) == [
         "abalone-endpoint/AllTraffic/2026/11/20/10"]
 

@@ -251,7 +251,8 @@ def test_payload_shapes_and_bad_records_are_counted_by_kind(spark, tmp_path):
     found = {(v.constraint_check_type, v.feature_name) for v in result.violations}
     assert found == {("completeness_check", "b"), ("extra_column_check", "zz")}
 
-    sample = [json.loads(line) for line in (tmp_path / "out" / "rejected_records_sample.jsonl").read_text().splitlines()]
+    sample = [json.loads(line)
+              for line in (tmp_path / "out" / "rejected_records_sample.jsonl").read_text().splitlines()]
     assert len(sample) == sum(expected_bad.values())
     assert {s["kind"] for s in sample} == set(expected_bad)
     assert all(s["file"].endswith("bad.jsonl") for s in sample)
@@ -309,8 +310,9 @@ def test_drift_distances_agree_with_exact_ks(spark, tmp_path):
     assert {v.constraint_check_type for v in result.violations} == {"baseline_drift_check"}
 
     # Simple L-inf from the two sketches, recomputed from the run's profile state, vs the exact KS statistic
-    constraints = parse_constraints({**json.loads((tmp_path / "baseline" / "constraints.json").read_text()),
-                                     "monitoring_config": {"distribution_constraints": {"comparison_method": "Simple"}}})
+    constraints = parse_constraints({
+        **json.loads((tmp_path / "baseline" / "constraints.json").read_text()),
+        "monitoring_config": {"distribution_constraints": {"comparison_method": "Simple"}}})
     simple = check_data_quality(constraints, read_statistics(tmp_path / "baseline" / "statistics.json"),
                                 read_profile(tmp_path / "out" / "profile.json"))
     for f in simple.features:
@@ -342,7 +344,8 @@ def test_monitor_from_yaml_with_flag_override(spark, tmp_path, capsys):
     assert not (tmp_path / "ignored").exists()
     metric = json.loads((tmp_path / "cw" / "cloudwatch_metrics.jsonl").read_text().splitlines()[0])
     assert metric["Timestamp"] == "2026-11-20T10:00:00Z"
-    assert metric["Dimensions"] == [{"Name": "Endpoint", "Value": "ep"}, {"Name": "MonitoringSchedule", "Value": "hourly"}]
+    assert metric["Dimensions"] == [{"Name": "Endpoint", "Value": "ep"},
+                                    {"Name": "MonitoringSchedule", "Value": "hourly"}]
     bad = tmp_path / "bad.yaml"
     bad.write_text("baseline_constraint: x\n")
     assert main(["-q", "monitor", "--config", str(bad)]) == 2

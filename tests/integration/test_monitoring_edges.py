@@ -123,7 +123,8 @@ def test_preprocessor_runs_in_executors_and_postprocessor_after(spark, tmp_path,
     assert [(v["feature_name"], v["constraint_check_type"]) for v in violations] == [("tag", "data_type_check")]
 
     # an exception inside the handler fails the run with SageMaker's text, the script and the error
-    pre.write_text("def preprocess_handler(record):\n    raise ValueError('cannot parse ' + record.endpoint_input.data)\n")
+    pre.write_text("def preprocess_handler(record):\n"
+                   "    raise ValueError('cannot parse ' + record.endpoint_input.data)\n")
     os.remove(opt_ml / "output" / "message")
     assert main(["analyze"]) == 255
     message = (opt_ml / "output" / "message").read_text()

@@ -37,7 +37,8 @@ def test_csv_with_odd_names_and_missing_values(spark, tmp_path):
     assert f["with space"]["string_statistics"]["common"] == {"num_present": 2, "num_missing": 1}
     assert f["dot.ted"]["numerical_statistics"]["sum"] == 4.0
     assert f["ünï©ode"]["inferred_type"] == "String"  # Boolean values are reported as String
-    assert {b["value"] for b in f["ünï©ode"]["string_statistics"]["distribution"]["categorical"]["buckets"]} == {"true", "false"}
+    buckets = f["ünï©ode"]["string_statistics"]["distribution"]["categorical"]["buckets"]
+    assert {b["value"] for b in buckets} == {"true", "false"}
     assert f["PLAIN"]["inferred_type"] == "Unknown"
 
 
@@ -73,7 +74,8 @@ def test_wrong_field_counts_are_counted_sampled_and_not_profiled(spark, tmp_path
     path = tmp_path / "bad.csv"
     path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n")
     out = tmp_path / "out"
-    result = run_job("data-quality", BaselineParams(str(path), DatasetFormat("csv", header=True), str(out)), spark=spark)
+    result = run_job("data-quality", BaselineParams(str(path), DatasetFormat("csv", header=True), str(out)),
+                     spark=spark)
     f = _stats(out)
     assert json.loads((out / "statistics.json").read_text())["dataset"]["item_count"] == 2
     assert f["a"]["numerical_statistics"]["sum"] == 11.0  # 1 + 10: the two bad rows are not data
@@ -104,24 +106,29 @@ def test_missing_path_names_the_path(spark, tmp_path):
 def test_empty_inputs(spark, tmp_path):
     (tmp_path / "emptydir").mkdir()
     with pytest.raises(EmptyDatasetError, match="contains no data files"):
-        run_job("data-quality", BaselineParams(str(tmp_path / "emptydir"), DatasetFormat("csv"), str(tmp_path / "o")), spark=spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "emptydir"), DatasetFormat("csv"),
+                                               str(tmp_path / "o")), spark=spark)
     (tmp_path / "blank.csv").write_text("\n\n")
     with pytest.raises(EmptyDatasetError, match="has no records: all 1 file"):
-        run_job("data-quality", BaselineParams(str(tmp_path / "blank.csv"), DatasetFormat("csv"), str(tmp_path / "o")), spark=spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "blank.csv"), DatasetFormat("csv"),
+                                               str(tmp_path / "o")), spark=spark)
     (tmp_path / "hdr.csv").write_text("a,b\n")
     with pytest.raises(EmptyDatasetError, match="has no records to profile"):
-        run_job("data-quality", BaselineParams(str(tmp_path / "hdr.csv"), DatasetFormat("csv", header=True), str(tmp_path / "o")), spark=spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "hdr.csv"), DatasetFormat("csv", header=True),
+                                               str(tmp_path / "o")), spark=spark)
 
 
 def test_unreadable_files_name_the_file(spark, tmp_path):
     (tmp_path / "d").mkdir()
     os.symlink(tmp_path / "gone.csv", tmp_path / "d" / "link.csv")
     with pytest.raises(UnreadableInputError, match="link.csv cannot be read"):
-        run_job("data-quality", BaselineParams(str(tmp_path / "d"), DatasetFormat("csv"), str(tmp_path / "o")), spark=spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "d"), DatasetFormat("csv"),
+                                               str(tmp_path / "o")), spark=spark)
     (tmp_path / "pq").mkdir()
     (tmp_path / "pq" / "broken.parquet").write_bytes(b"PAR1 this is not parquet at all")
     with pytest.raises(UnreadableInputError, match="broken.parquet"):
-        run_job("data-quality", BaselineParams(str(tmp_path / "pq"), DatasetFormat("parquet"), str(tmp_path / "o")), spark=spark)
+        run_job("data-quality", BaselineParams(str(tmp_path / "pq"), DatasetFormat("parquet"),
+                                               str(tmp_path / "o")), spark=spark)
 
 
 def test_a_plug_in_input_format_is_one_registration(spark, tmp_path):

@@ -82,7 +82,8 @@ def test_profiles_in_s3_merge_into_an_s3_output_like_the_local_merge(stored):
                                                                                     rel_tol=1e-12)
     assert math.isclose(x["std_dev"], both["x"].std(ddof=0), rel_tol=1e-9)
     assert features["only_a"]["numerical_statistics"]["common"]["num_missing"] == 800
-    city = {b["value"]: b["count"] for b in features["city"]["string_statistics"]["distribution"]["categorical"]["buckets"]}
+    city = {b["value"]: b["count"]
+            for b in features["city"]["string_statistics"]["distribution"]["categorical"]["buckets"]}
     assert city == both["city"].value_counts().to_dict()
     constraints = json.loads(_s3_text(client, "rollup/ab/constraints.json"))
     assert constraints["monitoring_config"]["distribution_constraints"]["categorical_drift_method"] == \

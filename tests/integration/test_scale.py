@@ -27,7 +27,8 @@ def scale(spark, tmp_path_factory):
     data = root / "train.csv"
     frame.to_csv(data, index=False)
     out = root / "out"
-    result = run_job("data-quality", BaselineParams(str(data), DatasetFormat("csv", header=True), str(out)), spark=spark)
+    result = run_job("data-quality", BaselineParams(str(data), DatasetFormat("csv", header=True), str(out)),
+                     spark=spark)
     stats = json.loads((out / "statistics.json").read_text())
     return frame, truth, {f["name"]: f for f in stats["features"]}, stats, result
 

@@ -197,7 +197,8 @@ def test_many_partitions_are_merged_by_column_in_spark_reading_the_input_once(sp
     for a, b in zip(on_driver.columns, run.profile.columns, strict=True):
         assert [getattr(b, f) for f in EXACT_FIELDS] == [getattr(a, f) for f in EXACT_FIELDS], a.name
         assert b.num_sum == pytest.approx(a.num_sum, rel=1e-12) and b.num_m2 == pytest.approx(a.num_m2, rel=1e-12)
-        assert (a.kll is None and b.kll is None) if a.name == "k" else kll_from_bytes(b.kll).n == kll_from_bytes(a.kll).n == n
+        assert ((a.kll is None and b.kll is None) if a.name == "k"
+                else kll_from_bytes(b.kll).n == kll_from_bytes(a.kll).n == n)
         assert hll_estimate(hll_from_bytes(b.hll)) == hll_estimate(hll_from_bytes(a.hll))
         items_a = frequent_items_exact(frequent_from_bytes(a.frequent))
         items_b = frequent_items_exact(frequent_from_bytes(b.frequent))

@@ -38,7 +38,8 @@ def test_emr_submit_uploads_the_package_and_adds_the_step(aws_server, tmp_path, 
     assert described["ActionOnFailure"] == "CONTINUE"
     assert described["Config"]["Jar"] == "command-runner.jar"
     assert described["Config"]["Args"] == [
-        "spark-submit", "--deploy-mode", "cluster", "--py-files", f"s3://code/{prefix}monitor_lib.zip", f"s3://code/{prefix}model_monitor.py", "baseline", *BASELINE_FLAGS]
+        "spark-submit", "--deploy-mode", "cluster", "--py-files", f"s3://code/{prefix}monitor_lib.zip",
+        f"s3://code/{prefix}model_monitor.py", "baseline", *BASELINE_FLAGS]
     assert out.splitlines() == [f"EMR step {step['Id']} on cluster {cluster}: RUNNING", "  outputs  s3://out/baseline/",
                                 f"  logs     s3://code/logs/{cluster}/steps/{step['Id']}/"]
 

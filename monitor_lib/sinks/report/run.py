@@ -36,7 +36,8 @@ def _records(summary: dict) -> str:
         total = sum(counts.values())
         detail = ", ".join(f"{esc(k)}: {esc(v)}" for k, v in counts.items())
         rows.append((f"records {label}", f'<span class="{"bad" if total and label == "rejected" else ""}">'
-                                         f"{total}</span>" + (f" <span class='muted'>({detail})</span>" if detail else "")))
+                                         f"{total}</span>"
+                                         + (f" <span class='muted'>({detail})</span>" if detail else "")))
     return table(("", ""), rows)
 
 
@@ -46,7 +47,8 @@ def _overview(outcome: RunOutcome, title: str, notes: list[str]) -> str:
              ("message", esc(s.get("message", "")))]
     window = s.get("window") or {}
     if window.get("start_time") or window.get("end_time"):
-        facts.append(("window", f"{esc(window.get('start_time') or 'beginning')} to {esc(window.get('end_time') or 'end')}"))
+        facts.append(("window", f"{esc(window.get('start_time') or 'beginning')} to "
+                                f"{esc(window.get('end_time') or 'end')}"))
     for key in ("endpoint", "schedule", "problem_type", "profile_strategy", "spark_master"):
         if s.get(key):
             facts.append((key.replace("_", " "), esc(s[key])))
@@ -57,19 +59,22 @@ def _overview(outcome: RunOutcome, title: str, notes: list[str]) -> str:
         by_check: dict[str, list[str]] = {}
         for v in outcome.violations:
             by_check.setdefault(v.constraint_check_type, []).append(v.feature_name or v.metric_name or "")
-        rows = [(esc(k), f'<span class="bad">{len(names)}</span>', esc(", ".join(names[:8]) + (" …" if len(names) > 8 else "")))
+        rows = [(esc(k), f'<span class="bad">{len(names)}</span>',
+                 esc(", ".join(names[:8]) + (" …" if len(names) > 8 else "")))
                 for k, names in by_check.items()]
         parts += ["<h2 style='margin-top:14px'>Violations by check</h2>",
                   table(("check", "violations", "features / metrics"), rows, numeric=(1,))]
     if outcome.rejected_sample[:SAMPLE_SHOWN]:
         shown = "".join(f"<div><b>{esc(r.get('kind', ''))}</b> <span class='muted'>{esc(r.get('file', ''))}</span>"
-                        f"<pre>{esc(str(r.get('record', ''))[:300])}</pre></div>" for r in outcome.rejected_sample[:SAMPLE_SHOWN])
+                        f"<pre>{esc(str(r.get('record', ''))[:300])}</pre></div>"
+                        for r in outcome.rejected_sample[:SAMPLE_SHOWN])
         parts += ["<h2 style='margin-top:14px'>Rejected records (sample)</h2>", shown]
     for note in notes:
         parts.append(f"<p class='bad'>{esc(note)}</p>")
     files = s.get("files") or {}
     if files:
-        parts += ["<h2 style='margin-top:14px'>Files</h2>", f"<p class='muted'>in {esc(os.path.abspath(outcome.output_path))}</p>",
+        parts += ["<h2 style='margin-top:14px'>Files</h2>",
+                  f"<p class='muted'>in {esc(os.path.abspath(outcome.output_path))}</p>",
                   table(("", ""), ((esc(k), esc(_relative(v, outcome.output_path))) for k, v in files.items()))]
     return section("Run", *parts)
 

@@ -355,7 +355,8 @@ def test_perform_comparison_and_per_feature_thresholds():
     raised = _drift_case(base, cur, {**feature, "monitoringConfigOverrides": {"comparison_threshold": 0.3}},
                          comparison_method="Simple")
     assert raised.violations == [] and raised.features[0].drift_distance == 0.25
-    per_feature_off = _drift_case(base, cur, {**feature, "monitoringConfigOverrides": {"perform_comparison": "Disabled"}},
+    per_feature_off = _drift_case(base, cur,
+                                  {**feature, "monitoringConfigOverrides": {"perform_comparison": "Disabled"}},
                                   comparison_method="Simple")
     assert per_feature_off.violations == [] and per_feature_off.features[0].drift is None
 

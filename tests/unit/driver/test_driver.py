@@ -242,8 +242,9 @@ def test_sagemaker_processing_job_request_for_a_data_quality_monitoring_run(caps
     stub.add_response("create_processing_job", {"ProcessingJobArn": "arn:aws:sagemaker:us-east-1:1:processing-job/x"},
                       expected)
     for status in ("InProgress", "InProgress", "Completed"):
-        stub.add_response("describe_processing_job", _described("dq-hourly-1", status, expected, "CompletedWithViolations:"
-                                                                " Job completed successfully with 3 violations."),
+        stub.add_response("describe_processing_job",
+                          _described("dq-hourly-1", status, expected,
+                                     "CompletedWithViolations: Job completed successfully with 3 violations."),
                           {"ProcessingJobName": "dq-hourly-1"})
     with stub:
         code = _submit(["--target", "sagemaker", "--image-uri", expected["AppSpecification"]["ImageUri"],

@@ -66,7 +66,8 @@ def test_parse_time_and_window_validation():
     base = {"dataset_source": "d", "dataset_format": '{"sagemakerCaptureJson": {}}', "output_path": "o",
             "baseline_constraints": "c.json"}
     with pytest.raises(ConfigError, match="start_time 2026-11-20T11:00:00Z must be before end_time"):
-        monitoring_config_from_params({**base, "start_time": "2026-11-20T11:00:00Z", "end_time": "2026-11-20T10:00:00Z"})
+        monitoring_config_from_params({**base, "start_time": "2026-11-20T11:00:00Z",
+                                       "end_time": "2026-11-20T10:00:00Z"})
     with pytest.raises(ConfigError, match="baseline_constraints is required"):
         monitoring_config_from_params({**base, "baseline_constraints": ""})
     with pytest.raises(ConfigError, match="publish_cloudwatch_metrics must be Enabled or Disabled"):
@@ -128,7 +129,8 @@ def test_preprocessor_signature_result_and_errors():
     log = logging.getLogger("t")
     one = load_function("def preprocess_handler(r):\n"
                         "    out = r.endpoint_output.data.rstrip('\\n')\n"
-                        "    return {str(i).zfill(20): d for i, d in enumerate((out + ',' + r.endpoint_input.data).split(','))}\n",
+                        "    return {str(i).zfill(20): d "
+                        "for i, d in enumerate((out + ',' + r.endpoint_input.data).split(','))}\n",
                         "one.py", "preprocess_handler")
     assert json.loads(run_preprocessor(one, LINE, "one.py", log)) == {
         "00000000000000000000": "0.5", "00000000000000000001": "1", "00000000000000000002": "2"}
