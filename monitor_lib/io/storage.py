@@ -38,7 +38,8 @@ def spark_reads_s3() -> bool:
     return os.environ.get(S3_READER_ENV, "boto3").strip().lower() == "spark"
 
 
-def local_path(uri: str) -> str:
+def local_path(uri: str | os.PathLike[str]) -> str:
+    uri = os.fspath(uri)
     return uri[len("file://"):] if uri.startswith("file://") else uri
 
 
@@ -89,7 +90,7 @@ def read_first_line(path: str) -> str | None:
     return None
 
 
-def read_text(uri: str, what: str = "file") -> str:
+def read_text(uri: str | os.PathLike[str], what: str = "file") -> str:
     """A small text file (a baseline, a script, a config) read on the driver, local or ``s3://``."""
     if s3.is_s3(uri):
         return s3.read_text(uri, what)
