@@ -436,17 +436,20 @@ def _folder_writer(dest: storage.Destination):
         import tempfile
 
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         files: dict[str, list] = {}  # rel -> [spooled file, records]
         try:
             for batch in batches:
-                for rel, line in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
+                rels, lines = batch.column(0), batch.column(1)
+                folders = pc.unique(rels).to_pylist()  # usually one
+                for rel in folders:
+                    chosen = lines if len(folders) == 1 else pc.filter(lines, pc.equal(rels, rel))
                     entry = files.get(rel)
                     if entry is None:
                         entry = files[rel] = [tempfile.SpooledTemporaryFile(max_size=16 << 20), 0]
-                    entry[0].write(line)
-                    entry[0].write(b"\n")
-                    entry[1] += 1
+                    entry[0].write(b"\n".join(chosen.to_pylist()) + b"\n")
+                    entry[1] += len(chosen)
             out = {"rel": [], "file": [], "records": []}
             for rel, (fh, n) in sorted(files.items()):
                 fh.seek(0)
