@@ -2,9 +2,9 @@
 
 :func:`merge_profile_files` reads ``profile.json`` state files (local or ``s3://``), merges them (the merge is
 exact for counts and moments and within the sketch error for quantiles and distinct counts, see
-:func:`monitor_lib.profile.state.merge_profiles`), and writes the baseline files of the union — SageMaker's
-``statistics.json`` and suggested ``constraints.json``, plus the merged ``profile.json`` to roll up further — into
-a local folder or an ``s3://`` prefix. No Spark: the profiles are small.
+:func:`monitor_lib.profile.state.merge_profiles`), and writes the baseline files of the union —
+SageMaker's ``statistics.json`` and suggested ``constraints.json``, plus the merged ``profile.json`` to roll
+up further — into a local folder or an ``s3://`` prefix. No Spark: the profiles are small.
 
 It sits above :mod:`monitor_lib.profile` and :mod:`monitor_lib.checks` (suggestion), which is why it is not in
 either package.
@@ -38,7 +38,8 @@ class MergedProfiles:
     item_count: int  # records of the union
     features: int  # columns of the union
     output_path: str  # as given: a local folder or an s3:// URI
-    files: dict[str, str] = field(default_factory=dict)  # statistics / constraints / profile -> path or s3:// URI
+    # statistics / constraints / profile -> where it is: a local path or an s3:// URI
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def merge_profile_files(paths: list[str], output_path: str, categorical_drift_method: str | None,
@@ -72,8 +73,9 @@ def _merged(profiles: list[tuple[str, Profile]]) -> Profile:
     first_path, merged = profiles[0]
     for path, profile in profiles[1:]:
         if (profile.kll_k, profile.hll_lg_k) != (merged.kll_k, merged.hll_lg_k):
-            raise FormatError(path, "parameters", f"sketch sizes kll_k {profile.kll_k}, hll_lg_k {profile.hll_lg_k} "
-                              f"differ from {first_path}'s (kll_k {merged.kll_k}, hll_lg_k {merged.hll_lg_k}): "
-                              "profiles merge only with the same sketch sizes")
+            raise FormatError(path, "parameters",
+                              f"sketch sizes kll_k {profile.kll_k}, hll_lg_k {profile.hll_lg_k} differ from "
+                              f"{first_path}'s (kll_k {merged.kll_k}, hll_lg_k {merged.hll_lg_k}): profiles "
+                              "merge only with the same sketch sizes")
         merged = merge_profiles(merged, profile)
     return merged

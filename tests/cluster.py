@@ -96,7 +96,8 @@ def _unshare_prefix() -> list[str] | None:
         return None
     for prefix in ([unshare, "--mount", "--propagation", "private"],
                    [unshare, "--user", "--map-root-user", "--mount", "--propagation", "private"]):
-        probe = subprocess.run([*prefix, "mount", "-t", "tmpfs", "probe", "/mnt"], capture_output=True, timeout=30)
+        probe = subprocess.run([*prefix, "mount", "-t", "tmpfs", "probe", "/mnt"], capture_output=True,
+                               timeout=30)
         if probe.returncode == 0:
             return prefix
     return None
@@ -123,8 +124,9 @@ def start_cluster(workdir: Path, workers: int = 1, cores: int = 1, memory: str =
         prefix = _unshare_prefix()
         if prefix is None:
             raise RuntimeError("private_dirs needs `unshare` with mount namespaces (root or user namespaces)")
-        # sh mounts a tmpfs over each folder, then execs spark-class: the pid (and process group) stays the same
-        mounts = " && ".join(f'mount -t tmpfs model-monitor-worker "${i + 1}"' for i in range(len(private_dirs)))
+        # sh mounts a tmpfs over each folder, then execs spark-class: same pid, same process group
+        mounts = " && ".join(f'mount -t tmpfs model-monitor-worker "${i + 1}"'
+                             for i in range(len(private_dirs)))
         hide = [*prefix, "sh", "-c", f'{mounts} && shift {len(private_dirs)} && exec "$@"', "sh",
                 *[str(d) for d in private_dirs]]
 

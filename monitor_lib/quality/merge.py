@@ -253,7 +253,8 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
     from pyspark.sql import functions as F
 
     capture_files = [_absolute(f) for f in cap.list_capture_files(capture_source, start, end)]
-    gt_files = [_absolute(f) for f in list_data_files(ground_truth_source, "ground_truth_source", allow_empty=True)]
+    gt_files = [_absolute(f)
+                for f in list_data_files(ground_truth_source, "ground_truth_source", allow_empty=True)]
     if s3.is_s3(capture_source):
         root_dir = capture_source.rstrip("/")
         if capture_files == [capture_source]:  # a single object
@@ -343,7 +344,8 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
         elif kind == _UNMATCHED_LABEL:
             counts.unmatched_labels = n
             samples[kind] = _examples(kind, r["ex_min"], r["ex_max"])
-    order = sorted(k for k in samples if ":" in k) + [_UNMATCHED_PREDICTION, _UNMATCHED_LABEL, _DUPLICATE_LABEL]
+    order = sorted(k for k in samples if ":" in k) + [_UNMATCHED_PREDICTION, _UNMATCHED_LABEL,
+                                                       _DUPLICATE_LABEL]
     sample = [e for k in order for e in samples.get(k, [])][:MAX_SAMPLE]
     log.info("ground-truth merge: %d of %d prediction(s) labelled, %d label(s) unused, %d duplicate label(s)",
              counts.matched, counts.predictions, counts.unmatched_labels, counts.duplicate_labels)
@@ -399,7 +401,9 @@ def write_merged_records(merged, output: str, folders=(), kms_key: str | None = 
     from pyspark.sql import functions as F
 
     dest = storage.destination(output, kms_key)
-    rows = (merged.select(F.coalesce("rel", F.lit("")).alias("rel"), F.col("line").cast("binary").alias("line"))
+    folder_lines = merged.select(F.coalesce("rel", F.lit("")).alias("rel"),
+                                 F.col("line").cast("binary").alias("line"))
+    rows = (folder_lines
             .repartition(F.col("rel"))
             .mapInArrow(_folder_writer(dest), _WRITTEN_SCHEMA)
             .collect())

@@ -26,7 +26,8 @@ from typing import TypeVar
 
 import numpy as np
 
-# the statistics file's record types (defined with the file format), re-exported with the formulas that fill them
+# the statistics file's record types (defined with the file format), re-exported with the formulas that
+# fill them
 from monitor_lib.formats.model_quality import PROBLEM_TYPES, Metric  # noqa: F401
 
 REPLICAS = 5

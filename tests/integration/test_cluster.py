@@ -76,8 +76,8 @@ def data(tmp_path_factory) -> dict[str, Path]:
 
 
 def submit(target: list[str], job: str, flags: list[str], tmp: Path | None = None):
-    done = run_process([sys.executable, "-m", "monitor_lib.cli", "submit", *target, *SPARK_CONF, job, "--", *flags],
-                       env_extra={"TMPDIR": str(tmp)} if tmp else None, timeout=900)
+    done = run_process([sys.executable, "-m", "monitor_lib.cli", "submit", *target, *SPARK_CONF, job, "--",
+                        *flags], env_extra={"TMPDIR": str(tmp)} if tmp else None, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return done
 
@@ -130,8 +130,8 @@ def load(folder: Path, name: str):
 
 
 @pytest.mark.spark
-def test_baseline_and_monitoring_on_a_standalone_cluster_with_data_in_s3_equal_local_mode(cluster, data,
-                                                                                         aws_server, driver_tmp):
+def test_baseline_and_monitoring_on_a_standalone_cluster_with_data_in_s3_equal_local_mode(
+        cluster, data, aws_server, driver_tmp):
     out = data["out"]
     s3 = aws_server.client("s3")
     s3.create_bucket(Bucket=BUCKET)
@@ -195,10 +195,10 @@ def quality_data(tmp_path_factory) -> dict:
     for i in range(n):
         late = i % 50 == 49
         meta = {"inferenceId": f"inf-{i}"} if i % 7 == 0 else {}
-        captures.append({"key": meta.get("inferenceId", f"ev-{i}"), "score": float(scores[i]), "in_window": not late,
-                         "line": capture_line(f"{i},{i % 3}", str(scores[i]),
-                                              f"2026-11-20T{11 if late else 10}:{i % 60:02d}:{7 * i % 60:02d}Z",
-                                              event_id=f"ev-{i}", **meta)})
+        when = f"2026-11-20T{11 if late else 10}:{i % 60:02d}:{7 * i % 60:02d}Z"
+        line = capture_line(f"{i},{i % 3}", str(scores[i]), when, event_id=f"ev-{i}", **meta)
+        captures.append({"key": meta.get("inferenceId", f"ev-{i}"), "score": float(scores[i]),
+                         "in_window": not late, "line": line})
     for part in range(2):
         (hour / f"part-{part}.jsonl").write_text("".join(c["line"] + "\n" for c in captures[part::2]))
 
@@ -206,7 +206,8 @@ def quality_data(tmp_path_factory) -> dict:
         return json.dumps({"groundTruthData": {"data": str(value), "encoding": "CSV"},
                            "eventMetadata": {"eventId": key}, "eventVersion": "0"})
 
-    first = [(c["key"], int(labels[i])) for i, c in enumerate(captures) if i % 10 != 3] + [("ghost-1", 1), ("ghost-2", 0)]
+    first = [(c["key"], int(labels[i])) for i, c in enumerate(captures) if i % 10 != 3]
+    first += [("ghost-1", 1), ("ghost-2", 0)]  # labels no capture carries
     later = [(c["key"], 1 - int(labels[i])) for i, c in enumerate(captures) if i % 13 == 0]  # corrections
     uploads = {"12": first, "13": later}
     for hh, rows in uploads.items():
@@ -224,8 +225,8 @@ def quality_data(tmp_path_factory) -> dict:
 
 
 @pytest.mark.spark
-def test_model_quality_with_ground_truth_on_the_cluster_with_everything_in_s3(cluster, quality_data, aws_server,
-                                                                             driver_tmp):
+def test_model_quality_with_ground_truth_on_the_cluster_with_everything_in_s3(
+        cluster, quality_data, aws_server, driver_tmp):
     """The merge's executors write the merged records to S3 themselves: the driver's staging folder is out of
     their reach. Counts against pandas, metrics against scikit-learn, on the same generated data."""
     from sklearn import metrics as skm
@@ -274,8 +275,8 @@ def test_model_quality_with_ground_truth_on_the_cluster_with_everything_in_s3(cl
     assert [k for k in keys if not k.rsplit("/", 1)[1].startswith("_")] == [merged_key]
     merged = [json.loads(line) for line in
               s3.get_object(Bucket=BUCKET, Key=merged_key)["Body"].read().decode().splitlines()]
-    got = {r["eventMetadata"].get("inferenceId") or r["eventMetadata"]["eventId"]: int(r["groundTruthData"]["data"])
-           for r in merged}
+    got = {(r["eventMetadata"].get("inferenceId") or r["eventMetadata"]["eventId"]):
+           int(r["groundTruthData"]["data"]) for r in merged}
     assert len(merged) == len(got) == len(matched) and got == {k: int(winner[k]) for k in matched["key"]}
 
     # the metrics: scikit-learn on the same records
@@ -285,14 +286,16 @@ def test_model_quality_with_ground_truth_on_the_cluster_with_everything_in_s3(cl
     stats = json.loads(s3.get_object(Bucket=BUCKET, Key="mq/out/statistics.json")["Body"].read())
     assert stats["dataset"]["item_count"] == len(matched)
     m = stats["binary_classification_metrics"]
-    reference = {"accuracy": skm.accuracy_score(y_true, y_pred), "precision": skm.precision_score(y_true, y_pred),
+    reference = {"accuracy": skm.accuracy_score(y_true, y_pred),
+                 "precision": skm.precision_score(y_true, y_pred),
                  "recall": skm.recall_score(y_true, y_pred), "f1": skm.f1_score(y_true, y_pred),
                  "auc": skm.roc_auc_score(y_true, y_score)}
     for name, value in reference.items():
         assert math.isclose(m[name]["value"], value, rel_tol=1e-12), (name, m[name]["value"], value)
     tn, fp, fn, tp = skm.confusion_matrix(y_true, y_pred).ravel()
     assert m["confusion_matrix"] == {"0": {"0": int(tn), "1": int(fp)}, "1": {"0": int(fn), "1": int(tp)}}
-    violations = json.loads(s3.get_object(Bucket=BUCKET, Key="mq/out/constraint_violations.json")["Body"].read())
+    violations = json.loads(s3.get_object(Bucket=BUCKET,
+                                          Key="mq/out/constraint_violations.json")["Body"].read())
     assert reference["accuracy"] < 0.99 and reference["auc"] >= 0.5
     assert [v["metric_name"] for v in violations["violations"]] == ["accuracy"]
     run = json.loads(s3.get_object(Bucket=BUCKET, Key="mq/out/run_summary.json")["Body"].read())

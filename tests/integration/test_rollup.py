@@ -30,9 +30,10 @@ def _frame(n: int, seed: int, shift: float, extra: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def stored(spark, aws_server, tmp_path_factory):
-    """Two profiles (two datasets with one column each of their own) as local files and as S3 objects. Together
-    they hold fewer values than a KLL sketch keeps (2048), so merging compacts nothing: KLL compaction flips a
-    random coin, and two merges of larger profiles would differ within the sketch error, not to the bit."""
+    """Two profiles (two datasets with one column each of their own) as local files and as S3 objects.
+    Together they hold fewer values than a KLL sketch keeps (2048), so merging compacts nothing: KLL
+    compaction flips a random coin, and two merges of larger profiles would differ within the sketch error,
+    not to the bit."""
     root = tmp_path_factory.mktemp("rollup")
     client = aws_server.client("s3")
     client.create_bucket(Bucket=BUCKET)
@@ -40,7 +41,8 @@ def stored(spark, aws_server, tmp_path_factory):
     local, remote = [], []
     for name, frame in frames.items():
         frame.to_parquet(root / f"{name}.parquet")
-        profile = profile_dataset(read_dataset(spark, str(root / f"{name}.parquet"), DatasetFormat("parquet"))).profile
+        dataset = read_dataset(spark, str(root / f"{name}.parquet"), DatasetFormat("parquet"))
+        profile = profile_dataset(dataset).profile
         path = root / name / "profile.json"
         path.parent.mkdir()
         write_profile(profile, str(path))
@@ -62,7 +64,8 @@ def test_profiles_in_s3_merge_into_an_s3_output_like_the_local_merge(stored):
     assert remote.files == {"statistics": f"s3://{BUCKET}/rollup/ab/statistics.json",
                             "constraints": f"s3://{BUCKET}/rollup/ab/constraints.json",
                             "profile": f"s3://{BUCKET}/rollup/ab/profile.json"}
-    assert local.files == {k: str(root / "merged" / f"{k}.json") for k in ("statistics", "constraints", "profile")}
+    assert local.files == {k: str(root / "merged" / f"{k}.json")
+                           for k in ("statistics", "constraints", "profile")}
     for name in ("statistics.json", "constraints.json", "profile.json"):
         assert _s3_text(client, f"rollup/ab/{name}") == (root / "merged" / name).read_text(), name
     assert sorted(o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix="rollup/")["Contents"]) == [
@@ -78,8 +81,8 @@ def test_profiles_in_s3_merge_into_an_s3_output_like_the_local_merge(stored):
     assert sorted(features) == ["city", "k", "only_a", "only_b", "x"]
     x = features["x"]["numerical_statistics"]
     assert (x["min"], x["max"]) == (both["x"].min(), both["x"].max())
-    assert math.isclose(x["sum"], both["x"].sum(), rel_tol=1e-12) and math.isclose(x["mean"], both["x"].mean(),
-                                                                                    rel_tol=1e-12)
+    assert math.isclose(x["sum"], both["x"].sum(), rel_tol=1e-12)
+    assert math.isclose(x["mean"], both["x"].mean(), rel_tol=1e-12)
     assert math.isclose(x["std_dev"], both["x"].std(ddof=0), rel_tol=1e-9)
     assert features["only_a"]["numerical_statistics"]["common"]["num_missing"] == 800
     city = {b["value"]: b["count"]
@@ -94,13 +97,15 @@ def test_profiles_in_s3_merge_into_an_s3_output_like_the_local_merge(stored):
 def test_nothing_is_written_when_a_profile_is_missing_or_does_not_merge(stored, spark):
     client, root = stored["client"], stored["root"]
     with pytest.raises(DatasetNotFoundError, match=f"s3://{BUCKET}/runs/c/profile.json does not exist"):
-        merge_profile_files([stored["remote"][0], f"s3://{BUCKET}/runs/c/profile.json"], f"s3://{BUCKET}/bad/1", None)
+        merge_profile_files([stored["remote"][0], f"s3://{BUCKET}/runs/c/profile.json"], f"s3://{BUCKET}/bad/1",
+                            None)
     small = root / "small" / "profile.json"
     small.parent.mkdir()
     frame = read_dataset(spark, str(root / "a.parquet"), DatasetFormat("parquet"))
     write_profile(profile_dataset(frame, ProfileOptions(kll_k=200)).profile, str(small))
     client.put_object(Bucket=BUCKET, Key="runs/small/profile.json", Body=small.read_bytes())
-    with pytest.raises(FormatError, match=f"s3://{BUCKET}/runs/small/profile.json: parameters: sketch sizes kll_k 200"):
+    with pytest.raises(FormatError,
+                       match=f"s3://{BUCKET}/runs/small/profile.json: parameters: sketch sizes kll_k 200"):
         merge_profile_files([stored["remote"][0], f"s3://{BUCKET}/runs/small/profile.json"], f"s3://{BUCKET}/bad/2",
                             None)
     not_a_profile = Path(root / "stats.json")

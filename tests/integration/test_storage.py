@@ -75,7 +75,8 @@ def test_nothing_is_uploaded_when_the_job_fails(bucket):
 
 def test_destination_paths_stay_inside_the_output(tmp_path):
     dest = destination(str(tmp_path / "d"))
-    assert dest.location("x/y.jsonl") == str(tmp_path / "d" / "x" / "y.jsonl") and dest.location("") == dest.root
+    assert dest.location("x/y.jsonl") == str(tmp_path / "d" / "x" / "y.jsonl")
+    assert dest.location("") == dest.root
     with pytest.raises(Exception, match="is not inside the output"):
         dest.location("../escape.jsonl")
 
