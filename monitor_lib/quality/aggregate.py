@@ -31,7 +31,7 @@ from monitor_lib.quality.results import QualityTallies
 from monitor_lib.spark import try_cast_double
 
 if TYPE_CHECKING:  # the parameters of the model-quality monitor: an annotation only, no import at run time
-    from monitor_lib.monitors.model_quality import ModelQualityConfig
+    from monitor_lib.monitors.model_quality import ModelQualityParams
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def _binary(x, positive: str | None):
     return F.when(lower.isin("1", "true"), 1).when(lower.isin("0", "false"), 0)
 
 
-def typed_records(labelled, config: ModelQualityConfig):
+def typed_records(labelled, config: ModelQualityParams):
     """Columns status, kind, file, line, y, yhat, s (binary score) — value problems become rejections."""
     from pyspark.sql import functions as F
 
@@ -173,7 +173,7 @@ def _split_counts(rows, tallies: QualityTallies) -> list:
     return good
 
 
-def aggregate_quality(labelled, config: ModelQualityConfig) -> QualityTallies:
+def aggregate_quality(labelled, config: ModelQualityParams) -> QualityTallies:
     """All tallies of a problem type from the frame of :func:`monitor_lib.quality.extract.labelled_records`."""
     typed = typed_records(labelled, config)
     tallies = QualityTallies(config.problem_type)
@@ -210,7 +210,7 @@ def _regression(typed, tallies: QualityTallies) -> None:
     ]
 
 
-def _classification(typed, config: ModelQualityConfig, tallies: QualityTallies) -> None:
+def _classification(typed, config: ModelQualityParams, tallies: QualityTallies) -> None:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 

@@ -30,7 +30,7 @@ from monitor_lib.errors import ConfigError
 from monitor_lib.io.dataset_format import DatasetFormat
 
 if TYPE_CHECKING:  # the parameters of the model-quality monitor: an annotation only, no import at run time
-    from monitor_lib.monitors.model_quality import ModelQualityConfig
+    from monitor_lib.monitors.model_quality import ModelQualityParams
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def column_index(attribute: str, names: list[str], field: str, source: str) -> i
                       f"among the {len(names)} columns ({shown})")
 
 
-def _attributes(config: ModelQualityConfig) -> dict[str, tuple[str, str]]:
+def _attributes(config: ModelQualityParams) -> dict[str, tuple[str, str]]:
     """output name -> (parameter name, attribute) of the values to locate."""
     attrs = {}
     if config.ground_truth_attribute:
@@ -87,7 +87,7 @@ def _frame(df, status, kind, file, line, values: dict):
     )
 
 
-def labelled_records(spark, config: ModelQualityConfig, source: str | None = None,
+def labelled_records(spark, config: ModelQualityParams, source: str | None = None,
                      fmt: DatasetFormat | None = None):
     """(frame, files) of a labelled dataset (csv / json / parquet) or of merged records."""
     source = source or config.dataset_source
@@ -97,7 +97,7 @@ def labelled_records(spark, config: ModelQualityConfig, source: str | None = Non
     return _dataset_records(spark, config, source, fmt)
 
 
-def _dataset_records(spark, config: ModelQualityConfig, source: str, fmt: DatasetFormat):
+def _dataset_records(spark, config: ModelQualityParams, source: str, fmt: DatasetFormat):
     from pyspark.sql import functions as F
 
     from monitor_lib.io.readers import CORRUPT_COLUMN, read_dataset
@@ -143,7 +143,7 @@ def _as_text(col, data_type):
     return col.cast("string")
 
 
-def _merged_records(spark, config: ModelQualityConfig, source: str, fmt: DatasetFormat):
+def _merged_records(spark, config: ModelQualityParams, source: str, fmt: DatasetFormat):
     """Merged records (a capture record + ``groundTruthData``) of the window."""
     from pyspark.sql import functions as F
 
