@@ -179,7 +179,8 @@ def run_merge(params: MergeParams, ctx: RunContext) -> RunOutcome:
     merged = merge_window(ctx.spark, params.dataset_source, params.ground_truth_source, params.start_time,
                           params.end_time)
     try:
-        written = [ctx.public(w) for w in write_merged_records(merged.merged, ctx.out, merged.folders)]
+        written = [ctx.public(w) for w in write_merged_records(merged.merged, ctx.public(ctx.out), merged.folders,
+                                                              params.output_kms_key)]
     finally:
         merged.release()
     c = merged.counts
@@ -225,9 +226,10 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
     source, fmt, merge = params.dataset_source, params.dataset_format, None
     if params.ground_truth_source:
         merge_params = MergeParams(params.dataset_source, params.ground_truth_source,
-                                   os.path.join(ctx.out, filenames.MERGE_FOLDER), params.start_time, params.end_time)
+                                   os.path.join(ctx.out, filenames.MERGE_FOLDER), params.start_time, params.end_time,
+                                   output_kms_key=params.output_kms_key)
         merge = ctx.run_nested(MONITOR, MONITOR.phase("merge"), merge_params, filenames.MERGE_FOLDER)
-        source = os.path.join(ctx.out, filenames.MERGE_FOLDER)
+        source = ctx.public(os.path.join(ctx.out, filenames.MERGE_FOLDER))
         fmt = DatasetFormat("merge", capture_index_names=("endpointOutput",))
     labelled, data_files = labelled_records(ctx.spark, params, source, fmt)
     phase = "baseline" if params.is_baseline else "monitoring"

@@ -231,8 +231,8 @@ def test_model_quality_with_ground_truth_on_the_cluster_with_everything_in_s3(
     their reach. Counts against pandas, metrics against scikit-learn, on the same generated data."""
     from sklearn import metrics as skm
 
-    if not cluster.driver_tmp_hidden:
-        pytest.skip("this machine cannot hide the driver's folder from the worker (no mount namespaces)")
+    assert cluster.driver_tmp_hidden, ("the worker must not see the driver's folder (a mount namespace with a tmpfs "
+                                       "over it): without that this test could pass with a driver-local merge")
     worker = cluster.processes[1]  # the worker: a tmpfs of its own over the drivers' TMPDIR
     assert f" {driver_tmp} " in Path(f"/proc/{worker.pid}/mountinfo").read_text()
     assert f" {driver_tmp} " not in Path("/proc/self/mountinfo").read_text()
