@@ -186,7 +186,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     from monitor_lib.monitors.data_quality import CATEGORICAL_DRIFT_METHODS
 
     type_hint = given_type(list(argv or []))
-    p = argparse.ArgumentParser(prog="model-monitor", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="model-monitor",
+        description="Spark-native SageMaker Model Monitor: baselines, monitoring runs, reports. "
+                    "`model-monitor monitors` lists the monitor types; `model-monitor COMMAND --help` the flags.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
     sub = p.add_subparsers(dest="command", required=True)
