@@ -180,10 +180,10 @@ def cmd_monitors(args: argparse.Namespace) -> int:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; ``argv`` (its ``--type``) decides which monitor's flags each command has."""
+    from monitor_lib.checks.drift import CATEGORICAL, method_names
     from monitor_lib.commands import add_monitor_command, given_type
     from monitor_lib.driver.submit import add_submit_parser
     from monitor_lib.monitors import registry
-    from monitor_lib.monitors.data_quality import CATEGORICAL_DRIFT_METHODS
 
     type_hint = given_type(list(argv or []))
     p = argparse.ArgumentParser(
@@ -210,7 +210,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     m = sub.add_parser("merge-profiles", help="merge profile.json states into the statistics of their union")
     m.add_argument("profiles", nargs="+", help="profile.json files or s3:// URIs (from earlier runs)")
     m.add_argument("--output", dest="output_path", required=True, help="folder or s3:// URI")
-    m.add_argument("--categorical-drift-method", choices=CATEGORICAL_DRIFT_METHODS)
+    m.add_argument("--categorical-drift-method", choices=method_names(CATEGORICAL))
     m.add_argument("--kms-key", dest="kms_key", help="s3:// outputs: SSE-KMS with this key")
     m.set_defaults(func=cmd_merge_profiles)
 

@@ -196,6 +196,11 @@ def register(method: DriftMethod) -> DriftMethod:
     return method
 
 
+def method_names(kind: str) -> list[str]:
+    """The registered drift methods of one kind (``NUMERIC`` or ``CATEGORICAL``), in registration order."""
+    return [n for k, n in _METHODS if k == kind]
+
+
 def drift_method(kind: str, name: str) -> DriftMethod:
     try:
         return _METHODS[(kind, name)]

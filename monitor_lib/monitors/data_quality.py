@@ -13,6 +13,7 @@ from monitor_lib.checks.data_quality import CheckOutcome, check_data_quality, fe
 from monitor_lib.checks.suggest import suggest_constraints
 from monitor_lib.errors import ConfigError, EmptyDatasetError, UnreadableInputError, UserScriptError
 from monitor_lib.formats.constraints import (
+    CATEGORICAL_DRIFT_METHODS,
     Constraints,
     parse_constraints,
     read_constraints,
@@ -40,7 +41,6 @@ from monitor_lib.profile.options import DEFAULT_MAX_CATEGORIES, ProfileOptions
 
 log = logging.getLogger(__name__)
 
-CATEGORICAL_DRIFT_METHODS = ("LInfinity", "ChiSquared")
 PROFILE_GROUP = "profiler"
 
 
