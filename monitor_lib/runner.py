@@ -110,5 +110,9 @@ def run_job(monitor_type: str, params: Any, phase: str | None = None, spark=None
     monitor = get(monitor_type)
     flat = params if isinstance(params, dict) else to_params(params)
     chosen = monitor.phase(phase or monitor.environment_phase(flat, explicit=True))
-    typed = from_params(chosen.params, params, "parameters", strict=False) if isinstance(params, dict) else params
+    if isinstance(params, dict):  # a typo is an error naming it; analysis_type is the monitor's own name
+        given = {k: v for k, v in params.items() if k != "analysis_type"}
+        typed = from_params(chosen.params, given, "parameters")
+    else:
+        typed = params
     return run(monitor, chosen, typed, spark)

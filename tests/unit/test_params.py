@@ -102,3 +102,12 @@ def test_reference_rows_show_defaults_and_required_fields():
     rows = {r[0]: r for r in reference_rows(Toy)}
     assert rows["toy_size"][1:3] == ("--toy-size TOY_SIZE", "required")
     assert rows["switch_it"][1] == "--switch-it"
+
+
+def test_the_library_front_door_refuses_a_misspelt_parameter(tmp_path):
+    from monitor_lib.runner import run_job
+
+    with pytest.raises(ConfigError, match=r"parameters: unknown key\(s\) dataset_sorce; known keys: "):
+        run_job("data-quality", {"dataset_sorce": "x.csv", "dataset_format": '{"csv": {}}',
+                                 "output_path": str(tmp_path / "o")})
+    assert not (tmp_path / "o").exists()  # refused before anything is created
