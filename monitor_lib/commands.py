@@ -83,16 +83,22 @@ def add_monitor_command(sub, command: str, type_hint: str | None) -> None:
     p.set_defaults(command_name=command)
 
 
+def _other_monitors(command: str, monitor):
+    """``(monitor, phase)`` of every other registered monitor that runs ``command``."""
+    from monitor_lib.monitors import registry
+
+    for other in registry.monitors():
+        phase = other.phase_for_command(command)
+        if other is not monitor and phase is not None:
+            yield other, phase
+
+
 def _foreign_flags(command: str, monitor, extras: list[str]) -> str | None:
     """``--problem-type belong(s) to model quality: add --type model-quality`` for flags of another monitor."""
-    from monitor_lib.monitors import registry
     from monitor_lib.params import declared
 
     given = [a.split("=", 1)[0] for a in extras if a.startswith("--")]
-    for other in registry.monitors():
-        phase = other.phase_for_command(command)
-        if other is monitor or phase is None:
-            continue
+    for other, phase in _other_monitors(command, monitor):
         flags = {spec.flag for _, spec in declared(phase.params)}
         theirs = [f for f in given if f in flags]
         if theirs:
@@ -102,16 +108,14 @@ def _foreign_flags(command: str, monitor, extras: list[str]) -> str | None:
 
 def _format_value(args: argparse.Namespace, cls, monitor, command: str) -> str | None:
     """``--format`` (with ``--header``) as SageMaker's ``dataset_format`` JSON, or None when not given."""
-    from monitor_lib.monitors import registry
     from monitor_lib.monitors.common import FORMAT_SHORTHANDS
 
     fmt, header = getattr(args, "format", None), getattr(args, "header", None)
     if fmt is None:
         return json.dumps({"csv": {"header": header}}) if header is not None else None
     if fmt not in _format_choices(cls):
-        for other in registry.monitors():
-            phase = other.phase_for_command(command)
-            if other is not monitor and phase is not None and fmt in _format_choices(phase.params):
+        for other, phase in _other_monitors(command, monitor):
+            if fmt in _format_choices(phase.params):
                 raise ConfigError(f"--format {fmt} is the {other.title} input: add --type {other.name}")
         raise ConfigError(f"--format must be one of {', '.join(_format_choices(cls))}, got {fmt!r}")
     if fmt in FORMAT_SHORTHANDS:
@@ -124,7 +128,7 @@ def _format_value(args: argparse.Namespace, cls, monitor, command: str) -> str |
 
 def job_from_args(args: argparse.Namespace, extras: list[str]) -> Job:
     from monitor_lib.monitors import registry
-    from monitor_lib.params import env_names, params_from_args, read_yaml
+    from monitor_lib.params import completed, env_names, params_from_args, read_yaml
 
     command = args.command_name
     monitor, phase = registry.resolve(command, args.monitor_type)
@@ -136,10 +140,7 @@ def job_from_args(args: argparse.Namespace, extras: list[str]) -> Job:
     if fmt is not None:
         params["dataset_format"] = fmt
     params.update(params_from_args(args, phase.params))
-    complete = getattr(phase.params, "complete_params", None)  # defaults that depend on other parameters
-    if complete is not None:
-        params = complete(params)
-    return Job(command, monitor, phase, params, args.config)
+    return Job(command, monitor, phase, completed(phase.params, params), args.config)
 
 
 def _parser(argv: list[str]) -> argparse.ArgumentParser:

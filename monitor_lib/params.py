@@ -166,9 +166,7 @@ def from_params(cls, raw: dict[str, Any], source: str, strict: bool = True, **gi
     """
     specs = declared(cls)
     known = {p.env for _, p in specs}
-    complete = getattr(cls, "complete_params", None)  # defaults that depend on other parameters
-    if complete is not None:
-        raw = complete(dict(raw))
+    raw = completed(cls, raw)
     if strict:
         unknown = sorted(k for k in raw if k not in known)
         if unknown:
@@ -180,7 +178,7 @@ def from_params(cls, raw: dict[str, Any], source: str, strict: bool = True, **gi
         value = raw.get(spec.env)
         if _empty(value):
             if spec.required:
-                raise ConfigError(f"{spec.env} is required ({source}; flag {spec.flag}): {spec.help}")
+                raise _required(spec, source)
             continue
         try:
             values[name] = spec.parse(value, spec.env)
@@ -192,11 +190,22 @@ def from_params(cls, raw: dict[str, Any], source: str, strict: bool = True, **gi
         raise ConfigError(f"{e} ({source})") from None
 
 
+def completed(cls, raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with the defaults that depend on other parameters (the class's ``complete_params``, if any)."""
+    complete = getattr(cls, "complete_params", None)
+    return complete(dict(raw)) if complete is not None else raw
+
+
+def _required(spec: Param, source: str | None = None) -> ConfigError:
+    where = f"{source}; flag {spec.flag}" if source else f"flag {spec.flag}"
+    return ConfigError(f"{spec.env} is required ({where}): {spec.help}")
+
+
 def check_required(obj) -> None:
     """``__post_init__`` of a parameter dataclass built directly: every required field is set."""
     for name, spec in declared(type(obj)):
         if spec.required and _empty(getattr(obj, name)):
-            raise ConfigError(f"{spec.env} is required (flag {spec.flag}): {spec.help}")
+            raise _required(spec)
 
 
 def to_params(obj) -> dict[str, Any]:

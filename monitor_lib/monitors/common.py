@@ -23,10 +23,6 @@ def parse_dataset_format(value: Any, name: str) -> DatasetFormat:
     return DatasetFormat.parse(json_text(value, name), name)
 
 
-def parse_instant(value: Any, name: str) -> datetime | None:
-    return parse_time(value if isinstance(value, datetime) else str(value), name)
-
-
 def check_window(start: datetime | None, end: datetime | None) -> None:
     if start and end and start >= end:
         raise ConfigError(f"start_time {iso_utc(start)} must be before end_time {iso_utc(end)}")
@@ -62,11 +58,11 @@ class DatasetParams:
 class MonitoringParams(DatasetParams):
     """What a scheduled monitoring run adds: the window, the schedule's names, CloudWatch, post-processing."""
 
-    start_time: datetime | None = param("start_time", "window start, ISO-8601 UTC (inclusive)", parse=parse_instant,
+    start_time: datetime | None = param("start_time", "window start, ISO-8601 UTC (inclusive)", parse=parse_time,
                                         group="window")
-    end_time: datetime | None = param("end_time", "window end, ISO-8601 UTC (exclusive)", parse=parse_instant,
+    end_time: datetime | None = param("end_time", "window end, ISO-8601 UTC (exclusive)", parse=parse_time,
                                       group="window")
-    metric_time: datetime | None = param("metric_time", "CloudWatch timestamp", parse=parse_instant,
+    metric_time: datetime | None = param("metric_time", "CloudWatch timestamp", parse=parse_time,
                                          default_text="start_time, else the run's start", group="window")
     endpoint_name: str | None = param("sagemaker_endpoint_name", "endpoint name (CloudWatch dimension Endpoint)",
                                       flag="--endpoint", group="window")

@@ -16,6 +16,7 @@ from monitor_lib import filenames
 from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
 from monitor_lib.formats.jsonfmt import write_json_atomic
 from monitor_lib.formats.model_quality import (
+    PROBLEM_TYPES,
     ModelQualityConstraints,
     ModelQualityStatistics,
     check_model_quality,
@@ -38,15 +39,14 @@ from monitor_lib.monitors.common import (
     counts_text,
     no_data_counts,
     parse_dataset_format,
-    parse_instant,
     read_optional,
     record_lines,
 )
 from monitor_lib.params import check_required, integer, number, param
+from monitor_lib.timefmt import parse_time
 
 log = logging.getLogger(__name__)
 
-PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
 ATTRIBUTES = "attributes"
 
 
@@ -150,8 +150,8 @@ class MergeParams:
                                      "after the predictions)", flag="--ground-truth", required=True)
     output_path: str = param("output_path", "the folder (or s3:// URI) that receives the merged records",
                              flag="--output", required=True)
-    start_time: datetime | None = param("start_time", "window start, ISO-8601 UTC (inclusive)", parse=parse_instant)
-    end_time: datetime | None = param("end_time", "window end, ISO-8601 UTC (exclusive)", parse=parse_instant)
+    start_time: datetime | None = param("start_time", "window start, ISO-8601 UTC (inclusive)", parse=parse_time)
+    end_time: datetime | None = param("end_time", "window end, ISO-8601 UTC (exclusive)", parse=parse_time)
     output_kms_key: str | None = param("output_kms_key", "s3:// outputs: encrypt the uploaded objects with this KMS "
                                        "key (SSE-KMS)", flag="--kms-key")
 

@@ -5,13 +5,7 @@ from __future__ import annotations
 import os
 
 from monitor_lib import filenames
-from monitor_lib.errors import EXIT_ANALYZER_FAILED, EXIT_OK
-from monitor_lib.monitors.base import completed_message
 from monitor_lib.sinks.base import PUBLISHED, Sink
-
-EXIT_FAILED = EXIT_ANALYZER_FAILED
-
-__all__ = ["EXIT_FAILED", "EXIT_OK", "SINK", "completed_message", "write_message"]
 
 
 def write_message(root: str, text: str, overwrite: bool = True) -> str:

@@ -17,9 +17,9 @@ from monitor_lib.formats.statistics import DatasetStatistics, FeatureStatistics,
 from monitor_lib.io.capture import folder_range, list_capture_files
 from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.preprocess import PREPROCESS_ERROR, load_function, run_preprocessor
+from monitor_lib.monitors.base import completed_message
 from monitor_lib.monitors.data_quality import MonitoringRunParams
 from monitor_lib.params import from_params
-from monitor_lib.sinks.message import completed_message
 from monitor_lib.timefmt import parse_time
 
 
