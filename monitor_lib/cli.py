@@ -86,6 +86,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         known = registry.environment_names() + list(ACCEPTED_UNUSED)
         params = sagemaker_environment(known, root)
+        for m in registry.monitors():  # e.g. the Clarify layout: processing/input/config/analysis_config.json
+            if params.get("analysis_type") in (None, "", m.analysis_type):
+                for key, value in m.container_params(root).items():
+                    params.setdefault(key, value)
         custom = {k: v for k, v in params.items() if k not in known}
         _export_custom_environment(custom)
         monitor, phase = registry.for_environment(params)

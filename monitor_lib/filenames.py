@@ -3,6 +3,7 @@
 STATISTICS = "statistics.json"
 CONSTRAINTS = "constraints.json"
 VIOLATIONS = "constraint_violations.json"
+ANALYSIS = "analysis.json"  # Clarify's: the model-bias metrics (a baseline's is the constraints of monitoring runs)
 PROFILE = "profile.json"  # the mergeable profile state
 RUN_SUMMARY = "run_summary.json"
 REPORT = "report.html"

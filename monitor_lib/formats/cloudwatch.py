@@ -19,6 +19,12 @@ named by its statistics key (``mae``, ``r2``, ``f2``, ``weighted_f1``, …; the 
 are not published), with the same dimensions, timestamp and unit. The platform publishes them to
 ``aws/sagemaker/Endpoints/model-metrics`` (endpoints) or ``aws/sagemaker/ModelMonitoring/model-metrics``
 (batch transform).
+
+Model bias (clarify-contract §4): ``bias_metric_<NAME>`` per metric of every facet entry of the window's
+analysis.json, with the dimensions above plus ``BiasStage`` (``Pre-training`` | ``Post-Training``), ``Label``,
+``LabelValue``, ``Facet`` and ``FacetValue``; ±infinity is published as ±2.348543e108 (CloudWatch's range),
+a metric without a value (an error) is not published. Namespace ``aws/sagemaker/Endpoints/bias-metrics``
+(endpoints) or ``aws/sagemaker/ModelMonitoring/bias-metrics``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from monitor_lib.formats.clarify import number_value
 from monitor_lib.formats.model_quality import ModelQualityStatistics
 from monitor_lib.formats.statistics import DatasetStatistics
 from monitor_lib.timefmt import iso_utc
@@ -76,3 +83,32 @@ def model_quality_metrics(stats: ModelQualityStatistics, timestamp: datetime,
     dims = dimensions(endpoint, schedule)
     return [metric(name, ts, dims, Value=float(m.value))
             for name, m in stats.metrics.items() if math.isfinite(m.value)]
+
+
+CLOUDWATCH_INFINITY = 2.348543e108
+BIAS_STAGES = (("pre_training_bias_metrics", "Pre-training"), ("post_training_bias_metrics", "Post-Training"))
+
+
+def bias_metrics(analysis: dict, timestamp: datetime, endpoint: str | None = None,
+                 schedule: str | None = None) -> list[dict]:
+    ts = iso_utc(timestamp)
+    common = dimensions(endpoint, schedule)
+    out = []
+    for key, stage in BIAS_STAGES:
+        section = analysis.get(key)
+        if not section:
+            continue
+        label = [{"Name": "BiasStage", "Value": stage}, {"Name": "Label", "Value": str(section.get("label"))},
+                 {"Name": "LabelValue", "Value": str(section.get("label_value_or_threshold"))}]
+        for facet, entries in section.get("facets", {}).items():
+            for entry in entries:
+                dims = common + label + [{"Name": "Facet", "Value": facet},
+                                         {"Name": "FacetValue", "Value": str(entry.get("value_or_threshold"))}]
+                for m in entry.get("metrics", []):
+                    value = number_value(m.get("value"))
+                    if value is None or math.isnan(value):
+                        continue
+                    if math.isinf(value):
+                        value = math.copysign(CLOUDWATCH_INFINITY, value)
+                    out.append(metric(f"bias_metric_{m['name']}", ts, dims, Value=float(value)))
+    return out

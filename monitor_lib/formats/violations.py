@@ -14,7 +14,9 @@ class Violation:
     feature_name: str | None  # data quality
     constraint_check_type: str  # e.g. data_type_check; model quality: the comparison operator
     description: str
-    metric_name: str | None = None  # model quality
+    metric_name: str | None = None  # model quality, model bias
+    facet: str | None = None  # model bias
+    facet_value: str | None = None  # model bias
 
 
 @dataclass
@@ -36,6 +38,8 @@ def parse_violations(d: Any, source: str = "constraint_violations.json") -> Cons
                 constraint_check_type=v.req("constraint_check_type").as_str(),
                 description=v.req("description").as_str(),
                 metric_name=_opt_str(v, "metric_name"),
+                facet=_opt_str(v, "facet"),
+                facet_value=_opt_str(v, "facet_value"),
             )
             for v in root.req("violations").items()
         ]
@@ -47,10 +51,14 @@ def read_violations(path: str | os.PathLike[str]) -> ConstraintViolations:
 
 
 def violations_to_dict(cv: ConstraintViolations) -> dict[str, Any]:
-    """Data quality: feature_name, constraint_check_type, description; model quality: metric_name first."""
+    """Data quality: feature_name, constraint_check_type, description; model quality: metric_name first; model
+    bias: facet, facet_value, metric_name first."""
     entries = []
     for v in cv.violations:
         e: dict[str, Any] = {}
+        if v.facet is not None:
+            e["facet"] = v.facet
+            e["facet_value"] = v.facet_value
         if v.feature_name is not None:
             e["feature_name"] = v.feature_name
         if v.metric_name is not None:

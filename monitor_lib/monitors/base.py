@@ -233,6 +233,12 @@ class Monitor:
             return None
         return "monitoring" if params.get("baseline_constraints") else "baseline"
 
+    def container_params(self, root: str) -> dict[str, str]:
+        """Parameters the container layout under the ``/opt/ml`` root implies for this monitor (``analyze`` adds
+        them unless the environment gives them; only when ``analysis_type`` is unset or this monitor's).
+        Default: none."""
+        return {}
+
     # ---------------------------------------------------------------- presentation
 
     def summary_lines(self, outcome: RunOutcome) -> list[str]:

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "model_monitor.monitors"
 DEFAULT = "data-quality"
-BUILT_IN = ("monitor_lib.monitors.data_quality:MONITOR", "monitor_lib.monitors.model_quality:MONITOR")
+BUILT_IN = ("monitor_lib.monitors.data_quality:MONITOR", "monitor_lib.monitors.model_quality:MONITOR",
+            "monitor_lib.monitors.model_bias:MONITOR")
 
 _monitors: dict[str, Monitor] | None = None  # loaded once per process: a cache of what is installed
 

@@ -147,13 +147,31 @@ def _merged_records(spark, config: ModelQualityParams, source: str, fmt: Dataset
     """Merged records (a capture record + ``groundTruthData``) of the window."""
     from pyspark.sql import functions as F
 
+    df, files = merged_payloads(spark, source, fmt, config.start_time, config.end_time)
+    if df is None:
+        return None, files
+    truth = payload_value("gt", config.ground_truth_attribute, default_whole=True)
+    values = {"truth": truth}
+    if config.inference_attribute:
+        values["pred"] = payload_value("out", config.inference_attribute)
+    if config.probability_attribute:
+        values["prob"] = payload_value("out", config.probability_attribute)
+    status, kind = merged_verdict()
+    return _frame(df, status, kind, F.col("file"), F.col("line"), values), files
+
+
+def merged_payloads(spark, source: str, fmt: DatasetFormat, start, end, with_input: bool = False):
+    """(frame, files) of the window's merged records: ``line``, ``file``, ``verdict`` and the decoded payloads
+    ``out_*`` (the endpoint output), ``gt_*`` (the ground truth) and, ``with_input``, ``in_*`` (the request)."""
+    from pyspark.sql import functions as F
+
     from monitor_lib.io import capture as cap
     from monitor_lib.io import capture_stages as stage
 
-    files = cap.list_capture_files(source, config.start_time, config.end_time)
+    files = cap.list_capture_files(source, start, end)
     if not files:
         return None, files
-    spec = stage.CaptureSpec((), fmt, config.start_time, config.end_time)
+    spec = stage.CaptureSpec((), fmt, start, end)
     lines = cap.read_capture_lines(spark, files)
     parsed = stage.parse_lines(lines)
     j = F.col("j")
@@ -166,43 +184,50 @@ def _merged_records(spark, config: ModelQualityParams, source: str, fmt: Dataset
         F.get_json_object("line", "$.groundTruthData.data").alias("data"),
         gt_encoding.alias("encoding"),
     ))
-    output = j["captureData"]["endpointOutput"]
+    parts = {"out": j["captureData"]["endpointOutput"], "gt": gt}
+    if with_input:
+        parts["in"] = j["captureData"]["endpointInput"]
     df = parsed.select("line", "file", stage.line_verdict(spec, j).alias("verdict"),
-                       *stage.part_fields("out", output), *stage.part_fields("gt", gt))
-    keep = ["line", "file", "verdict"]
-    df = df.select(*keep, "out_has", "gt_has", *stage.part_text("out"), *stage.part_text("gt"))
+                       *[c for p, part in parts.items() for c in stage.part_fields(p, part)])
+    df = df.select("line", "file", "verdict", *[f"{p}_has" for p in parts],
+                   *[c for p in parts for c in stage.part_text(p)])
+    return df, files
 
-    truth = _payload_value("gt", config.ground_truth_attribute, default_whole=True)
-    values = {"truth": truth}
-    if config.inference_attribute:
-        values["pred"] = _payload_value("out", config.inference_attribute)
-    if config.probability_attribute:
-        values["prob"] = _payload_value("out", config.probability_attribute)
+
+def merged_verdict(with_input: bool = False):
+    """(status, kind) of a merged record: null for a good one, else reject / skip and why."""
+    from pyspark.sql import functions as F
+
+    from monitor_lib.io import capture_stages as stage
+
     verdict = F.col("verdict")
     multiple = F.col("out_fmt").isin("csv", "jsonl") & F.col("out_text").contains("\n")
+    kind = F.when(verdict.isNotNull(), F.regexp_replace(verdict, "^\\x00(reject|skip):", ""))
+    if with_input:
+        kind = kind.when(F.col("in_err").isNotNull(), F.col("in_err")).when(
+            ~F.col("in_has"), F.lit("missing_endpoint_input"))
     kind = (
-        F.when(verdict.isNotNull(), F.regexp_replace(verdict, "^\\x00(reject|skip):", ""))
-        .when(F.col("out_err").isNotNull(), F.col("out_err"))
+        kind.when(F.col("out_err").isNotNull(), F.col("out_err"))
         .when(~F.col("out_has"), F.lit("missing_endpoint_output"))
         .when(~F.col("gt_has"), F.lit("missing_ground_truth"))
         .when(F.col("gt_err").isNotNull(), F.concat(F.lit("ground_truth_"), F.col("gt_err")))
         .when(multiple, F.lit("multiple_records"))
     )
     status = F.when(verdict.startswith(stage.SKIP), F.lit("skip")).when(kind.isNotNull(), F.lit("reject"))
-    return _frame(df, status, kind, F.col("file"), F.col("line"), values), files
+    return status, kind
 
 
-def _payload_value(p: str, attribute: str | None, default_whole: bool = False):
+def payload_value(p: str, attribute: str | None, default_whole: bool = False):
     """The value at ``attribute`` of a decoded payload (``{p}_fmt``, ``{p}_text``)."""
     from pyspark.sql import functions as F
 
     fmt, text = F.col(f"{p}_fmt"), F.col(f"{p}_text")
     if attribute is None and default_whole:
-        csv_value = _csv_field(text, 0)
+        csv_value = csv_field(text, 0)
         json_value = F.get_json_object(text, "$")
     else:
         a = (attribute or "0").strip()
-        csv_value = _csv_field(text, int(a)) if a.isdigit() else F.lit(None).cast("string")
+        csv_value = csv_field(text, int(a)) if a.isdigit() else F.lit(None).cast("string")
         path = json_path(a)
         json_value = F.get_json_object(text, path)
         if a == "0":  # position 0 of a scalar payload is the scalar itself
@@ -211,7 +236,7 @@ def _payload_value(p: str, attribute: str | None, default_whole: bool = False):
     return F.when(fmt == "csv", csv_value).when(fmt.isin("json", "jsonl"), json_value)
 
 
-def _csv_field(text, i: int):
+def csv_field(text, i: int):
     from pyspark.sql import functions as F
 
     field = F.try_element_at(F.split(F.trim(text), ","), F.lit(i + 1))

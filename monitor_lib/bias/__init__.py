@@ -1,0 +1,1 @@
+"""Model bias: Clarify's bias metrics, computed from one Spark aggregation."""

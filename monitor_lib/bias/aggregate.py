@@ -1,0 +1,400 @@
+"""The bias aggregation: every metric but FT from one Spark pass, for all facets at once.
+
+Each good record is exploded into one entry per facet (plus a few entries that carry the type statistics of
+the label, the prediction and the facets), and one ``groupBy`` counts the entries by (set, facet key, label
+keys, prediction keys, group variable) — Spark's partial aggregation keeps that cheap. A facet key holds
+both readings Clarify may give a column (is the value one of the listed values; is it above the
+threshold), since which one applies depends on the column's type, which the same pass measures (integer /
+number / text, maximum, distinct integers — smclarify's ``series_datatype``). One-vs-rest facets (no values)
+are keyed by their value. Rejected records are counted by kind, with examples, in the same aggregation.
+
+The driver receives counts only and turns them into :class:`monitor_lib.bias.metrics.FacetCounts`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from monitor_lib.bias.analysis import BiasResult, FacetEntry
+from monitor_lib.bias.config import BiasConfig, Facet
+from monitor_lib.bias.metrics import (
+    CONTINUOUS,
+    FacetCounts,
+    MetricError,
+    column_type,
+    group_order,
+    interval_text,
+    threshold_of,
+    values_text,
+)
+from monitor_lib.bias.records import BiasSource
+from monitor_lib.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_SIZE = 20
+MAX_CELLS = 200_000  # facet keys x label keys x groups; more means a facet without values is not a category
+LABEL_SET, PRED_SET, REJECT_SET, UNIQUE_BASE = 1000, 1001, -1, 2000
+# pandas' default missing-value markers (read_csv na_values): the Clarify container reads data with pandas
+NA_TEXTS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+            "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+@dataclass
+class ColumnStats:
+    """What decides a column's type: its present values, how many are integers / numbers, its maximum and
+    (integers) how many distinct values it has."""
+
+    count: int = 0
+    ints: int = 0
+    numbers: int = 0
+    maximum: float | None = None
+    distinct: int | None = None
+
+    def add(self, row) -> None:
+        self.count += int(row["n"])
+        self.ints += int(row["ni"] or 0)
+        self.numbers += int(row["nn"] or 0)
+        if row["mx"] is not None:
+            self.maximum = row["mx"] if self.maximum is None else max(self.maximum, row["mx"])
+
+    @property
+    def kind(self) -> str:
+        if self.count and self.ints == self.count:
+            return "int"
+        if self.count and self.numbers == self.count:
+            return "float"
+        return "text"
+
+    def typed_max(self):
+        if self.maximum is None:
+            return None
+        return int(self.maximum) if self.kind == "int" else float(self.maximum)
+
+    def type_for(self, values: list | None) -> str:
+        return column_type(self.kind, self.distinct, self.count, values)
+
+
+@dataclass
+class BiasTallies:
+    """What the aggregation hands to the driver: counts, never rows."""
+
+    records: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    sample: list[dict] = field(default_factory=list)
+    result: BiasResult | None = None
+    label_type: str | None = None
+    facet_types: dict[str, str] = field(default_factory=dict)
+    jobs_reading_input: int = 0
+
+
+# ------------------------------------------------------------------ typed values (Spark expressions)
+
+
+def present(x):
+    from pyspark.sql import functions as F
+
+    return x.isNotNull() & ~F.trim(x).isin(*NA_TEXTS)
+
+
+def number(x):
+    from pyspark.sql import functions as F
+
+    from monitor_lib.spark import try_cast_double
+
+    d = try_cast_double(F.trim(x))
+    return F.when(~F.isnan(d), d)
+
+
+def is_int(x):
+    from pyspark.sql import functions as F
+
+    return F.trim(x).rlike(r"^[+-]?[0-9]+$")
+
+
+def matches(x, values: list):
+    """Clarify's category match: the value equals a listed value as text, or as a number."""
+    from pyspark.sql import functions as F
+
+    text, num = F.trim(x), number(x)
+    cond = F.lit(False)
+    for v in values:
+        cond = cond | (text == F.lit(str(v)))
+        if isinstance(v, bool):
+            cond = cond | (F.lower(text) == F.lit(str(v).lower()))
+            continue
+        try:
+            cond = cond | (num == F.lit(float(v)))
+        except (TypeError, ValueError):
+            pass
+    return F.coalesce(cond, F.lit(False))
+
+
+def above(x, values: list | None):
+    """Clarify's continuous reading: the value is above the single threshold (false when there is none)."""
+    from pyspark.sql import functions as F
+
+    try:
+        t = threshold_of(values, "threshold")
+    except MetricError:
+        return F.lit(False)
+    return F.coalesce(number(x) > F.lit(float(t)), F.lit(False))
+
+
+def canonical_int(x):
+    from pyspark.sql import functions as F
+
+    return F.when(is_int(x), F.trim(x).cast("decimal(38,0)").cast("string"))
+
+
+# ------------------------------------------------------------------ the pass
+
+
+@dataclass
+class Plan:
+    """Where things are in ``x`` and what the run needs."""
+
+    facet_positions: list[int]
+    group_position: int | None
+    post: bool  # post-training metrics: predictions needed
+    probability_threshold: float | None  # the predicted label is score > threshold
+
+
+def prediction_text(plan: Plan):
+    """The predicted label as text: the prediction, or ``1`` / ``0`` from the score and the threshold."""
+    from pyspark.sql import functions as F
+
+    if plan.probability_threshold is not None:
+        return F.when(number(F.col("prob")) > F.lit(plan.probability_threshold), F.lit("1")).otherwise(F.lit("0"))
+    return F.col("pred")
+
+
+def _value_kind(plan: Plan, config: BiasConfig):
+    """Why a record of good shape cannot be analysed (null: it can)."""
+    from pyspark.sql import functions as F
+
+    checks = [(~present(F.col("label")), "missing_label")]
+    if plan.post:
+        if plan.probability_threshold is not None:
+            checks += [(~present(F.col("prob")), "missing_probability"),
+                       (number(F.col("prob")).isNull(), "non_numeric_probability")]
+        else:
+            checks += [(~present(F.col("pred")), "missing_prediction")]
+    for p in plan.facet_positions:
+        checks.append((~present(F.try_element_at(F.col("x"), F.lit(p + 1))), "missing_facet"))
+    kind = F.lit(None).cast("string")
+    for condition, name in reversed(checks):
+        kind = F.when(condition, F.lit(name)).otherwise(kind)
+    return kind
+
+
+def aggregate_bias(src: BiasSource, config: BiasConfig, plan: Plan) -> tuple[list, object]:
+    """Rows of the aggregation (small) and the typed frame (for the flip test)."""
+    from pyspark.sql import functions as F
+
+    x = F.col("x")
+    value_kind = _value_kind(plan, config)
+    status = F.when(F.col("status").isNotNull(), F.col("status")).when(value_kind.isNotNull(), F.lit("reject"))
+    kind = F.when(F.col("status").isNotNull(), F.col("kind")).otherwise(value_kind)
+    typed = src.frame.select(status.alias("status"), kind.alias("kind"), "file", "line", "label",
+                             prediction_text(plan).alias("pred"), "x",
+                             F.monotonically_increasing_id().alias("ord"))
+    label, pred = F.col("label"), F.col("pred")
+    values = config.label_values
+    keys = {"ym": matches(label, values), "yg": above(label, values)}
+    if plan.post:
+        keys.update(pm=matches(pred, values), pg=above(pred, values))
+    group = (F.trim(F.try_element_at(x, F.lit(plan.group_position + 1))) if plan.group_position is not None
+             else F.lit(None).cast("string"))
+    none_b, none_s, none_d = F.lit(None).cast("boolean"), F.lit(None).cast("string"), F.lit(None).cast("double")
+
+    def entry(s, k=none_s, km=none_b, kg=none_b, labels=False, g=none_s, num=none_d, isint=none_b):
+        return F.struct(F.lit(s).alias("s"), k.alias("k"), km.alias("km"), kg.alias("kg"),
+                        *[(keys[n] if labels and n in keys else none_b).alias(n) for n in ("ym", "yg", "pm", "pg")],
+                        g.alias("g"), num.alias("num"), isint.alias("isint"))
+
+    entries = []
+    for i, (facet, p) in enumerate(zip(config.facets, plan.facet_positions, strict=True)):
+        f = F.try_element_at(x, F.lit(p + 1))
+        if facet.values is None:
+            entries.append(entry(i, k=F.trim(f), labels=True, g=group, num=number(f), isint=is_int(f)))
+        else:
+            entries.append(entry(i, km=matches(f, facet.values), kg=above(f, facet.values), labels=True, g=group,
+                                 num=number(f), isint=is_int(f)))
+            if len(facet.values) == 1:
+                entries.append(entry(UNIQUE_BASE + i, k=canonical_int(f)))
+    entries.append(entry(LABEL_SET, num=number(label), isint=is_int(label)))
+    if len(values) == 1:
+        entries.append(entry(UNIQUE_BASE + LABEL_SET, k=canonical_int(label)))
+    if plan.post:
+        entries.append(entry(PRED_SET, num=number(pred), isint=is_int(pred)))
+        if len(values) == 1:
+            entries.append(entry(UNIQUE_BASE + PRED_SET, k=canonical_int(pred)))
+    good = F.col("status").isNull()
+    bad = entry(REJECT_SET, k=F.concat(F.col("status"), F.lit(":"), F.col("kind")))
+    exploded = typed.select(F.explode(F.when(good, F.array(*entries)).otherwise(F.array(bad))).alias("e"),
+                            "ord", "file", "line", "status")
+    e = F.col("e")
+    rejected = F.col("status").isNotNull()
+    record = F.when(rejected, F.struct("file", "line"))
+    order = F.when(rejected, F.xxhash64("line"))
+    grouped = exploded.groupBy(*[e[n].alias(n) for n in ("s", "k", "km", "kg", "ym", "yg", "pm", "pg", "g")]).agg(
+        F.count(F.lit(1)).alias("n"), F.max("e.num").alias("mx"),
+        F.sum(F.when(e["isint"], 1).otherwise(0)).alias("ni"),
+        F.sum(F.when(e["num"].isNotNull(), 1).otherwise(0)).alias("nn"),
+        F.min("ord").alias("first"), F.min_by(record, order).alias("ex1"), F.max_by(record, order).alias("ex2"))
+    return grouped, typed
+
+
+def collect(grouped, tallies: BiasTallies) -> list:
+    """The small rows of the aggregation (facet cells, column statistics, rejections) and, per uniqueness
+    set, the number of distinct integers — from one read of the input (the aggregation is persisted)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    grouped = grouped.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        rows = grouped.where(F.col("s") < UNIQUE_BASE).limit(MAX_CELLS + 1).collect()
+        tallies.jobs_reading_input += 1
+        if len(rows) > MAX_CELLS:
+            raise InputError(f"more than {MAX_CELLS} distinct (facet value, label, prediction, group) cells: a "
+                             "facet without value_or_threshold must be a category (give a threshold for a numeric "
+                             "facet), and the group variable must be a category")
+        distinct = {int(r["s"]) - UNIQUE_BASE: int(r["distinct"]) for r in
+                    grouped.where((F.col("s") >= UNIQUE_BASE) & F.col("k").isNotNull()).groupBy("s")
+                    .agg(F.count(F.lit(1)).alias("distinct")).collect()}
+    finally:
+        grouped.unpersist()
+    return [rows, distinct]
+
+
+def _split_rejects(rows, tallies: BiasTallies) -> list:
+    good = []
+    for row in rows:
+        if row["s"] != REJECT_SET:
+            good.append(row)
+            continue
+        status, kind = str(row["k"]).split(":", 1)
+        target = tallies.rejected if status == "reject" else tallies.skipped
+        target[kind] = target.get(kind, 0) + int(row["n"])
+        for example in (row["ex1"], row["ex2"]):
+            seen = {(s["file"], s["record"]) for s in tallies.sample}
+            if example is not None and (example["file"], example["line"]) not in seen \
+                    and len(tallies.sample) < SAMPLE_SIZE:
+                tallies.sample.append({"kind": kind, "file": example["file"], "record": example["line"]})
+    tallies.rejected = dict(sorted(tallies.rejected.items()))
+    tallies.skipped = dict(sorted(tallies.skipped.items()))
+    return good
+
+
+# ------------------------------------------------------------------ from counts to facet entries
+
+
+@dataclass
+class FacetReading:
+    """How a facet's entries are told apart: by ``km`` (a category match), ``kg`` (above the threshold) or by
+    value (one-vs-rest, ``value`` the entry's canonical text)."""
+
+    facet: Facet
+    position: int
+    type: str
+    key: str  # km | kg | k
+    entries: list[tuple[str, str | None]]  # (value_or_threshold text, one-vs-rest value)
+    kind: str = "text"
+
+
+def _stats(rows, s: int, distinct: dict[int, int]) -> ColumnStats:
+    st = ColumnStats()
+    for r in rows:
+        if r["s"] == s:
+            st.add(r)
+    st.distinct = distinct.get(s)
+    return st
+
+
+def _canonical(value: str, kind: str) -> str:
+    return str(int(value)) if kind == "int" else value
+
+
+def interpret(rows, distinct: dict[int, int], config: BiasConfig, plan: Plan, names: list[str] | None,
+              tallies: BiasTallies) -> tuple[BiasResult, list[FacetReading], str, str | None]:
+    """Facet entries with their counts, from the aggregation's rows."""
+    good = _split_rejects(rows, tallies)
+    label_stats = _stats(good, LABEL_SET, distinct)
+    tallies.records = label_stats.count
+    label_type = label_stats.type_for(config.label_values)
+    tallies.label_type = label_type
+    y_key = "yg" if label_type == CONTINUOUS else "ym"
+    if label_type == CONTINUOUS:
+        t = _threshold(config.label_values, "label_values_or_threshold", config.source)
+        label_text = interval_text(t, label_stats.typed_max()) if label_stats.count else ""
+    else:
+        label_text = values_text(config.label_values)
+    p_key = None
+    if plan.post:
+        pred_stats = _stats(good, PRED_SET, distinct)
+        pred_type = pred_stats.type_for(config.label_values)
+        if tallies.records and pred_type != label_type:
+            raise InputError(f"Predicted Label Column series datatype is not the same as Label Column series: the "
+                             f"labels are {label_type}, the predicted labels {pred_type} (label_values_or_threshold "
+                             f"{config.label_values!r})")
+        p_key = "pg" if label_type == CONTINUOUS else "pm"
+    groups = group_order({r["g"] for r in good if r["s"] < LABEL_SET})
+    result = BiasResult(config.label_name, label_text)
+    readings = []
+    for i, (facet, position) in enumerate(zip(config.facets, plan.facet_positions, strict=True)):
+        name = _facet_name(facet, position, names)
+        cells = [r for r in good if r["s"] == i]
+        stats = _stats(good, i, distinct)
+        if facet.values is None:
+            stats.distinct = len({_canonical(r["k"], stats.kind) if stats.kind == "int" else r["k"] for r in cells})
+        ftype = stats.type_for(facet.values)
+        tallies.facet_types[name] = ftype
+        if ftype == CONTINUOUS:
+            if facet.values is None:
+                raise InputError(f"facet {name!r} is continuous ({stats.kind} values, {stats.distinct} distinct of "
+                                 f"{stats.count}): give value_or_threshold with exactly one threshold (the "
+                                 "sensitive group is the values above it)")
+            t = _threshold(facet.values, f"facet {name!r} value_or_threshold", config.source)
+            reading = FacetReading(facet, position, ftype, "kg", [(interval_text(t, stats.typed_max()), None)],
+                                   stats.kind)
+        elif facet.values is not None:
+            reading = FacetReading(facet, position, ftype, "km", [(values_text(facet.values), None)], stats.kind)
+        else:
+            order: dict[str, int] = {}
+            for r in cells:
+                v = _canonical(r["k"], stats.kind)
+                order[v] = min(order.get(v, r["first"]), r["first"])
+            reading = FacetReading(facet, position, ftype, "k",
+                                   [(v, v) for v in sorted(order, key=lambda v: order[v])], stats.kind)
+        readings.append(reading)
+        entries = []
+        for text, value in reading.entries:
+            counts = FacetCounts(groups=groups, has_group_variable=plan.group_position is not None)
+            for r in cells:
+                d = (_canonical(r["k"], stats.kind) == value) if reading.key == "k" else bool(r[reading.key])
+                counts.add(d, bool(r[y_key]), None if p_key is None else bool(r[p_key]), r["g"], r["n"])
+            entries.append(FacetEntry(text, counts))
+        result.facets[name] = entries
+    if plan.post and tallies.records:
+        any_entry = next(iter(result.facets.values()))[0].counts
+        if any_entry.n(yhat=True) == 0:
+            raise InputError("No Label values are present in the predicted Label Column,Positive Predicted Index "
+                             f"Series contains all False values (no prediction is one of {config.label_values!r}"
+                             + (" or above the threshold" if label_type == CONTINUOUS else "") + ")")
+    return result, readings, y_key, p_key
+
+
+def _threshold(values: list, what: str, source: str):
+    try:
+        return threshold_of(values, what)
+    except MetricError as e:
+        raise InputError(f"{source}: {e}") from None
+
+
+def _facet_name(facet: Facet, position: int, names: list[str] | None) -> str:
+    if isinstance(facet.name_or_index, str):
+        return facet.name_or_index
+    return names[position] if names and position < len(names) else str(facet.name_or_index)

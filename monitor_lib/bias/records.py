@@ -1,0 +1,137 @@
+"""Locate the label, the prediction, the facets and the features of every record, in Spark.
+
+:func:`bias_records` gives one frame of strings per source, one row per record::
+
+    status, kind   null for a record to analyse | "reject" / "skip" and why (malformed records, bad payloads)
+    file, line     where it came from (the rejected-records sample)
+    label, pred, prob   the ground truth, the predicted label, the predicted score (null when absent)
+    x              array<string>: the record's columns (a dataset) or the model input's features (captures)
+
+and the names of ``x`` (None when unknown: positions only). Facets and the group variable are elements of
+``x``, found by name or 0-based index.
+
+* **A labelled dataset** (csv, JSON Lines, parquet — a Clarify processing job's input): ``x`` holds every
+  column; the label is ``label``, the prediction ``predicted_label`` (analysis config) or
+  ``inference_attribute``, the score ``probability_attribute``. ``headers`` name the columns of a CSV
+  file without a header row.
+* **Merged records** (captured requests + their ground truth, the model-quality merge): the label is the
+  ground truth, the prediction / score come from the endpoint output (``inference_attribute``,
+  ``probability_attribute``: positions for CSV, JSON paths for JSON), ``x`` is the request — the fields of
+  a CSV payload, or the JSON array at ``features_attribute``. Its names are the config's ``headers``
+  without the label (and predicted label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monitor_lib.bias.config import BiasConfig
+from monitor_lib.errors import ConfigError
+from monitor_lib.io.dataset_format import DatasetFormat
+
+
+@dataclass
+class BiasSource:
+    frame: object  # pyspark DataFrame: status, kind, file, line, label, pred, prob, x
+    names: list[str] | None  # names of the elements of x
+    files: list[str]
+    excluded: frozenset[int] = frozenset()  # positions of x that are no feature (label, prediction, score)
+
+    def position(self, name_or_index: str | int, field: str, where: str) -> int:
+        """The position in ``x`` of a column given by name or 0-based index."""
+        from monitor_lib.quality.extract import column_index
+
+        if isinstance(name_or_index, int):
+            if self.names is not None and not 0 <= name_or_index < len(self.names):
+                raise ConfigError(f"{field} {name_or_index} is not a column index of {where}: it has "
+                                  f"{len(self.names)} columns")
+            return name_or_index
+        if self.names is None:
+            if name_or_index.isdigit():
+                return int(name_or_index)
+            raise ConfigError(f"{field} {name_or_index!r} names a column but {where} has no column names: give "
+                              "headers in the analysis config, or a 0-based index")
+        return column_index(name_or_index, self.names, field, where)
+
+
+def bias_records(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat) -> BiasSource | None:
+    """The records of a labelled dataset or of merged records (None: no merged file in the window)."""
+    if fmt.kind == "merge":
+        return _merged(spark, params, config, source, fmt)
+    return _dataset(spark, params, config, source, fmt)
+
+
+def _frame(df, status, kind, file, line, label, pred, prob, x):
+    from pyspark.sql import functions as F
+
+    def text(c):
+        return F.lit(None).cast("string") if c is None else c.cast("string")
+
+    return df.select(status.alias("status"), kind.alias("kind"), file.alias("file"), line.alias("line"),
+                     text(label).alias("label"), text(pred).alias("pred"), text(prob).alias("prob"),
+                     x.alias("x"))
+
+
+def _dataset(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat) -> BiasSource:
+    from pyspark.sql import functions as F
+
+    from monitor_lib.io.readers import CORRUPT_COLUMN, read_dataset
+    from monitor_lib.quality.extract import _as_text
+
+    dataset = read_dataset(spark, source, fmt)
+    names = list(dataset.names)
+    if config.headers is not None and fmt.kind == "csv" and not fmt.header:
+        if len(config.headers) != len(names):
+            raise ConfigError(f"{config.source}: headers names {len(config.headers)} columns but {source} has "
+                              f"{len(names)}")
+        names = list(config.headers)
+    df = dataset.df
+    columns = [F.col(c) if fmt.kind == "csv" else _as_text(F.col(c), df.schema[c].dataType)
+               for c in dataset.internal_names]
+    src = BiasSource(None, names, dataset.files)
+    if config.label is None:
+        raise ConfigError(f"{config.source}: label is required for a dataset: the name or index of the column of "
+                          "observed labels")
+    label_i = src.position(config.label, "label", source)
+    prediction = config.predicted_label if config.predicted_label is not None else params.inference_attribute
+    pred_i = None if prediction is None else src.position(prediction, "predicted_label", source)
+    prob_i = None if not params.probability_attribute else src.position(params.probability_attribute,
+                                                                        "probability_attribute", source)
+    src.excluded = frozenset(i for i in (label_i, pred_i, prob_i) if i is not None)
+    if fmt.kind == "csv":
+        line = F.coalesce(F.col(CORRUPT_COLUMN), F.concat_ws(",", *[F.col(c) for c in dataset.internal_names]))
+    else:
+        line = F.to_json(F.struct(*[F.col(c).alias(n) for c, n in zip(dataset.internal_names, dataset.names,
+                                                                        strict=True)]))
+    corrupt = F.col(CORRUPT_COLUMN).isNotNull() if dataset.corrupt_column else F.lit(False)
+    frame, file = dataset.frame_with_file()
+    src.frame = _frame(frame, F.when(corrupt, F.lit("reject")), F.when(corrupt, F.lit(dataset.reject_kind)), file,
+                       line, columns[label_i], None if pred_i is None else columns[pred_i],
+                       None if prob_i is None else columns[prob_i], F.array(*columns))
+    return src
+
+
+def _merged(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat) -> BiasSource | None:
+    from pyspark.sql import functions as F
+
+    from monitor_lib.quality.extract import json_path, merged_payloads, merged_verdict, payload_value
+
+    df, files = merged_payloads(spark, source, fmt, params.start_time, params.end_time, with_input=True)
+    if df is None:
+        return None
+    status, kind = merged_verdict(with_input=True)
+    label = payload_value("gt", params.ground_truth_attribute, default_whole=True)
+    pred = payload_value("out", params.inference_attribute) if params.inference_attribute else None
+    prob = payload_value("out", params.probability_attribute) if params.probability_attribute else None
+    if pred is None and prob is None:  # CSV output without an attribute: the single value is the prediction
+        pred = payload_value("out", "0")
+    text, fmt_col = F.col("in_text"), F.col("in_fmt")
+    csv_fields = F.transform(F.split(text, ","), lambda v: F.regexp_replace(F.trim(v), '^"(.*)"$', "$1"))
+    features_path = json_path(params.features_attribute) if params.features_attribute else "$"
+    json_fields = F.from_json(F.get_json_object(text, features_path), "array<string>")
+    x = F.when(fmt_col == "csv", csv_fields).when(fmt_col.isin("json", "jsonl"), json_fields)
+    bad_input = F.col("in_fmt").isin("json", "jsonl") & x.isNull()
+    kind = F.when(kind.isNull() & bad_input, F.lit("features_not_an_array")).otherwise(kind)
+    status = F.when(status.isNull() & bad_input, F.lit("reject")).otherwise(status)
+    frame = _frame(df, status, kind, F.col("file"), F.col("line"), label, pred, prob, x)
+    return BiasSource(frame, config.feature_headers, files)

@@ -1,0 +1,341 @@
+"""Model bias (``--type model-bias``, SageMaker ``MODEL_BIAS``): Clarify's pre- and post-training bias metrics of a
+labelled dataset (the baseline: ``analysis.json``, which is also the constraints), and of each window's captured
+predictions merged with their ground truth (monitoring: the same metrics, checked against the baseline's as
+``bias_drift_check`` violations).
+
+Every metric but FT comes from one Spark aggregation (:mod:`monitor_lib.bias.aggregate`); the formulas are pure
+Python over its counts (:mod:`monitor_lib.bias.metrics`); FT fits its nearest neighbours on group a and predicts
+group d in the executors (:mod:`monitor_lib.bias.flip`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor_lib import filenames
+from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
+from monitor_lib.formats.jsonfmt import write_json_atomic
+from monitor_lib.formats.violations import Violation
+from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.monitors.base import Document, Monitor, Phase, RunContext, RunOutcome, Trend
+from monitor_lib.monitors.common import (
+    DEFAULT_CAPTURE_FORMAT,
+    DEFAULT_MERGE_FORMAT,
+    FORMAT_HELP,
+    MonitoringParams,
+    no_data_counts,
+    parse_dataset_format,
+    read_optional,
+)
+from monitor_lib.params import integer, number, param
+
+log = logging.getLogger(__name__)
+
+ATTRIBUTES = "attributes"
+CLARIFY_CONFIG = os.path.join("processing", "input", "config", "analysis_config.json")  # under the /opt/ml root
+CLARIFY_DATA = os.path.join("processing", "input", "data")
+CLARIFY_OUTPUT = os.path.join("processing", "output")
+
+
+@dataclass(frozen=True)
+class ModelBiasParams(MonitoringParams):
+    """A model-bias run. Without ``baseline_constraints`` it is a baseline (the metrics of a labelled dataset);
+    with it, a monitoring run (the metrics of the window's merged records checked against the baseline's
+    analysis.json)."""
+
+    FORMAT_CHOICES = ("capture", "merged", "csv", "json", "parquet")
+
+    dataset_source: str = param("dataset_source", "the labelled dataset, merged records or capture root (a file, "
+                                "folder or s3:// URI)", flag="--dataset", required=True)
+    dataset_format: DatasetFormat | None = param(
+        "dataset_format", FORMAT_HELP, parse=parse_dataset_format,
+        default_text="the analysis config's dataset_type; monitoring: sagemakerCaptureJson with "
+                     "ground_truth_source, else sagemakerMergeJson")
+    analysis_config: str = param("analysis_config", "Clarify's analysis_config.json: label, "
+                                 "label_values_or_threshold, facet, group_variable, headers, methods",
+                                 required=True)
+    baseline_constraints: str | None = param("baseline_constraints", "the baseline's analysis.json (monitoring "
+                                             "runs)")
+    ground_truth_source: str | None = param("ground_truth_source", "monitoring: ground-truth root; the window's "
+                                            "captures are merged with it first", flag="--ground-truth")
+    inference_attribute: str | None = param("inference_attribute", "the predicted label: 0-based position or JSON "
+                                            "path in the endpoint output (a dataset column for datasets)",
+                                            group=ATTRIBUTES)
+    probability_attribute: str | None = param("probability_attribute", "the predicted score: position or JSON path "
+                                              "in the endpoint output (a dataset column for datasets)",
+                                              group=ATTRIBUTES)
+    probability_threshold_attribute: float | None = param(
+        "probability_threshold_attribute", "predicted label = 1 when the score is above this threshold",
+        parse=number, default_text="the config's probability_threshold, else 0.5", group=ATTRIBUTES)
+    features_attribute: str | None = param("features_attribute", "JSON requests: the JSON path of the features "
+                                           "array", group=ATTRIBUTES)
+    ground_truth_attribute: str | None = param("ground_truth_attribute", "the label inside the ground-truth data "
+                                               "(position or JSON path)", default_text="the whole value",
+                                               group=ATTRIBUTES)
+    flip_test_rows: int = param("flip_test_rows", "FT: group a rows the nearest neighbours are fitted on; beyond "
+                                "it a seeded sample", parse=integer(1), default=100_000)
+    seed: int = param("seed", "seed of the flip test's sample", parse=integer(), default=0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        fmt = self.dataset_format
+        if fmt is not None and fmt.kind == "capture" and not self.ground_truth_source:
+            raise ConfigError("dataset_format sagemakerCaptureJson holds no labels: give ground_truth_source "
+                              "(the merge runs first) or analyse merged records with sagemakerMergeJson")
+        if self.probability_threshold_attribute is not None and not self.probability_attribute:
+            raise ConfigError("probability_threshold_attribute needs probability_attribute")
+
+    @property
+    def is_baseline(self) -> bool:
+        return not self.baseline_constraints
+
+
+def _baseline_phase(params: ModelBiasParams) -> None:
+    if params.baseline_constraints:
+        raise ConfigError("baseline_constraints makes a monitoring run: use model-monitor monitor")
+
+
+def _monitoring_phase(params: ModelBiasParams) -> None:
+    if not params.baseline_constraints:
+        raise ConfigError("--baseline-constraints is required: the analysis.json of the model-bias baseline")
+
+
+@dataclass
+class ModelBiasArtifacts:
+    analysis: dict | None = None  # this run's analysis.json
+    baseline: dict | None = None  # the baseline's (monitoring)
+    drift: Any = None  # monitor_lib.bias.analysis.DriftCheck
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _dataset_format(params: ModelBiasParams, config) -> DatasetFormat:
+    from monitor_lib.bias.config import DATASET_TYPES
+
+    if params.dataset_format is not None:
+        return params.dataset_format
+    if params.ground_truth_source:
+        return DatasetFormat.parse(DEFAULT_CAPTURE_FORMAT, "dataset_format")
+    if config.dataset_type:
+        kind = DATASET_TYPES[config.dataset_type]
+        header = kind == "csv" and config.headers is None
+        raw = {"csv": {"header": header}} if kind == "csv" else {kind: {"lines": True} if kind == "json" else {}}
+        return DatasetFormat.parse(raw, "dataset_type")
+    if not params.is_baseline:
+        return DatasetFormat.parse(DEFAULT_MERGE_FORMAT, "dataset_format")
+    raise ConfigError("dataset_format is required: give --format (csv, json, parquet) or dataset_type in the "
+                      "analysis config")
+
+
+def _threshold(params: ModelBiasParams, config) -> float | None:
+    if not params.probability_attribute:
+        return None
+    if params.probability_threshold_attribute is not None:
+        return params.probability_threshold_attribute
+    return config.probability_threshold if config.probability_threshold is not None else 0.5
+
+
+def run_bias(params: ModelBiasParams, ctx: RunContext) -> RunOutcome:
+    from monitor_lib.bias.analysis import analysis_document, check_bias_drift
+    from monitor_lib.bias.config import read_bias_config
+    from monitor_lib.bias.job import analyse
+    from monitor_lib.formats.clarify import metric_values
+    from monitor_lib.formats.jsonfmt import load_json_file
+    from monitor_lib.monitors import model_quality
+
+    config = read_bias_config(params.analysis_config)
+    baseline = None
+    if not params.is_baseline:
+        baseline = load_json_file(params.baseline_constraints)
+        metric_values(baseline, params.baseline_constraints)  # a file that is no analysis.json fails here
+    fmt = _dataset_format(params, config)
+    config = _with_stages(config, params, fmt)
+    source, merge = params.dataset_source, None
+    if params.ground_truth_source:
+        merge_params = model_quality.MergeParams(params.dataset_source, params.ground_truth_source,
+                                                 os.path.join(ctx.out, filenames.MERGE_FOLDER), params.start_time,
+                                                 params.end_time, output_kms_key=params.output_kms_key)
+        merge = ctx.run_nested(model_quality.MONITOR, model_quality.MONITOR.phase("merge"), merge_params,
+                               filenames.MERGE_FOLDER)
+        source = ctx.public(os.path.join(ctx.out, filenames.MERGE_FOLDER))
+        fmt = DatasetFormat("merge", capture_index_names=("endpointInput", "endpointOutput"))
+    phase = "baseline" if params.is_baseline else "monitoring"
+    art = ModelBiasArtifacts(baseline=baseline)
+    outcome = RunOutcome(
+        monitor=MONITOR.name, phase=phase, job=f"model_bias_{phase}", start_time=params.start_time,
+        end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name, artifacts=art,
+        details={"analysis_config": params.analysis_config, "baseline_constraints": params.baseline_constraints,
+                 "methods": {k: list(v) for k, v in config.methods.items()}})
+    if merge is not None:
+        outcome.details["merge"] = merge.summary()
+    try:
+        run = analyse(ctx.spark, params, config, source, fmt, _threshold(params, config))
+    except MonitorError:
+        raise
+    except Exception as e:
+        from monitor_lib.io.readers import spark_message
+
+        raise UnreadableInputError(f"reading dataset_source {ctx.public(source)} failed: {spark_message(e)}") \
+            from None
+    outcome.files_read = len(run.files)
+    t = run.tallies
+    outcome.records, outcome.rejected, outcome.skipped = t.records, dict(t.rejected), dict(t.skipped)
+    outcome.rejected_sample = t.sample
+    outcome.details.update({"label_type": t.label_type, "facet_types": dict(t.facet_types),
+                            "jobs_reading_input": t.jobs_reading_input, "notes": list(run.notes)})
+    art.notes = list(run.notes)
+    if t.records == 0:
+        reason = _no_data_reason(params, ctx.public(source), run, merge)
+        if params.is_baseline:
+            raise EmptyDatasetError(f"dataset_source {ctx.public(source)} has no records to analyse: {reason}")
+        outcome.no_data_reason = reason
+        log.warning("no data in window %s: %s", outcome.window_text, reason)
+        return outcome.finish(has_data=False)
+    doc = analysis_document(run.result, config.methods)
+    if run.notes:
+        doc["run_summary"] = {"notes": list(run.notes)}
+    art.analysis = doc
+    outcome.documents = [Document("analysis", filenames.ANALYSIS, lambda p: write_json_atomic(
+        p, json.dumps(doc, indent=4) + "\n"))]
+    if baseline is not None:
+        drift = check_bias_drift(baseline, doc, params.baseline_constraints)
+        art.drift = drift
+        outcome.violations = [Violation(feature_name=None, constraint_check_type=v["constraint_check_type"],
+                                        description=v["description"], metric_name=v["metric_name"],
+                                        facet=v["facet"], facet_value=v["facet_value"]) for v in drift.violations]
+        outcome.details.update({"metrics_compared": drift.compared, "not_compared": drift.not_compared})
+        violations = list(drift.violations)
+        outcome.documents.append(Document("violations", filenames.VIOLATIONS, lambda p: write_json_atomic(
+            p, json.dumps({"version": "1.0", "violations": violations}, indent=4) + "\n")))
+    return outcome.finish()
+
+
+def _with_stages(config, params: ModelBiasParams, fmt: DatasetFormat):
+    """The config with the stages this run can compute: post-training metrics need predictions (merged records
+    always have them). A config without ``methods`` (the monitor's) on a dataset without predictions computes
+    the pre-training metrics only; asking for post-training metrics there is an error."""
+    from dataclasses import replace
+
+    has_prediction = bool(params.probability_attribute or params.inference_attribute
+                          or config.predicted_label is not None or fmt.kind in ("merge", "capture"))
+    if "post_training_bias" not in config.methods or has_prediction:
+        return config
+    if not config.methods_given and config.methods.get("pre_training_bias"):
+        log.info("no predicted labels in the dataset: pre-training metrics only")
+        return replace(config, methods={"pre_training_bias": config.methods["pre_training_bias"]})
+    raise ConfigError(f"{config.source}: post_training_bias needs predicted labels — give predicted_label (the "
+                      "dataset column of the predictions), or inference_attribute / probability_attribute")
+
+
+def _no_data_reason(params: ModelBiasParams, source: str, run, merge: RunOutcome | None) -> str:
+    if merge is not None and merge.details.get("matched") == 0:
+        c = merge.details
+        if c.get("predictions") == 0:
+            return f"no captured predictions under {params.dataset_source} in this window"
+        return (f"none of the {c['predictions']} predictions has a ground-truth label yet "
+                f"({c['labels']} label(s) read from {params.ground_truth_source})")
+    if not run.files:
+        return f"no files under {source} for this window"
+    return f"{len(run.files)} file(s) read, no record to analyse: " + no_data_counts(run.tallies.rejected,
+                                                                                     run.tallies.skipped)
+
+
+# ---------------------------------------------------------------- the monitor
+
+
+class ModelBiasMonitor(Monitor):
+    name = "model-bias"
+    analysis_type = "MODEL_BIAS"
+    title = "model bias"
+    phases = (
+        Phase("baseline", "baseline", ModelBiasParams, run_bias, job="model_bias_baseline",
+              title="Model-bias baseline",
+              help="Clarify's bias metrics of a labelled dataset: analysis.json, the constraints of monitoring runs",
+              files=(filenames.ANALYSIS, filenames.VIOLATIONS),
+              processing_input=("dataset", "/opt/ml/processing/input/data"), validate=_baseline_phase),
+        Phase("monitoring", "monitor", ModelBiasParams, run_bias, job="model_bias_monitoring",
+              title="Model-bias monitoring",
+              help="merge the window's predictions with their labels, compute the bias metrics and check them "
+                   "against the baseline's analysis.json (bias_drift_check)",
+              files=(filenames.ANALYSIS, filenames.VIOLATIONS), validate=_monitoring_phase),
+    )
+    history_trends = (Trend("value", "baseline", "bias_drift_check", "value (dashed: the baseline's)"),)
+    history_cards = False
+
+    def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
+        if not explicit and not params.get("analysis_config"):
+            return None
+        return "monitoring" if params.get("baseline_constraints") else "baseline"
+
+    def container_params(self, root: str) -> dict[str, str]:
+        """Playing the Clarify container: its config, data and output folders under the /opt/ml root."""
+        config = os.path.join(root, CLARIFY_CONFIG)
+        if not os.path.exists(config):
+            return {}
+        return {"analysis_config": config, "dataset_source": os.path.join(root, CLARIFY_DATA),
+                "output_path": os.path.join(root, CLARIFY_OUTPUT)}
+
+    def summary_lines(self, outcome: RunOutcome) -> list[str]:
+        from monitor_lib.monitors.model_bias_report import summary_lines
+
+        return summary_lines(outcome)
+
+    def report_sections(self, outcome: RunOutcome) -> list[str]:
+        from monitor_lib.monitors.model_bias_report import report_sections
+
+        return report_sections(outcome)
+
+    def load_artifacts(self, outcome: RunOutcome, folder: str) -> list[str]:
+        from monitor_lib.bias.analysis import check_bias_drift
+
+        notes: list[str] = []
+        art = ModelBiasArtifacts()
+        art.analysis = read_optional(os.path.join(folder, filenames.ANALYSIS), lambda d, p: d, notes)
+        base = outcome.details.get("baseline_constraints")
+        if base:
+            art.baseline = read_optional(base, lambda d, p: d, notes)
+        if art.analysis is not None and art.baseline is not None:
+            art.drift = check_bias_drift(art.baseline, art.analysis, base)
+            outcome.violations = [Violation(None, v["constraint_check_type"], v["description"], v["metric_name"],
+                                            facet=v["facet"], facet_value=v["facet_value"])
+                                  for v in art.drift.violations]
+        art.notes = list(outcome.details.get("notes") or [])
+        outcome.artifacts = art
+        return notes
+
+    def cloudwatch_metrics(self, outcome: RunOutcome, params: ModelBiasParams) -> list[dict] | None:
+        from monitor_lib.formats.cloudwatch import bias_metrics
+
+        art = outcome.artifacts
+        if outcome.phase != "monitoring" or art is None or art.analysis is None:
+            return None
+        return bias_metrics(art.analysis, params.metric_timestamp, params.endpoint_name, params.schedule_name)
+
+    def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
+        from monitor_lib.formats.clarify import metric_values
+
+        art = outcome.artifacts
+        if art is None or art.analysis is None:
+            return {}
+        base = {}
+        if art.baseline is not None:
+            base = {(v.stage, v.facet, v.position, v.name): v.value for v in metric_values(art.baseline)}
+        out = {}
+        for v in metric_values(art.analysis):
+            if v.value is None or v.value != v.value or abs(v.value) == float("inf"):
+                continue
+            key = f"{v.facet}={v.facet_value} {v.name}" + (" (pre)" if v.stage.startswith("pre") else "")
+            out[key] = {"value": v.value, "baseline": base.get((v.stage, v.facet, v.position, v.name))}
+        return out
+
+    def claims_folder(self, statistics: dict, violations: list[Violation]) -> bool:
+        return any(v.constraint_check_type == "bias_drift_check" for v in violations)
+
+
+MONITOR = ModelBiasMonitor()
