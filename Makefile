@@ -6,11 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: venv demo test lint bench clean
 
-$(STAMP): requirements.lock requirements-runtime.lock setup.py
+$(STAMP): requirements.lock requirements-runtime.lock requirements-nodeps.lock setup.py
 	@scripts/check_env.sh $(PYTHON)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 

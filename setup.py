@@ -14,6 +14,7 @@ setup(
         "numpy>=1.26",
         "pandas>=2.1",
         "pyarrow>=14",
+        "scikit-learn>=1.3",  # the model-bias flip test (FT)
     ],
     entry_points={"console_scripts": ["model-monitor=monitor_lib.cli:main"]},
 )
