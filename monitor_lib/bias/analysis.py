@@ -141,3 +141,11 @@ def _farther(current: float, baseline: float, neutral: float) -> bool:
     if math.isinf(now) or math.isinf(then):
         return now > then
     return now - then > TOLERANCE * max(now, then)
+
+
+def series_name(facet: str, facet_value: str, metric: str) -> str:
+    """A metric of a facet entry across runs (the history page): ``sex=0 RD``; a continuous facet by its
+    threshold (``age>40 RD``), since the maximum in its ``(t, max]`` text changes from window to window."""
+    if _continuous(facet_value):
+        return f"{facet}>{facet_value[1:].split(',')[0].strip()} {metric}"
+    return f"{facet}={facet_value} {metric}"

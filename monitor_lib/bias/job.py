@@ -31,9 +31,10 @@ class BiasRun:
     notes: list[str] = field(default_factory=list)
 
 
-def analyse(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat,
+def analyse(ctx, params, config: BiasConfig, source: str, fmt: DatasetFormat,
             probability_threshold: float | None) -> BiasRun:
-    src = bias_records(spark, params, config, source, fmt)
+    """``ctx``: the run's context (its Spark session starts once the dataset's columns check out)."""
+    src = bias_records(lambda: ctx.spark, params, config, source, fmt)
     tallies = BiasTallies()
     if src is None:
         return BiasRun(tallies)
@@ -55,7 +56,7 @@ def analyse(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat,
         result, readings, _, p_key = interpret(rows, distinct, config, plan, src.names, tallies)
         run = BiasRun(tallies, result, src.files)
         if flip and tallies.records:
-            _flip_tests(spark, src, typed, config, plan, result, readings, p_key, params, run)
+            _flip_tests(ctx.spark, src, typed, config, plan, result, readings, p_key, params, run)
     finally:
         if flip:
             typed.unpersist()

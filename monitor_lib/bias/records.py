@@ -55,10 +55,57 @@ class BiasSource:
 
 
 def bias_records(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat) -> BiasSource | None:
-    """The records of a labelled dataset or of merged records (None: no merged file in the window)."""
+    """The records of a labelled dataset or of merged records (None: no merged file in the window). ``spark``
+    is a callable that gives the session: a dataset's columns are checked against the config before it starts
+    where the file tells them (CSV header, Parquet schema)."""
     if fmt.kind == "merge":
-        return _merged(spark, params, config, source, fmt)
+        return _merged(spark(), params, config, source, fmt)
     return _dataset(spark, params, config, source, fmt)
+
+
+def _names(config: BiasConfig, source: str, fmt: DatasetFormat, files: list[str], found: list[str] | None):
+    """The dataset's column names (``headers`` name a header-less CSV's columns)."""
+    if found is not None and config.headers is not None and fmt.kind == "csv" and not fmt.header:
+        if len(config.headers) != len(found):
+            raise ConfigError(f"{config.source}: headers names {len(config.headers)} columns but {source} has "
+                              f"{len(found)}")
+        return list(config.headers)
+    return found
+
+
+def _early_names(source: str, fmt: DatasetFormat, files: list[str]) -> list[str] | None:
+    """Column names read on the driver, without Spark (None where only Spark can tell: JSON, s3:// Parquet)."""
+    from monitor_lib.io import s3
+    from monitor_lib.io.readers import csv_header
+
+    if fmt.kind == "csv":
+        return csv_header(files, fmt.header, source)
+    if fmt.kind == "parquet" and files and not s3.is_s3(files[0]):
+        import pyarrow.parquet as pq
+
+        from monitor_lib.io.storage import local_path
+
+        try:
+            return list(pq.read_schema(local_path(files[0])).names)
+        except Exception:  # not a Parquet file: Spark's reader says so with its own words
+            return None
+    return None
+
+
+def _positions(src: BiasSource, params, config: BiasConfig, source: str) -> tuple[int, int | None, int | None]:
+    if config.label is None:
+        raise ConfigError(f"{config.source}: label is required for a dataset: the name or index of the column of "
+                          "observed labels")
+    label_i = src.position(config.label, "label", source)
+    prediction = config.predicted_label if config.predicted_label is not None else params.inference_attribute
+    pred_i = None if prediction is None else src.position(prediction, "predicted_label", source)
+    prob_i = None if not params.probability_attribute else src.position(params.probability_attribute,
+                                                                        "probability_attribute", source)
+    for i, f in enumerate(config.facets):
+        src.position(f.name_or_index, f"facet[{i}].name_or_index", source)
+    if config.group_variable is not None:
+        src.position(config.group_variable, "group_variable", source)
+    return label_i, pred_i, prob_i
 
 
 def _frame(df, status, kind, file, line, label, pred, prob, x):
@@ -76,27 +123,20 @@ def _dataset(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat)
     from pyspark.sql import functions as F
 
     from monitor_lib.io.readers import CORRUPT_COLUMN, read_dataset
+    from monitor_lib.io.storage import list_data_files
     from monitor_lib.quality.extract import _as_text
 
-    dataset = read_dataset(spark, source, fmt)
-    names = list(dataset.names)
-    if config.headers is not None and fmt.kind == "csv" and not fmt.header:
-        if len(config.headers) != len(names):
-            raise ConfigError(f"{config.source}: headers names {len(config.headers)} columns but {source} has "
-                              f"{len(names)}")
-        names = list(config.headers)
+    files = list_data_files(source)
+    early = _names(config, source, fmt, files, _early_names(source, fmt, files))
+    if early is not None:
+        _positions(BiasSource(None, early, files), params, config, source)
+    dataset = read_dataset(spark(), source, fmt)
+    names = _names(config, source, fmt, dataset.files, list(dataset.names))
     df = dataset.df
     columns = [F.col(c) if fmt.kind == "csv" else _as_text(F.col(c), df.schema[c].dataType)
                for c in dataset.internal_names]
     src = BiasSource(None, names, dataset.files)
-    if config.label is None:
-        raise ConfigError(f"{config.source}: label is required for a dataset: the name or index of the column of "
-                          "observed labels")
-    label_i = src.position(config.label, "label", source)
-    prediction = config.predicted_label if config.predicted_label is not None else params.inference_attribute
-    pred_i = None if prediction is None else src.position(prediction, "predicted_label", source)
-    prob_i = None if not params.probability_attribute else src.position(params.probability_attribute,
-                                                                        "probability_attribute", source)
+    label_i, pred_i, prob_i = _positions(src, params, config, source)
     src.excluded = frozenset(i for i in (label_i, pred_i, prob_i) if i is not None)
     if fmt.kind == "csv":
         line = F.coalesce(F.col(CORRUPT_COLUMN), F.concat_ws(",", *[F.col(c) for c in dataset.internal_names]))

@@ -264,6 +264,11 @@ class Monitor:
         history page. Default: none."""
         return {}
 
+    def history_series(self, violation: Violation) -> str:
+        """The history series (a key of :meth:`history_values`) a violation marks. Default: its feature, else its
+        metric."""
+        return violation.feature_name or violation.metric_name or ""
+
     def claims_folder(self, statistics: dict, violations: list[Violation]) -> bool:
         """A run folder without ``run_summary.json`` (the real container's): is it this monitor's?"""
         return False

@@ -175,7 +175,7 @@ def run_bias(params: ModelBiasParams, ctx: RunContext) -> RunOutcome:
     if merge is not None:
         outcome.details["merge"] = merge.summary()
     try:
-        run = analyse(ctx.spark, params, config, source, fmt, _threshold(params, config))
+        run = analyse(ctx, params, config, source, fmt, _threshold(params, config))
     except MonitorError:
         raise
     except Exception as e:
@@ -292,7 +292,7 @@ class ModelBiasMonitor(Monitor):
         return report_sections(outcome)
 
     def load_artifacts(self, outcome: RunOutcome, folder: str) -> list[str]:
-        from monitor_lib.bias.analysis import check_bias_drift
+        from monitor_lib.formats.violations import parse_violations
 
         notes: list[str] = []
         art = ModelBiasArtifacts()
@@ -300,11 +300,9 @@ class ModelBiasMonitor(Monitor):
         base = outcome.details.get("baseline_constraints")
         if base:
             art.baseline = read_optional(base, lambda d, p: d, notes)
-        if art.analysis is not None and art.baseline is not None:
-            art.drift = check_bias_drift(art.baseline, art.analysis, base)
-            outcome.violations = [Violation(None, v["constraint_check_type"], v["description"], v["metric_name"],
-                                            facet=v["facet"], facet_value=v["facet_value"])
-                                  for v in art.drift.violations]
+        found = read_optional(os.path.join(folder, filenames.VIOLATIONS), parse_violations, notes)
+        if found is not None:
+            outcome.violations = found.violations
         art.notes = list(outcome.details.get("notes") or [])
         outcome.artifacts = art
         return notes
@@ -318,6 +316,7 @@ class ModelBiasMonitor(Monitor):
         return bias_metrics(art.analysis, params.metric_timestamp, params.endpoint_name, params.schedule_name)
 
     def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
+        from monitor_lib.bias.analysis import series_name
         from monitor_lib.formats.clarify import metric_values
 
         art = outcome.artifacts
@@ -330,9 +329,14 @@ class ModelBiasMonitor(Monitor):
         for v in metric_values(art.analysis):
             if v.value is None or v.value != v.value or abs(v.value) == float("inf"):
                 continue
-            key = f"{v.facet}={v.facet_value} {v.name}" + (" (pre)" if v.stage.startswith("pre") else "")
-            out[key] = {"value": v.value, "baseline": base.get((v.stage, v.facet, v.position, v.name))}
+            out[series_name(v.facet, v.facet_value, v.name)] = {
+                "value": v.value, "baseline": base.get((v.stage, v.facet, v.position, v.name))}
         return out
+
+    def history_series(self, violation: Violation) -> str:
+        from monitor_lib.bias.analysis import series_name
+
+        return series_name(violation.facet or "", violation.facet_value or "", violation.metric_name or "")
 
     def claims_folder(self, statistics: dict, violations: list[Violation]) -> bool:
         return any(v.constraint_check_type == "bias_drift_check" for v in violations)

@@ -50,6 +50,10 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
                                                                      f"{counts_text(types)})" if types else ""))
     for note in d.get("notes") or []:
         lines.append(f"  note: {note}")
+    if "metrics_compared" in d:
+        skipped = d.get("not_compared") or []
+        lines.append(f"  against the baseline: {d['metrics_compared']} metric(s) compared"
+                     + (f", {len(skipped)} not ({_reasons(skipped)})" if skipped else ""))
     current = None
     for v, b, bad in _rows(outcome):
         head = (v.stage, v.facet, v.facet_value)
@@ -62,6 +66,13 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
     return lines
 
 
+def _reasons(skipped: list[dict]) -> str:
+    counts: dict[str, int] = {}
+    for s in skipped:
+        counts[s["why"]] = counts.get(s["why"], 0) + 1
+    return counts_text(counts)
+
+
 def report_sections(outcome: RunOutcome) -> list[str]:
     rows = _rows(outcome)
     parts = [merge_section(outcome.details.get("merge"))]
@@ -72,19 +83,19 @@ def report_sections(outcome: RunOutcome) -> list[str]:
     for v, b, bad in rows:
         by_facet.setdefault((v.facet, v.facet_value), []).append((v, b, bad))
     monitoring = outcome.phase == "monitoring"
-    for (facet, value), items in by_facet.items():
+    for (facet, facet_value), items in by_facet.items():
         items.sort(key=lambda t: (not t[2], t[0].stage != "pre_training_bias_metrics", t[0].name))
         body = []
         for v, b, bad in items:
             verdict = ("<span class='bad'>violation</span>" if bad else
                        "<span class='ok'>ok</span>" if monitoring and b is not None and v.value is not None
                        and b.value is not None else "")
-            value = (f"<b>{esc(_shown(v))}</b>" if v.value is not None
+            shown = (f"<b>{esc(_shown(v))}</b>" if v.value is not None
                      else f"<span class='muted'>null — {esc(v.error or '')}</span>")
             body.append((f"<abbr title='{esc(DESCRIPTIONS.get(v.name, v.name))}'>{esc(v.name)}</abbr>",
-                         esc(STAGE_NAMES[v.stage]), value, esc(_shown(b)) if monitoring else "", verdict))
+                         esc(STAGE_NAMES[v.stage]), shown, esc(_shown(b)) if monitoring else "", verdict))
         n_bad = sum(1 for _, _, bad in items if bad)
         head = ("metric", "stage", "this window" if monitoring else "value", "baseline" if monitoring else "", "")
-        title = f"Facet {facet} = {value}" + (f" — {n_bad} violation(s)" if n_bad else "")
+        title = esc(f"Facet {facet} = {facet_value}" + (f" — {n_bad} violation(s)" if n_bad else ""))
         parts.append(section(title, table(head, body, numeric=(2, 3))))
     return parts

@@ -116,7 +116,7 @@ def load_point(root: str, folder: str) -> RunPoint | None:
     point = RunPoint(os.path.relpath(folder, root).replace(os.sep, "/"), schedule, when, outcome.status,
                      monitor.name, report=_existing(os.path.join(folder, filenames.REPORT)))
     for v in outcome.violations:
-        point.violated.setdefault(v.feature_name or v.metric_name or "", []).append(v.constraint_check_type)
+        point.violated.setdefault(monitor.history_series(v), []).append(v.constraint_check_type)
     point.values = monitor.history_values(outcome)
     return point
 
