@@ -28,6 +28,7 @@ _FILE_INPUTS = {
                                    f"{PROCESSING}/input/record_preprocessor_script_input"),
     "post_analytics_processor_script": ("post_analytics_processor_script_input",
                                         f"{PROCESSING}/input/post_analytics_processor_script_input"),
+    "analysis_config": ("analysis_config", f"{PROCESSING}/input/config"),  # where the Clarify container reads it
 }
 _DROPPED = ("CLOUDWATCH_METRICS_DIRECTORY",)  # the container's default (/opt/ml/output/metrics/cloudwatch)
 

@@ -312,6 +312,38 @@ def test_sagemaker_model_quality_and_merge_environments_follow_the_service():
             sm.create_processing_job(**request)
 
 
+def test_sagemaker_model_bias_jobs_use_the_clarify_layout():
+    """A bias baseline's data and config go where the Clarify container reads them; the monitoring run adds the
+    ground truth and the baseline's analysis.json. botocore's model accepts both requests."""
+    opts = ProcessingOptions(image_uri="img", role_arn="arn:aws:iam::1:role/r", job_name="j")
+    base = processing_job_request(parse_job("baseline", [
+        "--type", "model-bias", "--dataset", "s3://d/train.csv", "--format", "csv", "--header",
+        "--analysis-config", "s3://cfg/analysis_config.json", "--output", "s3://out/bias-baseline"]), opts)
+    assert base["Environment"] == {
+        "analysis_config": "/opt/ml/processing/input/config/analysis_config.json",
+        "dataset_format": '{"csv": {"header": true}}', "dataset_source": "/opt/ml/processing/input/data",
+        "output_path": "/opt/ml/processing/output", "publish_cloudwatch_metrics": "Disabled"}
+    run = processing_job_request(parse_job("monitor", [
+        "--type", "model-bias", "--dataset", "s3://cap/ep", "--ground-truth", "s3://gt/ep",
+        "--analysis-config", "s3://cfg/analysis_config.json", "--probability-attribute", "0",
+        "--baseline-constraints", "s3://out/bias-baseline/analysis.json", "--start-time", "2026-11-20T10:00:00Z",
+        "--end-time", "2026-11-20T11:00:00Z", "--output", "s3://out/bias"]), opts)
+    assert run["Environment"]["baseline_constraints"] == "/opt/ml/processing/baseline/constraints/analysis.json"
+    # analysis_config alone names the model-bias monitor; with ground_truth_source it takes analysis_type (else the
+    # environment would be the ground-truth merger's)
+    assert run["Environment"]["analysis_type"] == "MODEL_BIAS" and "analysis_type" not in base["Environment"]
+    assert [(i["InputName"], i["S3Input"]["LocalPath"]) for i in run["ProcessingInputs"]] == [
+        ("input_data", "/opt/ml/processing/input_data"), ("ground_truth_input", "/opt/ml/processing/groundtruth"),
+        ("baseline_constraints", "/opt/ml/processing/baseline/constraints"),
+        ("analysis_config", "/opt/ml/processing/input/config")]
+    sm, stub = _stubbed("sagemaker")
+    for request in (base, run):
+        stub.add_response("create_processing_job", {"ProcessingJobArn": "arn"}, request)
+    with stub:
+        for request in (base, run):
+            sm.create_processing_job(**request)
+
+
 def test_sagemaker_failed_job_reports_exit_message_and_failure_reason(capsys):
     sm, stub = _stubbed("sagemaker")
     stub.add_response("create_processing_job", {"ProcessingJobArn": "arn"})
