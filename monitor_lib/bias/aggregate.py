@@ -111,7 +111,7 @@ def number(x):
 def is_int(x):
     from pyspark.sql import functions as F
 
-    return F.trim(x).rlike(r"^[+-]?[0-9]+$")
+    return F.trim(x).rlike(r"^[+-]?[0-9]{1,30}$")  # longer integers are text (and fit decimal(38,0))
 
 
 def matches(x, values: list):
