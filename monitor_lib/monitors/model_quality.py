@@ -330,8 +330,13 @@ class ModelQualityMonitor(Monitor):
     history_cards = False
 
     def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
-        if not explicit:  # the ground-truth merger container: no analysis_type, a ground-truth source
-            return "merge" if params.get("ground_truth_source") else None
+        if not explicit:  # the ground-truth merger container: no analysis_type, a ground-truth source and nothing
+            # only an analysis takes (another monitor's config, constraints, attributes)
+            from monitor_lib.monitors.registry import environment_names
+            from monitor_lib.params import env_names
+
+            analysis_only = set(environment_names()) - set(env_names(MergeParams))
+            return "merge" if params.get("ground_truth_source") and not analysis_only & set(params) else None
         return "monitoring" if params.get("baseline_constraints") else "baseline"
 
     def summary_lines(self, outcome: RunOutcome) -> list[str]:
