@@ -11,11 +11,18 @@ Run with `make demo`. Everything runs in Spark local mode and writes under ./dem
    ground-truth labels of the five hours arrive a day later (2026-11-21, their own hour folders), and one
    model-quality run per hour merges the captured predictions with their labels and finds the accuracy
    decaying hour after hour;
-5. `model-monitor report` draws the history of both schedules (history.html); every run left a
+5. fairness: at 14:00 the model's missed defaults move onto women (SEX = 2) — the hour's confusion matrix
+   is unchanged, so model quality cannot see it; a model-bias baseline of the validation set with its
+   applicants' features (`--type model-bias`, Clarify's analysis.json) and two model-bias runs (10:00 and
+   14:00) on the same requests and labels find recall, accuracy and default rates of women diverging at
+   14:00 only (bias_drift_check on DPL, AD and RD). The bias runs read the two hours' requests captured
+   again with CSV bodies (same event ids): the model-bias monitor reads features as an array, not as a
+   JSON object by name;
+6. `model-monitor report` draws the history of the three schedules (history.html); every run left a
    report.html next to its SageMaker files.
 
 The capture writer (`write_capture_hour`), the traffic of each hour (`hour_traffic`) and the label
-writer (`write_ground_truth_hour`) are plain pandas / file code, reused by
+writers (`write_ground_truth_hour`, `write_story_labels`) are plain pandas / file code, reused by
 tests/integration/test_demo_story.py.
 """
 
@@ -156,11 +163,18 @@ def _event_id(ids: random.Random) -> str:
 
 
 def _capture_record(features: dict, prediction: str | None, event_id: str, inference_time: datetime | None,
-                    input_encoding: str = "JSON") -> dict:
-    data = "@@@" if input_encoding == "BASE64" else json.dumps(features)
+                    input_encoding: str = "JSON", request_format: str = "json") -> dict:
+    content_type = "application/json"
+    if input_encoding == "BASE64":
+        data = "@@@"
+    elif request_format == "csv":  # the feature values in column order, a null as an empty field
+        data, content_type, input_encoding = ",".join("" if v is None else str(v) for v in features.values()), \
+            "text/csv", "CSV"
+    else:
+        data = json.dumps(features)
     record: dict = {
         "captureData": {
-            "endpointInput": {"observedContentType": "application/json", "mode": "INPUT", "data": data,
+            "endpointInput": {"observedContentType": content_type, "mode": "INPUT", "data": data,
                               "encoding": input_encoding},
             "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT", "data": prediction,
                                "encoding": "CSV"},
@@ -174,9 +188,11 @@ def _capture_record(features: dict, prediction: str | None, event_id: str, infer
 
 
 def capture_lines(frame: pd.DataFrame, hour_start: datetime, *, label: str = LABEL, broken_lines: bool = False,
-                  seed: int = 0) -> list[tuple[datetime, str]]:
-    """One capture line per row of ``frame`` (inputs: every column but ``label``, by name; output: the label as
-    a CSV payload), at inference times spread uniformly over the hour, in time order. With ``broken_lines``
+                  seed: int = 0, request_format: str = "json") -> list[tuple[datetime, str]]:
+    """One capture line per row of ``frame`` (inputs: every column but ``label``, by name in a JSON object, or
+    with ``request_format="csv"`` as a CSV line in column order; output: the label as a CSV payload), at
+    inference times spread uniformly over the hour, in time order; the event ids and times depend on ``seed``
+    and the number of rows only. With ``broken_lines``
     three bad lines are mixed in: a truncated (non-JSON) line, a BASE64 payload that does not decode, and a
     record without ``eventMetadata.inferenceTime``."""
     rng = np.random.default_rng(seed)
@@ -188,7 +204,7 @@ def capture_lines(frame: pd.DataFrame, hour_start: datetime, *, label: str = LAB
     for row in frame.itertuples(index=False, name=None):
         values = dict(zip(frame.columns, row, strict=True))
         requests.append(({c: _json_value(values[c]) for c in inputs}, str(int(values[label]))))
-    lines = [(t, json.dumps(_capture_record(features, prediction, _event_id(ids), t)))
+    lines = [(t, json.dumps(_capture_record(features, prediction, _event_id(ids), t, request_format=request_format)))
              for t, (features, prediction) in zip(times, requests, strict=True)]
     if broken_lines and lines:
         n = len(lines)
@@ -206,11 +222,12 @@ def capture_lines(frame: pd.DataFrame, hour_start: datetime, *, label: str = LAB
 
 def write_capture_hour(frame: pd.DataFrame, directory: Path, hour_start: datetime, *, endpoint: str = ENDPOINT,
                        variant: str = VARIANT, files: int = 2, label: str = LABEL, broken_lines: bool = False,
-                       seed: int = 0) -> list[Path]:
+                       seed: int = 0, request_format: str = "json") -> list[Path]:
     """Write one hour of data capture for ``frame`` under the capture root ``directory`` in SageMaker's layout
     ``<endpoint>/<variant>/yyyy/mm/dd/hh/<mm>-<ss>-<mmm>-<uuid>.jsonl``, split into ``files`` files by time.
     Returns the files written."""
-    lines = capture_lines(frame, hour_start, label=label, broken_lines=broken_lines, seed=seed)
+    lines = capture_lines(frame, hour_start, label=label, broken_lines=broken_lines, seed=seed,
+                          request_format=request_format)
     folder = Path(directory) / endpoint / variant / hour_start.strftime("%Y/%m/%d/%H")
     folder.mkdir(parents=True, exist_ok=True)
     names = random.Random(f"file-names-{seed}")
@@ -257,13 +274,27 @@ def captured_predictions(files: list[Path]) -> list[tuple[str, str]]:
     return out
 
 
+def move_misses(in_group: np.ndarray, prediction: np.ndarray, label: np.ndarray, share: float,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j): ``share`` of the missed defaults outside the group (predicted 0, label 1), each
+    with a correct rejection inside it (predicted 0, label 0). Swapping the labels of each pair — or the
+    group — moves those misses onto the group and leaves the confusion matrix of the whole set unchanged."""
+    outside = np.flatnonzero(~in_group & (prediction == 0) & (label == 1))
+    inside = np.flatnonzero(in_group & (prediction == 0) & (label == 0))
+    k = min(round(share * len(outside)), len(inside))
+    return rng.choice(outside, k, replace=False), rng.choice(inside, k, replace=False)
+
+
 def write_ground_truth_hour(predictions: list[tuple[str, str]], directory: Path, hour_start: datetime,
                             agreement: float, *, seed: int = 0, unlabelled: float = UNLABELLED,
-                            duplicates: int = 3) -> dict[str, int]:
+                            duplicates: int = 3, group: dict[str, bool] | None = None,
+                            moved: float = 0.0) -> dict[str, int]:
     """Upload the labels of one hour's requests a day later, as SageMaker ground-truth records under
     ``<directory>/yyyy/mm/dd/hh/MMSS.jsonl`` (the label-collection time). The label equals the prediction
     with probability ``agreement``; ``unlabelled`` of the requests get no label; the first ``duplicates``
-    labels are uploaded twice (a retry). Returns {eventId: label} of the labels written."""
+    labels are uploaded twice (a retry). With ``moved``, that share of the missed defaults outside ``group``
+    ({eventId: in the group}) land inside it instead (:func:`move_misses`; the other labels are the ones drawn
+    without it). Returns {eventId: label} of the labels written."""
     rng = np.random.default_rng(10_000 + seed)
     uploaded = hour_start + LABEL_DELAY
     labels: dict[str, int] = {}
@@ -272,6 +303,14 @@ def write_ground_truth_hour(predictions: list[tuple[str, str]], directory: Path,
             continue
         p = int(prediction)
         labels[event_id] = p if rng.random() < agreement else 1 - p
+    if moved and group:
+        predicted = dict(predictions)
+        ids = [e for e in labels if e in group]
+        y = np.array([labels[e] for e in ids])
+        i, j = move_misses(np.array([group[e] for e in ids], dtype=bool), np.array([int(predicted[e]) for e in ids]),
+                           y, moved, np.random.default_rng(20_000 + seed))
+        y[i], y[j] = y[j], y[i]
+        labels.update(zip(ids, (int(v) for v in y), strict=True))
     records = [json.dumps({"groundTruthData": {"data": str(label), "encoding": "CSV"},
                            "eventMetadata": {"eventId": event_id}, "eventVersion": "0"})
                for event_id, label in labels.items()]
@@ -280,6 +319,29 @@ def write_ground_truth_hour(predictions: list[tuple[str, str]], directory: Path,
     (folder / f"{uploaded:%M%S}.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
     (folder / "retry.jsonl").write_text("\n".join(records[:duplicates]) + "\n", encoding="utf-8")
     return labels
+
+
+def captured_inputs(files: list[Path], column: str) -> dict[str, object]:
+    """{eventId: the request's ``column``} of every capture record with a JSON request body."""
+    out = {}
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+                out[record["eventMetadata"]["eventId"]] = json.loads(
+                    record["captureData"]["endpointInput"]["data"])[column]
+            except (ValueError, KeyError, TypeError):
+                continue
+    return out
+
+
+def write_story_labels(story_hour: StoryHour, files: list[Path], directory: Path) -> dict[str, int]:
+    """The labels of one story hour, uploaded a day later: the hour's AGREEMENT and, from 14:00
+    (MISSES_MOVED), the men's missed defaults partly women's instead — same confusion matrix, other people."""
+    women = {e: v == FACET_VALUE for e, v in captured_inputs(files, FACET).items()}
+    return write_ground_truth_hour(captured_predictions(files), directory, story_hour.start,
+                                   AGREEMENT[story_hour.hour], seed=story_hour.hour, group=women,
+                                   moved=MISSES_MOVED.get(story_hour.hour, 0.0))
 
 
 def model_quality_args(capture_root: Path, ground_truth: Path, baseline: Path, hour_start: datetime,
@@ -300,6 +362,81 @@ def hourly_run_flags(hour_start: datetime, output: Path, endpoint: str, schedule
             "--endpoint", endpoint, "--schedule", schedule,
             "--publish-cloudwatch-metrics", "--cloudwatch-metrics-directory", str(output / "cloudwatch"),
             "--output", str(output)]
+
+
+# --- model bias: who the model's mistakes fall on ----------------------------------------------------
+
+FEATURES = ("LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE", "PAY_0", "BILL_AMT1", "PAY_AMT1")  # the model input
+FACET, FACET_VALUE = "SEX", 2  # 1 = male, 2 = female, as in the UCI table
+VALIDATION_MISSES_MOVED = 0.2  # the validation set already misses women's defaults a little more often
+MISSES_MOVED = {14: 0.5}  # hour -> share of the men's missed defaults that are women's instead
+BIAS_SCHEDULE = "credit-default-model-bias"
+BIAS_HOURS = (10, 14)  # two runs keep the demo short: the healthy hour and the hour the misses move
+# The metrics the misses move. Clarify's check fires whenever |value| > |baseline's|, so a metric whose true value
+# does not change (CI, DPPL, DI here: the SEX shares and the predicted default rates stay as they were) would
+# fire in about every other window by chance.
+BIAS_METHODS = {"pre_training_bias": {"methods": ["DPL"]}, "post_training_bias": {"methods": ["AD", "RD"]}}
+BIAS_EXPECTED = {10: frozenset(), 14: frozenset({"AD", "DPL", "RD"})}  # hour -> metrics with bias_drift_check
+
+
+def bias_validation_set(n: int = VALIDATION_ROWS, seed: int = 7,
+                        moved: float = VALIDATION_MISSES_MOVED) -> pd.DataFrame:
+    """The validation set — the same `prediction` and label as :func:`validation_set` (label column LABEL) —
+    with its applicants' features: the dataset of the model-bias baseline. Its misses already lean towards
+    women: ``moved`` of the men's missed defaults swap SEX with as many women's correct rejections (the
+    SEX shares stay as drawn)."""
+    scored = validation_set(n, seed=seed)
+    frame = credit_default(n, seed=seed).drop(columns=[LABEL])
+    sex = frame[FACET].to_numpy().copy()
+    i, j = move_misses(sex == FACET_VALUE, scored["prediction"].to_numpy(), scored["label"].to_numpy(), moved,
+                       np.random.default_rng(3_000 + seed))
+    sex[i], sex[j] = sex[j], sex[i]
+    frame[FACET] = sex
+    frame["prediction"] = scored["prediction"]
+    frame[LABEL] = scored["label"]
+    return frame
+
+
+def bias_analysis_config() -> dict:
+    """Clarify's analysis_config.json of the schedule: SageMaker's BiasAnalysisConfig (label, positive label
+    value, facet, headers = the model input and the label) plus the metrics to compute."""
+    return {"label": LABEL, "label_values_or_threshold": [1],
+            "facet": [{"name_or_index": FACET, "value_or_threshold": [FACET_VALUE]}],
+            "headers": [*FEATURES, LABEL], "methods": BIAS_METHODS}
+
+
+def write_csv_requests_hour(frame: pd.DataFrame, directory: Path, hour_start: datetime, *, seed: int) -> list[Path]:
+    """The hour's requests captured again with CSV request bodies (FEATURES in order; CHANNEL, which the model
+    does not take, left out) — the same event ids, inference times and predictions as the JSON capture written
+    with the same ``seed``. The model-bias monitor reads a request's features as an array (CSV fields or a JSON
+    array at --features-attribute), not as a JSON object by name."""
+    return write_capture_hour(frame[[*FEATURES, LABEL]], directory, hour_start, seed=seed, request_format="csv")
+
+
+def model_bias_baseline_args(dataset: Path, config: Path, output: Path) -> list[str]:
+    """`model-monitor baseline --type model-bias` flags: Clarify's metrics of the labelled, predicted dataset."""
+    return ["baseline", "--type", "model-bias", "--dataset", str(dataset), "--format", "csv", "--header",
+            "--inference-attribute", "prediction", "--analysis-config", str(config), "--output", str(output)]
+
+
+def model_bias_args(capture_root: Path, ground_truth: Path, config: Path, baseline: Path, hour_start: datetime,
+                    output: Path) -> list[str]:
+    """`model-monitor monitor --type model-bias` flags for one hourly run: merge the hour's predictions with
+    their labels, compute the metrics, check them against the baseline's analysis.json."""
+    return ["monitor", "--type", "model-bias", "--dataset", str(capture_root), "--ground-truth", str(ground_truth),
+            "--analysis-config", str(config), "--inference-attribute", "0",
+            "--baseline-constraints", str(baseline / "analysis.json"),
+            *hourly_run_flags(hour_start, output, ENDPOINT, BIAS_SCHEDULE)]
+
+
+def bias_values(analysis: dict) -> dict[str, float | None]:
+    """{metric: value} of the facet entry FACET = FACET_VALUE of an analysis.json, both stages."""
+    out = {}
+    for stage in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+        for entry in analysis.get(stage, {}).get("facets", {}).get(FACET, []):
+            if entry["value_or_threshold"] == str(FACET_VALUE):
+                out.update({m["name"]: m["value"] for m in entry["metrics"]})
+    return out
 
 
 # --- the monitoring runs ----------------------------------------------------------------------------
@@ -421,6 +558,51 @@ def print_model_quality(baseline: Path, outputs: dict[int, Path]) -> bool:
     return ok
 
 
+def print_model_bias(baseline: Path, outputs: dict[int, Path], quality: dict[int, Path], capture: Path) -> bool:
+    """The fairness story; True when the runs show what they should (BIAS_EXPECTED, every violation a
+    bias_drift_check on FACET = FACET_VALUE)."""
+    names = [m for stage in BIAS_METHODS.values() for m in stage["methods"]]
+    base = bias_values(json.loads((baseline / "analysis.json").read_text()))
+    print(f"\n=== {ENDPOINT}: schedule {BIAS_SCHEDULE} (facet {FACET} = {FACET_VALUE}, women) ===\n")
+    print("baseline (the validation set with its applicants' features): "
+          + ", ".join(f"{m} {base[m]:.4f}" for m in names)
+          + f"\n  — recall of women {base['RD']:.3f} below men's already; a run violates a metric that is farther "
+            "from 0 than this (bias_drift_check)\n")
+    print(f"{'hour (UTC)':<12}{'merged':>8}{'accuracy':>10}" + "".join(f"{m:>9}" for m in names) + "  violations")
+    ok, found = True, {}
+    for hour, output in outputs.items():
+        summary = json.loads((output / "run_summary.json").read_text())
+        values = bias_values(json.loads((output / "analysis.json").read_text()))
+        violations = json.loads((output / "constraint_violations.json").read_text())["violations"]
+        accuracy = json.loads((quality[hour] / "run_summary.json").read_text())["metrics"]["accuracy"]
+        found[hour] = violations
+        metrics = sorted(v["metric_name"] for v in violations)
+        print(f"{hour:02d}:00-{hour + 1:02d}:00 {summary['merge']['matched']:>8,}{accuracy:>10.4f}"
+              + "".join(f"{values[m]:>9.4f}" for m in names) + f"  {', '.join(metrics) or 'none'}")
+        ok &= set(metrics) == BIAS_EXPECTED[hour] and all(
+            (v["constraint_check_type"], v["facet"], v["facet_value"]) == ("bias_drift_check", FACET,
+                                                                            str(FACET_VALUE)) for v in violations)
+    print("\nviolations:")
+    for hour, violations in found.items():
+        for v in violations:
+            print(f"  {hour:02d}:00  {v['facet']}={v['facet_value']}  {v['metric_name']:<4} "
+                  f"{v['constraint_check_type']}  {v['description']}")
+    late = max(outputs)
+    print(f"\n{late}:00: as many defaults missed as the model-quality run counted (the same confusion matrix, "
+          f"accuracy {json.loads((quality[late] / 'run_summary.json').read_text())['metrics']['accuracy']:.4f}),"
+          f"\n       but {MISSES_MOVED[late]:.0%} of the men's are women's now: their recall and accuracy fall, "
+          "their default rate rises")
+    first = outputs[min(outputs)]
+    print(f"\nrequests as CSV:  {capture}/{ENDPOINT}/{VARIANT}/{DAY:%Y/%m/%d}/<hh>/*.jsonl (the same requests, "
+          "event ids and predictions;\n                  the model-bias monitor reads features as an array, not as "
+          "a JSON object by name)")
+    print(f"runs:             {first.parent}/<hh>/{{analysis.json, constraint_violations.json, report.html, "
+          "run_summary.json, merge/, cloudwatch/}")
+    if not ok:
+        print("\nthe model-bias runs did not show what the story expected", file=sys.stderr)
+    return ok
+
+
 def main() -> int:
     from monitor_lib.cli import main as cli
 
@@ -436,11 +618,13 @@ def main() -> int:
 
     capture_root, monitoring_root = OUT / "capture", OUT / "monitoring"
     ground_truth, quality_root = OUT / "ground-truth", OUT / "monitoring-model-quality"
-    for stale in (capture_root, monitoring_root, ground_truth, quality_root):  # the demo owns these folders
-        shutil.rmtree(stale, ignore_errors=True)
-    capture_files = {}
+    csv_capture, bias_root = OUT / "capture-csv", OUT / "monitoring-model-bias"
+    for stale in (capture_root, monitoring_root, ground_truth, quality_root, csv_capture, bias_root):
+        shutil.rmtree(stale, ignore_errors=True)  # the demo owns these folders
+    capture_files, traffic = {}, {}
     for h in STORY:
-        capture_files[h.hour] = write_capture_hour(hour_traffic(h), capture_root, h.start,
+        traffic[h.hour] = hour_traffic(h)
+        capture_files[h.hour] = write_capture_hour(traffic[h.hour], capture_root, h.start,
                                                    broken_lines=h.broken_lines, seed=h.hour)
     print(f"\nwrote {len(STORY)} hours of data capture ({RECORDS_PER_HOUR:,} requests an hour) under {capture_root}\n")
 
@@ -468,8 +652,7 @@ def main() -> int:
     if code:
         return code
     for h in STORY:
-        write_ground_truth_hour(captured_predictions(capture_files[h.hour]), ground_truth, h.start,
-                                AGREEMENT[h.hour], seed=h.hour)
+        write_story_labels(h, capture_files[h.hour], ground_truth)
     print(f"\nuploaded the ground-truth labels of the {len(STORY)} hours under {ground_truth} "
           f"({(DAY + LABEL_DELAY):%Y-%m-%d}, a day after the predictions)")
     outputs = {}
@@ -484,16 +667,39 @@ def main() -> int:
         outputs[h.hour] = output
     quality_ok = print_model_quality(mq_baseline, outputs)
 
-    print("\n--- the history of both schedules (model-monitor report) ---")
-    for root in (monitoring_root, quality_root):
+    # model bias: the validation set with its applicants' features, then the same requests and labels
+    bias_data, bias_config = OUT / "data" / "validation-features.csv", OUT / "data" / "analysis_config.json"
+    bias_validation_set().to_csv(bias_data, index=False)
+    bias_config.write_text(json.dumps(bias_analysis_config(), indent=2) + "\n", encoding="utf-8")
+    bias_baseline = OUT / "model-bias-baseline"
+    print(f"\n--- model-bias baseline of {bias_data} (facet {FACET} = {FACET_VALUE}, config {bias_config}) ---")
+    code = cli(model_bias_baseline_args(bias_data, bias_config, bias_baseline))
+    if code:
+        return code
+    bias_outputs = {}
+    for h in (h for h in STORY if h.hour in BIAS_HOURS):
+        write_csv_requests_hour(traffic[h.hour], csv_capture, h.start, seed=h.hour)
+        output = hourly_output(bias_root, h.start, schedule=BIAS_SCHEDULE)
+        print(f"\n--- model-bias run {h.start:%Y-%m-%d %H:%M}-{h.start + timedelta(hours=1):%H:%M} UTC "
+              f"(schedule {BIAS_SCHEDULE}) ---")
+        code = cli(model_bias_args(csv_capture, ground_truth, bias_config, bias_baseline, h.start, output))
+        if code:
+            print(f"model-bias run for {h.start:%Y-%m-%d %H:00} failed (exit {code})", file=sys.stderr)
+            return code
+        bias_outputs[h.hour] = output
+    bias_ok = print_model_bias(bias_baseline, bias_outputs, outputs, csv_capture)
+
+    print("\n--- the history of the three schedules (model-monitor report) ---")
+    for root in (monitoring_root, quality_root, bias_root):
         code = cli(["report", str(root)])
         if code:
             return code
     worst = hourly_output(monitoring_root, STORY[-1].start)
     print(f"\nopen in a browser: {monitoring_root / 'history.html'}\n"
           f"                   {quality_root / 'history.html'}\n"
+          f"                   {bias_root / 'history.html'}\n"
           f"                   {worst / 'report.html'} (one run; every run has its own)")
-    return 0 if story_ok and quality_ok else 1
+    return 0 if story_ok and quality_ok and bias_ok else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The demo's story as a test: a baseline of credit-default data, five hours of SageMaker data capture in
 which one thing goes wrong per hour, and one `model-monitor monitor` run per hour that must report exactly
-that — no more, no less — with the right numbers, and count the broken capture lines by kind."""
+that — no more, no less — with the right numbers, and count the broken capture lines by kind. Then the
+labels a day later (model quality, accuracy decaying) and fairness: at 14:00 the model's misses move onto
+women, which only the model-bias runs see."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ EXPECTED = {  # hour -> {(constraint_check_type, feature_name)}
     14: {("categorical_values_check", "EDUCATION"), ("extra_column_check", "CHANNEL")},
 }
 BROKEN_HOUR = 13
+BIAS_EXPECTED = {10: set(), 14: {"AD", "DPL", "RD"}}  # hour -> metrics with a bias_drift_check on SEX = 2
 DRIFT = re.compile(r"distance: (.+) exceeds threshold: (.+)$")  # what AWS's own parsers match
 OBSERVED = re.compile(r"Observed: Only (.+)% of data")
 
@@ -196,6 +199,7 @@ def test_education_domain_share(story):
 @dataclass
 class QualityStory:
     baseline: Path
+    ground_truth: Path
     labels: dict[int, dict[str, int]]  # hour -> {eventId: label}
     predictions: dict[int, dict[str, str]]  # hour -> {eventId: predicted class}
     capture_files: dict[int, list[Path]]
@@ -215,15 +219,13 @@ def quality_story(story, tmp_path_factory) -> QualityStory:
     capture = story.capture_files[10][0].parents[5]  # the capture root of the data-quality story
     labels, predictions, outputs, codes = {}, {}, {}, {}
     for h in demo.STORY:
-        predicted = demo.captured_predictions(story.capture_files[h.hour])
-        predictions[h.hour] = dict(predicted)
-        labels[h.hour] = demo.write_ground_truth_hour(predicted, root / "ground-truth", h.start,
-                                                      demo.AGREEMENT[h.hour], seed=h.hour)
+        predictions[h.hour] = dict(demo.captured_predictions(story.capture_files[h.hour]))
+        labels[h.hour] = demo.write_story_labels(h, story.capture_files[h.hour], root / "ground-truth")
     for h in demo.STORY:
         outputs[h.hour] = demo.hourly_output(root / "monitoring", h.start, schedule=demo.MQ_SCHEDULE)
         codes[h.hour] = main(demo.model_quality_args(capture, root / "ground-truth", baseline, h.start,
                                                      outputs[h.hour]))
-    return QualityStory(baseline, labels, predictions, story.capture_files, outputs, codes)
+    return QualityStory(baseline, root / "ground-truth", labels, predictions, story.capture_files, outputs, codes)
 
 
 def test_labels_arrive_a_day_later_in_their_own_hour_folders(quality_story):
@@ -268,6 +270,173 @@ def test_accuracy_decays_hour_after_hour(quality_story):
     threshold = json.loads((quality_story.baseline / "constraints.json").read_text())[
         "binary_classification_constraints"][violation["metric_name"]]["threshold"]
     assert violation["description"].endswith(f"was {violation['constraint_check_type']} {threshold!r}")
+
+
+# --- model bias: at 14:00 the model's misses fall on women ---------------------------------------------
+
+
+@dataclass
+class BiasStory:
+    validation: pd.DataFrame  # the baseline's dataset
+    baseline: Path
+    capture_files: dict[int, list[Path]]  # hour -> the CSV capture of the hour's requests
+    outputs: dict[int, Path]
+    codes: dict[int, int]
+
+    def analysis(self, hour: int | None = None) -> dict:
+        folder = self.baseline if hour is None else self.outputs[hour]
+        return demo.bias_values(json.loads((folder / "analysis.json").read_text()))
+
+    def violations(self, hour: int) -> list[dict]:
+        return json.loads((self.outputs[hour] / "constraint_violations.json").read_text())["violations"]
+
+
+@pytest.fixture(scope="module")
+def bias_story(story, quality_story, tmp_path_factory) -> BiasStory:
+    root = tmp_path_factory.mktemp("bias_story")
+    validation = demo.bias_validation_set()
+    data, config = root / "validation-features.csv", root / "analysis_config.json"
+    validation.to_csv(data, index=False)
+    config.write_text(json.dumps(demo.bias_analysis_config()))
+    baseline = root / "baseline"
+    assert main(demo.model_bias_baseline_args(data, config, baseline)) == 0
+    files, outputs, codes = {}, {}, {}
+    for h in demo.STORY:
+        if h.hour not in demo.BIAS_HOURS:
+            continue
+        files[h.hour] = demo.write_csv_requests_hour(story.runs[h.hour].traffic, root / "capture-csv", h.start,
+                                                     seed=h.hour)
+        outputs[h.hour] = demo.hourly_output(root / "monitoring", h.start, schedule=demo.BIAS_SCHEDULE)
+        codes[h.hour] = main(demo.model_bias_args(root / "capture-csv", quality_story.ground_truth, config, baseline,
+                                                  h.start, outputs[h.hour]))
+    return BiasStory(validation, baseline, files, outputs, codes)
+
+
+def _records(files: list[Path]) -> list[dict]:
+    """The capture records of ``files`` whose line and request body are JSON (not the broken lines of 13:00)."""
+    out = []
+    for line in (line for f in files for line in f.read_text().splitlines()):
+        try:
+            record = json.loads(line)
+            if record["captureData"]["endpointInput"]["encoding"] == "CSV":
+                out.append(record)
+            elif isinstance(json.loads(record["captureData"]["endpointInput"]["data"]), dict):
+                out.append(record)
+        except ValueError:
+            continue
+    return out
+
+
+def _bias_metrics(frame: pd.DataFrame) -> dict[str, float]:
+    """Clarify's DPL, AD and RD of facet d (``women``) against the rest, from columns women, y, yhat."""
+    d, a = frame[frame["women"]], frame[~frame["women"]]
+
+    def recall(g):
+        return ((g["y"] == 1) & (g["yhat"] == 1)).sum() / (g["y"] == 1).sum()
+
+    def accuracy(g):
+        return (g["y"] == g["yhat"]).mean()
+
+    return {"DPL": a["y"].mean() - d["y"].mean(), "AD": accuracy(a) - accuracy(d), "RD": recall(a) - recall(d)}
+
+
+def _window(story: Story, quality_story: QualityStory, hour: int) -> pd.DataFrame:
+    """The hour's labelled requests from the generated data: SEX from the JSON capture, the prediction, the label."""
+    labels = quality_story.labels[hour]
+    rows = [(r["eventMetadata"]["eventId"], json.loads(r["captureData"]["endpointInput"]["data"])["SEX"],
+             int(r["captureData"]["endpointOutput"]["data"])) for r in _records(story.capture_files[hour])]
+    frame = pd.DataFrame(rows, columns=["event", "sex", "yhat"])
+    frame = frame[frame["event"].isin(labels)].assign(y=lambda f: f["event"].map(labels))
+    return frame.assign(women=frame["sex"] == 2)
+
+
+def test_the_bias_story_covers_the_expected_hours():
+    assert {h: set(m) for h, m in demo.BIAS_EXPECTED.items()} == BIAS_EXPECTED
+    assert tuple(sorted(BIAS_EXPECTED)) == demo.BIAS_HOURS
+
+
+def test_bias_baseline_is_the_validation_set_with_its_features(bias_story):
+    v, scored = bias_story.validation, demo.validation_set()
+    assert list(v.columns) == [*demo.FEATURES, "prediction", demo.LABEL]
+    assert v["prediction"].equals(scored["prediction"]) and v[demo.LABEL].equals(scored["label"])
+    assert (v["SEX"] == 2).sum() == (demo.credit_default(len(v), seed=7)["SEX"] == 2).sum()  # SEX swapped, not drawn
+    expected = _bias_metrics(pd.DataFrame({"women": v["SEX"] == 2, "y": v[demo.LABEL], "yhat": v["prediction"]}))
+    assert bias_story.analysis() == pytest.approx(expected, rel=1e-12)
+    assert 0.05 < expected["RD"] < 0.1  # the validation set already misses women's defaults a little more often
+
+
+def test_csv_requests_are_the_captured_requests(story, bias_story):
+    for hour, files in bias_story.capture_files.items():
+        assert [f.relative_to(f.parents[6]) for f in files] == [f.relative_to(f.parents[6])
+                                                               for f in story.capture_files[hour]]
+        twin, captured = _records(files), _records(story.capture_files[hour])
+        assert len(twin) == len(captured) == RECORDS
+        for t, c in zip(twin, captured, strict=True):
+            assert t["eventMetadata"] == c["eventMetadata"]
+            assert t["captureData"]["endpointOutput"] == c["captureData"]["endpointOutput"]
+            request = json.loads(c["captureData"]["endpointInput"]["data"])
+            fields = t["captureData"]["endpointInput"]["data"].split(",")
+            assert fields == ["" if request[k] is None else str(request[k]) for k in demo.FEATURES]
+            assert t["captureData"]["endpointInput"]["observedContentType"] == "text/csv"
+
+
+@pytest.mark.parametrize("hour", sorted(EXPECTED))
+def test_misses_move_onto_women_at_14_only(story, quality_story, hour, tmp_path):
+    """The labels the demo uploads are the model-quality story's, except at 14:00, where half the men's missed
+    defaults are women's: the hour's confusion matrix — all model quality sees — is unchanged."""
+    h = next(h for h in demo.STORY if h.hour == hour)
+    drawn = demo.write_ground_truth_hour(demo.captured_predictions(story.capture_files[hour]), tmp_path, h.start,
+                                         demo.AGREEMENT[hour], seed=hour)
+    assert list(quality_story.labels[hour]) == list(drawn)  # the same requests labelled, in the same order
+    uploaded = _window(story, quality_story, hour)
+    before = uploaded.assign(y=uploaded["event"].map(drawn))
+    assert uploaded.groupby(["yhat", "y"]).size().equals(before.groupby(["yhat", "y"]).size())
+    changed = (uploaded["y"] != before["y"]).sum()
+    if hour not in demo.MISSES_MOVED:
+        assert changed == 0
+        return
+    men_missed = ((~before["women"]) & (before["yhat"] == 0) & (before["y"] == 1)).sum()
+    k = round(demo.MISSES_MOVED[hour] * men_missed)
+    assert changed == 2 * k > 0
+    cells = ["women", "yhat", "y"]
+    shift = uploaded.groupby(cells).size().sub(before.groupby(cells).size(), fill_value=0)
+    assert shift.to_dict() == {(False, 0, 0): k, (False, 0, 1): -k, (False, 1, 0): 0, (False, 1, 1): 0,
+                               (True, 0, 0): -k, (True, 0, 1): k, (True, 1, 0): 0, (True, 1, 1): 0}
+
+
+@pytest.mark.parametrize("hour", sorted(BIAS_EXPECTED))
+def test_each_bias_run_measures_the_window_and_checks_it_against_the_baseline(story, quality_story, bias_story,
+                                                                              hour):
+    assert bias_story.codes[hour] == 0
+    output = bias_story.outputs[hour]
+    summary = json.loads((output / "run_summary.json").read_text())
+    window = _window(story, quality_story, hour)
+    assert summary["merge"]["matched"] == len(window) == summary["records"]
+    values, base = bias_story.analysis(hour), bias_story.analysis()
+    assert values == pytest.approx(_bias_metrics(window), rel=1e-12)
+    violations = bias_story.violations(hour)
+    assert {v["metric_name"] for v in violations} == BIAS_EXPECTED[hour]
+    assert {m for m in values if abs(values[m]) > abs(base[m])} == BIAS_EXPECTED[hour]  # |current| > |baseline|
+    for v in violations:
+        assert (v["constraint_check_type"], v["facet"], v["facet_value"]) == ("bias_drift_check", "SEX", "2")
+        assert v["description"] == (f"Metric value {values[v['metric_name']]!r} doesn't meet the baseline "
+                                    f"constraint requirement {base[v['metric_name']]!r}")
+    assert summary["status"] == ("CompletedWithViolations" if BIAS_EXPECTED[hour] else "Completed")
+    (metrics_file,) = (output / "cloudwatch").glob("*.jsonl")
+    published = {m["MetricName"]: m for m in map(json.loads, metrics_file.read_text().splitlines())}
+    assert published["bias_metric_RD"]["Value"] == pytest.approx(values["RD"], rel=1e-12)
+    assert {d["Name"]: d["Value"] for d in published["bias_metric_RD"]["Dimensions"]} == {
+        "Endpoint": "credit-default-endpoint", "MonitoringSchedule": "credit-default-model-bias",
+        "BiasStage": "Post-Training", "Label": demo.LABEL, "LabelValue": "1", "Facet": "SEX", "FacetValue": "2"}
+
+
+def test_recall_of_women_falls_at_14_while_accuracy_is_what_model_quality_measured(story, quality_story,
+                                                                                  bias_story):
+    early, late = _window(story, quality_story, 10), _window(story, quality_story, 14)
+    assert abs(_bias_metrics(early)["RD"]) < 0.5 * bias_story.analysis()["RD"]
+    assert _bias_metrics(late)["RD"] > 0.15
+    accuracy = json.loads((quality_story.outputs[14] / "run_summary.json").read_text())["metrics"]["accuracy"]
+    assert accuracy == pytest.approx((late["y"] == late["yhat"]).mean(), rel=1e-12)
 
 
 # ---------------------------------------------------------------- the reports a person opens
