@@ -47,6 +47,7 @@ class ColumnStats:
     (integers) how many distinct values it has."""
 
     count: int = 0
+    bools: int = 0
     ints: int = 0
     numbers: int = 0
     maximum: float | None = None
@@ -54,6 +55,7 @@ class ColumnStats:
 
     def add(self, row) -> None:
         self.count += int(row["n"])
+        self.bools += int(row["nb"] or 0)
         self.ints += int(row["ni"] or 0)
         self.numbers += int(row["nn"] or 0)
         if row["mx"] is not None:
@@ -61,6 +63,8 @@ class ColumnStats:
 
     @property
     def kind(self) -> str:
+        if self.count and self.bools == self.count:  # pandas reads true / false as bool: categorical
+            return "bool"
         if self.count and self.ints == self.count:
             return "int"
         if self.count and self.numbers == self.count:
@@ -118,18 +122,30 @@ def matches(x, values: list):
     """Clarify's category match: the value equals a listed value as text, or as a number."""
     from pyspark.sql import functions as F
 
-    text, num = F.trim(x), number(x)
+    num, lower = number(x), F.lower(F.trim(x))
     cond = F.lit(False)
     for v in values:
-        cond = cond | (text == F.lit(str(v)))
+        cond = cond | (x == F.lit(str(v)))
+        truth = _truth(v)
+        if truth is not None:  # true / false columns: True, 1, "true" select the true rows
+            cond = cond | (lower == F.lit(truth))
         if isinstance(v, bool):
-            cond = cond | (F.lower(text) == F.lit(str(v).lower()))
             continue
         try:
             cond = cond | (num == F.lit(float(v)))
         except (TypeError, ValueError):
             pass
     return F.coalesce(cond, F.lit(False))
+
+
+def _truth(v) -> str | None:
+    """The true / false text a listed value selects in a boolean column (None: neither)."""
+    if isinstance(v, str):
+        text = v.strip().lower()
+        return text if text in ("true", "false") else None
+    if isinstance(v, (bool, int, float)) and v in (0, 1):
+        return "true" if v else "false"
+    return None
 
 
 def above(x, values: list | None):
@@ -143,10 +159,37 @@ def above(x, values: list | None):
     return F.coalesce(number(x) > F.lit(float(t)), F.lit(False))
 
 
+def is_bool(x):
+    from pyspark.sql import functions as F
+
+    return F.lower(F.trim(x)).isin("true", "false")
+
+
+def value_class(x):
+    """0 text, 1 true/false, 2 an integer, 3 another number: what decides the column's type."""
+    from pyspark.sql import functions as F
+
+    return (F.when(is_bool(x), F.lit(1)).when(is_int(x), F.lit(2)).when(number(x).isNotNull(), F.lit(3))
+            .otherwise(F.lit(0)))
+
+
 def canonical_int(x):
     from pyspark.sql import functions as F
 
     return F.when(is_int(x), F.trim(x).cast("decimal(38,0)").cast("string"))
+
+
+def canonical(x, kind: str):
+    """A one-vs-rest value as pandas would hold it: integers as numbers, true / false as True / False, text as
+    written (untrimmed)."""
+    from pyspark.sql import functions as F
+
+    if kind == "int":
+        return canonical_int(x)
+    if kind == "bool":
+        lower = F.lower(F.trim(x))
+        return F.when(lower == "true", F.lit("True")).when(lower == "false", F.lit("False"))
+    return x
 
 
 # ------------------------------------------------------------------ the pass
@@ -206,30 +249,32 @@ def aggregate_bias(src: BiasSource, config: BiasConfig, plan: Plan) -> tuple[lis
     keys = {"ym": matches(label, values), "yg": above(label, values)}
     if plan.post:
         keys.update(pm=matches(pred, values), pg=above(pred, values))
-    group = (F.trim(F.try_element_at(x, F.lit(plan.group_position + 1))) if plan.group_position is not None
+    group = (F.try_element_at(x, F.lit(plan.group_position + 1)) if plan.group_position is not None
              else F.lit(None).cast("string"))
     none_b, none_s, none_d = F.lit(None).cast("boolean"), F.lit(None).cast("string"), F.lit(None).cast("double")
+    none_i = F.lit(None).cast("int")
 
-    def entry(s, k=none_s, km=none_b, kg=none_b, labels=False, g=none_s, num=none_d, isint=none_b):
+    def entry(s, k=none_s, km=none_b, kg=none_b, labels=False, g=none_s, of=None):
+        num, cls = (none_d, none_i) if of is None else (number(of), value_class(of))
         return F.struct(F.lit(s).alias("s"), k.alias("k"), km.alias("km"), kg.alias("kg"),
                         *[(keys[n] if labels and n in keys else none_b).alias(n) for n in ("ym", "yg", "pm", "pg")],
-                        g.alias("g"), num.alias("num"), isint.alias("isint"))
+                        g.alias("g"), num.alias("num"), cls.alias("cls"))
 
     entries = []
     for i, (facet, p) in enumerate(zip(config.facets, plan.facet_positions, strict=True)):
         f = F.try_element_at(x, F.lit(p + 1))
         if facet.values is None:
-            entries.append(entry(i, k=F.trim(f), labels=True, g=group, num=number(f), isint=is_int(f)))
+            entries.append(entry(i, k=f, labels=True, g=group, of=f))
         else:
             entries.append(entry(i, km=matches(f, facet.values), kg=above(f, facet.values), labels=True, g=group,
-                                 num=number(f), isint=is_int(f)))
+                                 of=f))
             if len(facet.values) == 1:
                 entries.append(entry(UNIQUE_BASE + i, k=canonical_int(f)))
-    entries.append(entry(LABEL_SET, num=number(label), isint=is_int(label)))
+    entries.append(entry(LABEL_SET, of=label))
     if len(values) == 1:
         entries.append(entry(UNIQUE_BASE + LABEL_SET, k=canonical_int(label)))
     if plan.post:
-        entries.append(entry(PRED_SET, num=number(pred), isint=is_int(pred)))
+        entries.append(entry(PRED_SET, of=pred))
         if len(values) == 1:
             entries.append(entry(UNIQUE_BASE + PRED_SET, k=canonical_int(pred)))
     good = F.col("status").isNull()
@@ -242,8 +287,9 @@ def aggregate_bias(src: BiasSource, config: BiasConfig, plan: Plan) -> tuple[lis
     order = F.when(rejected, F.xxhash64("line"))
     grouped = exploded.groupBy(*[e[n].alias(n) for n in ("s", "k", "km", "kg", "ym", "yg", "pm", "pg", "g")]).agg(
         F.count(F.lit(1)).alias("n"), F.max("e.num").alias("mx"),
-        F.sum(F.when(e["isint"], 1).otherwise(0)).alias("ni"),
-        F.sum(F.when(e["num"].isNotNull(), 1).otherwise(0)).alias("nn"),
+        F.sum(F.when(e["cls"] == 1, 1).otherwise(0)).alias("nb"),
+        F.sum(F.when(e["cls"] == 2, 1).otherwise(0)).alias("ni"),
+        F.sum(F.when(e["cls"] >= 2, 1).otherwise(0)).alias("nn"),
         F.min("ord").alias("first"), F.min_by(record, order).alias("ex1"), F.max_by(record, order).alias("ex2"))
     return grouped, typed
 
@@ -315,7 +361,24 @@ def _stats(rows, s: int, distinct: dict[int, int]) -> ColumnStats:
 
 
 def _canonical(value: str, kind: str) -> str:
-    return str(int(value)) if kind == "int" else value
+    """Python twin of :func:`canonical`."""
+    if kind == "int":
+        return str(int(value.strip()))
+    if kind == "bool":
+        return "True" if value.strip().lower() == "true" else "False"
+    return value
+
+
+def _group_keys(texts) -> dict:
+    """Group-variable values as pandas reads them: integers, else numbers (``1`` and ``1.0`` are one group),
+    else text."""
+    present = [t for t in texts if t is not None]
+    for convert in (lambda t: int(t.strip()), lambda t: float(t.strip())):
+        try:
+            return {t: convert(t) for t in present} | {None: None}
+        except ValueError:
+            continue
+    return {t: t for t in present} | {None: None}
 
 
 def interpret(rows, distinct: dict[int, int], config: BiasConfig, plan: Plan, names: list[str] | None,
@@ -341,7 +404,8 @@ def interpret(rows, distinct: dict[int, int], config: BiasConfig, plan: Plan, na
                              f"labels are {label_type}, the predicted labels {pred_type} (label_values_or_threshold "
                              f"{config.label_values!r})")
         p_key = "pg" if label_type == CONTINUOUS else "pm"
-    groups = group_order({r["g"] for r in good if r["s"] < LABEL_SET})
+    group_keys = _group_keys({r["g"] for r in good if r["s"] < LABEL_SET})
+    groups = group_order(set(group_keys.values()))
     result = BiasResult(config.label_name, label_text)
     readings = []
     for i, (facet, position) in enumerate(zip(config.facets, plan.facet_positions, strict=True)):
@@ -349,7 +413,7 @@ def interpret(rows, distinct: dict[int, int], config: BiasConfig, plan: Plan, na
         cells = [r for r in good if r["s"] == i]
         stats = _stats(good, i, distinct)
         if facet.values is None:
-            stats.distinct = len({_canonical(r["k"], stats.kind) if stats.kind == "int" else r["k"] for r in cells})
+            stats.distinct = len({_canonical(r["k"], stats.kind) for r in cells})
         ftype = stats.type_for(facet.values)
         tallies.facet_types[name] = ftype
         if ftype == CONTINUOUS:
@@ -375,7 +439,8 @@ def interpret(rows, distinct: dict[int, int], config: BiasConfig, plan: Plan, na
             counts = FacetCounts(groups=groups, has_group_variable=plan.group_position is not None)
             for r in cells:
                 d = (_canonical(r["k"], stats.kind) == value) if reading.key == "k" else bool(r[reading.key])
-                counts.add(d, bool(r[y_key]), None if p_key is None else bool(r[p_key]), r["g"], r["n"])
+                counts.add(d, bool(r[y_key]), None if p_key is None else bool(r[p_key]), group_keys[r["g"]],
+                           r["n"])
             entries.append(FacetEntry(text, counts))
         result.facets[name] = entries
     if plan.post and tallies.records:

@@ -30,13 +30,17 @@ def features_of(x, positions: list[int]):
     per row: 2 = a value is not a number, 1 = a value is missing, 0 = all numbers."""
     from pyspark.sql import functions as F
 
-    from monitor_lib.bias.aggregate import number, present
+    from monitor_lib.bias.aggregate import is_bool, number, present
+
+    def value(v):  # pandas reads true / false as bool, a numeric feature to the flip test
+        return F.when(is_bool(v), F.when(F.lower(F.trim(v)) == "true", F.lit(1.0)).otherwise(F.lit(0.0))) \
+            .otherwise(number(v))
 
     values = [F.try_element_at(x, F.lit(p + 1)) for p in positions]
-    nums = F.array(*[number(v) for v in values]) if values else F.array().cast("array<double>")
+    nums = F.array(*[value(v) for v in values]) if values else F.array().cast("array<double>")
     flag = F.lit(0)
     for v in values:
-        flag = F.greatest(flag, F.when(~present(v), F.lit(1)).when(number(v).isNull(), F.lit(2)).otherwise(0))
+        flag = F.greatest(flag, F.when(~present(v), F.lit(1)).when(value(v).isNull(), F.lit(2)).otherwise(0))
     return nums, flag
 
 

@@ -10,7 +10,7 @@ from monitor_lib.bias.aggregate import (
     Plan,
     above,
     aggregate_bias,
-    canonical_int,
+    canonical,
     collect,
     interpret,
     matches,
@@ -78,8 +78,7 @@ def _flip_tests(spark, src: BiasSource, typed, config: BiasConfig, plan: Plan, r
         positions = [j for j in range(width) if j != reading.position and j not in src.excluded]
         for (text, value), entry in zip(reading.entries, entries, strict=True):
             if reading.key == "k":
-                canonical = canonical_int(f) if reading.kind == "int" else F.trim(f)
-                d = F.coalesce(canonical == F.lit(value), F.lit(False))
+                d = F.coalesce(canonical(f, reading.kind) == F.lit(value), F.lit(False))
             else:
                 d = matches(f, reading.facet.values) if reading.key == "km" else above(f, reading.facet.values)
             n_d, n_a = entry.counts.n(d=True), entry.counts.n(d=False)

@@ -124,7 +124,7 @@ def _dataset(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat)
 
     from monitor_lib.io.readers import CORRUPT_COLUMN, read_dataset
     from monitor_lib.io.storage import list_data_files
-    from monitor_lib.quality.extract import _as_text
+    from monitor_lib.quality.extract import _as_text, record_text
 
     files = list_data_files(source)
     early = _names(config, source, fmt, files, _early_names(source, fmt, files))
@@ -138,11 +138,7 @@ def _dataset(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat)
     src = BiasSource(None, names, dataset.files)
     label_i, pred_i, prob_i = _positions(src, params, config, source)
     src.excluded = frozenset(i for i in (label_i, pred_i, prob_i) if i is not None)
-    if fmt.kind == "csv":
-        line = F.coalesce(F.col(CORRUPT_COLUMN), F.concat_ws(",", *[F.col(c) for c in dataset.internal_names]))
-    else:
-        line = F.to_json(F.struct(*[F.col(c).alias(n) for c, n in zip(dataset.internal_names, dataset.names,
-                                                                        strict=True)]))
+    line = record_text(dataset)
     corrupt = F.col(CORRUPT_COLUMN).isNotNull() if dataset.corrupt_column else F.lit(False)
     frame, file = dataset.frame_with_file()
     src.frame = _frame(frame, F.when(corrupt, F.lit("reject")), F.when(corrupt, F.lit(dataset.reject_kind)), file,

@@ -109,21 +109,31 @@ def _dataset_records(spark, config: ModelQualityParams, source: str, fmt: Datase
         # JSON paths address the record as a document: rebuild its text (nested values keep their shape)
         doc = _document(dataset)
         values = {out: F.get_json_object(doc, json_path(a)) for out, (_, a) in attrs.items()}
-        line = F.coalesce(F.col(CORRUPT_COLUMN), doc) if dataset.corrupt_column else doc
     else:
         values = {}
         for out, (field, a) in attrs.items():
             name = dataset.internal_names[column_index(a, dataset.names, field, source)]
             values[out] = F.col(name) if fmt.kind == "csv" else _as_text(F.col(name), df.schema[name].dataType)
-        if fmt.kind == "csv":
-            line = F.coalesce(F.col(CORRUPT_COLUMN), F.concat_ws(",", *[F.col(c) for c in dataset.internal_names]))
-        else:
-            line = _document(dataset)
+    line = record_text(dataset)
     corrupt = F.col(CORRUPT_COLUMN).isNotNull() if dataset.corrupt_column else F.lit(False)
     status = F.when(corrupt, F.lit("reject"))
     kind = F.when(corrupt, F.lit(dataset.reject_kind))
     frame, file = dataset.frame_with_file()
     return _frame(frame, status, kind, file, line, values), dataset.files
+
+
+def record_text(dataset):
+    """A record as its file holds it, for samples of rejected records: a CSV line (empty fields kept), or a JSON
+    document; a malformed record's own text."""
+    from pyspark.sql import functions as F
+
+    from monitor_lib.io.readers import CORRUPT_COLUMN
+
+    if dataset.format.kind == "csv":
+        text = F.concat_ws(",", *[F.coalesce(F.col(c), F.lit("")) for c in dataset.internal_names])
+    else:
+        text = _document(dataset)
+    return F.coalesce(F.col(CORRUPT_COLUMN), text) if dataset.corrupt_column else text
 
 
 def _document(dataset):

@@ -2,8 +2,9 @@
 same rows: analysis.json value for value (every pre- and post-training metric, CDDL/CDDPL, GE, FT, error texts,
 "Infinity" strings) for CSV with and without header, JSON Lines and Parquet; categorical facets with and without
 values, continuous facets, two facets at once, multi-valued and continuous labels, probability scores; the real
-Clarify fixture and its drift check; bad records; captured traffic merged with its ground truth. The known
-differences (true/false columns, numeric group-variable text, the rejected-record sample) are strict xfails."""
+Clarify fixture and its drift check; bad records; captured traffic merged with its ground truth; true/false columns
+and a numeric group variable read as pandas reads them. One documented difference: a facet value "false" on a
+true/false column selects the false rows (smclarify's bool("false") selects the true ones)."""
 
 from __future__ import annotations
 
@@ -278,8 +279,10 @@ def text_columns(spark, tmp_path_factory):
     config = write_config(tmp, label="y", label_values_or_threshold=[1], predicted_label="yhat", group_variable="g",
                           facet=[{"name_or_index": f, "value_or_threshold": v} for f, v in facets], methods=ALL)
     _, doc = run(spark, tmp, tmp / "data.csv", CSV_HEADER, config)
-    return doc, clarify(as_container_reads(pd.read_csv(tmp / "data.csv")), "y", [1], facets, predicted="yhat",
-                        group="g")
+    # flag2: smclarify is given False, which it converts correctly (its "false" selects the true rows, see below)
+    reference_facets = [("sex", [0]), ("flag", None), ("flag2", [False])]
+    return doc, clarify(as_container_reads(pd.read_csv(tmp / "data.csv")), "y", [1], reference_facets,
+                        predicted="yhat", group="g")
 
 
 NEEDS_FEATURES_OR_GROUPS = {"FT", "CDDL", "CDDPL"}
@@ -299,30 +302,21 @@ def test_text_columns_counts_equal_smclarify(text_columns):
                         assert_metric(gm, rm, f"{stage} {facet}={r['value_or_threshold']} {rm['name']}")
 
 
-# DIFFERENCE 1: a one-vs-rest facet read as bool by pandas is written "True" / "False" by Clarify (str of a numpy
-# bool), ours "true" / "false" (the text).
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="one-vs-rest entries of a true/false column: 'true' vs Clarify's 'True'")
+# A one-vs-rest facet read as bool by pandas is written "True" / "False" by Clarify (str of a numpy bool): so is ours.
 def test_boolean_one_vs_rest_entries_are_named_as_clarify_names_them(text_columns):
     doc, ref = text_columns
     assert [e["value_or_threshold"] for e in doc[PRE]["facets"]["flag"]] == [
         e["value_or_threshold"] for e in ref[PRE]["facets"]["flag"]]
 
 
-# DIFFERENCE 2: smclarify's FT takes bool columns as numeric features (select_dtypes([np.number, bool])); ours
-# reports "FlipTest does not support non-numeric columns" when a feature holds true / false.
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="FT: a true/false feature is non-numeric for us, numeric for smclarify")
+# smclarify's FT takes bool columns as numeric features (select_dtypes([np.number, bool])): so does ours.
 def test_boolean_feature_is_numeric_for_the_flip_test(text_columns):
     doc, ref = text_columns
     ft = [next(m for m in d[POST]["facets"]["sex"][0]["metrics"] if m["name"] == "FT") for d in (doc, ref)]
     assert_metric(ft[0], ft[1], "FT of sex")
 
 
-# DIFFERENCE 3: pandas reads a group variable of 1 / 1.0 / 2 as floats, so 1 and 1.0 are one group for CDDL/CDDPL;
-# ours groups by the text (two groups).
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="CDDL/CDDPL: group variable 1 and 1.0 are different groups for us")
+# pandas reads a group variable of 1 / 1.0 / 2 as floats, so 1 and 1.0 are one group for CDDL/CDDPL: ours too.
 def test_group_variable_values_are_grouped_as_numbers(text_columns):
     doc, ref = text_columns
     for stage, name in ((PRE, "CDDL"), (POST, "CDDPL")):
@@ -331,17 +325,15 @@ def test_group_variable_values_are_grouped_as_numbers(text_columns):
         assert_metric(got, want, f"{name} of sex")
 
 
-# DIFFERENCE 4 (smclarify's own bug; replicate it or not is the library's decision): for a bool column smclarify
-# converts the listed value "false" with bool("false"), which is True, so facet value "false" selects the *true*
-# rows; ours selects the false rows.
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="facet value 'false' on a true/false column: smclarify selects true rows")
-def test_facet_value_false_on_a_boolean_column_as_smclarify(text_columns):
+# A documented difference (docs/model-bias.md): for a bool column smclarify converts the listed value "false" with
+# bool("false"), which is True, so facet value "false" selects the *true* rows — its own bug. Ours selects the
+# false rows: our metrics for flag2=["false"] are smclarify's for flag2=[False] (a value it converts correctly).
+def test_facet_value_false_on_a_boolean_column_selects_the_false_rows(text_columns):
     doc, ref = text_columns
     for stage in (PRE, POST):
         (got,), (want,) = doc[stage]["facets"]["flag2"], ref[stage]["facets"]["flag2"]
         for gm, rm in zip(got["metrics"], want["metrics"], strict=True):
-            if rm["name"] not in NEEDS_FEATURES_OR_GROUPS:  # those differ for the reasons above
+            if rm["name"] not in NEEDS_FEATURES_OR_GROUPS:
                 assert_metric(gm, rm, f"{stage} flag2=false {rm['name']}")
 
 
@@ -427,12 +419,8 @@ def test_bad_records_are_counted_and_left_out(bad_records):
     assert_analysis(doc, ref)
 
 
-# BUG (reported, not fixed here): monitor_lib/bias/records.py (and quality/extract.py) rebuild a CSV record for
-# the sample with F.concat_ws(",", ...), which skips null fields: a record with an empty label / facet /
-# prediction is sampled without that field (its columns shift), and the rows "…,3,,1" (no label) and "…,3,1,"
-# (no prediction) become the same text, so the dedup in aggregate._split_rejects drops one kind from the sample.
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="rejected-record sample drops empty CSV fields (concat_ws skips nulls)")
+# A record with an empty label / facet / prediction is sampled as written (empty fields kept), so "…,3,,1" (no
+# label) and "…,3,1," (no prediction) are two records, each under its kind.
 def test_rejected_sample_shows_every_kind_with_its_record_as_written(bad_records):
     _, _, out, bad, _ = bad_records
     assert sorted((s["kind"], s["record"]) for s in sample_of(out)) == sorted(
