@@ -446,9 +446,14 @@ def interpret(rows, distinct: dict[int, int], config: BiasConfig, plan: Plan, na
     if plan.post and tallies.records:
         any_entry = next(iter(result.facets.values()))[0].counts
         if any_entry.n(yhat=True) == 0:
+            if label_type == CONTINUOUS:
+                why = (f"the labels are continuous ({label_stats.kind} values, {label_stats.distinct} distinct of "
+                       f"{label_stats.count}: Clarify reads integers with at least 5 % distinct values as numbers), "
+                       f"so a positive prediction is one above {config.label_values[0]!r} and there is none")
+            else:
+                why = f"no prediction is one of {config.label_values!r}"
             raise InputError("No Label values are present in the predicted Label Column,Positive Predicted Index "
-                             f"Series contains all False values (no prediction is one of {config.label_values!r}"
-                             + (" or above the threshold" if label_type == CONTINUOUS else "") + ")")
+                             f"Series contains all False values ({why})")
     return result, readings, y_key, p_key
 
 

@@ -17,8 +17,9 @@ and the names of ``x`` (None when unknown: positions only). Facets and the group
 * **Merged records** (captured requests + their ground truth, the model-quality merge): the label is the
   ground truth, the prediction / score come from the endpoint output (``inference_attribute``,
   ``probability_attribute``: positions for CSV, JSON paths for JSON), ``x`` is the request — the fields of
-  a CSV payload, or the JSON array at ``features_attribute``. Its names are the config's ``headers``
-  without the label (and predicted label).
+  a CSV payload, or the JSON value at ``features_attribute`` (default the whole request): an array, or an
+  object whose values are taken by name. Its names are the config's ``headers`` without the label (and
+  predicted label).
 """
 
 from __future__ import annotations
@@ -164,10 +165,16 @@ def _merged(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat) 
     text, fmt_col = F.col("in_text"), F.col("in_fmt")
     csv_fields = F.transform(F.split(text, ","), lambda v: F.regexp_replace(F.trim(v), '^"(.*)"$', "$1"))
     features_path = json_path(params.features_attribute) if params.features_attribute else "$"
-    json_fields = F.from_json(F.get_json_object(text, features_path), "array<string>")
+    value = F.get_json_object(text, features_path)
+    is_object = F.ltrim(value).startswith("{")
+    names = config.feature_headers
+    by_name = (F.array(*[F.get_json_object(value, json_path(n)) for n in names]) if names
+               else F.lit(None).cast("array<string>"))
+    json_fields = F.when(is_object, by_name).otherwise(F.from_json(value, "array<string>"))
     x = F.when(fmt_col == "csv", csv_fields).when(fmt_col.isin("json", "jsonl"), json_fields)
     bad_input = F.col("in_fmt").isin("json", "jsonl") & x.isNull()
-    kind = F.when(kind.isNull() & bad_input, F.lit("features_not_an_array")).otherwise(kind)
+    why = F.when(is_object, F.lit("features_by_name_without_headers")).otherwise(F.lit("features_not_an_array"))
+    kind = F.when(kind.isNull() & bad_input, why).otherwise(kind)
     status = F.when(status.isNull() & bad_input, F.lit("reject")).otherwise(status)
     frame = _frame(df, status, kind, F.col("file"), F.col("line"), label, pred, prob, x)
     return BiasSource(frame, config.feature_headers, files)

@@ -265,7 +265,8 @@ class ModelBiasMonitor(Monitor):
                    "against the baseline's analysis.json (bias_drift_check)",
               files=(filenames.ANALYSIS, filenames.VIOLATIONS), validate=_monitoring_phase),
     )
-    history_trends = (Trend("value", "baseline", "bias_drift_check", "value (dashed: the baseline's)"),)
+    history_trends = (Trend("distance", "baseline", "bias_drift_check",
+                            "distance from parity, |value − neutral| (dashed: the baseline's)"),)
     history_cards = False
 
     def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
@@ -316,7 +317,9 @@ class ModelBiasMonitor(Monitor):
         return bias_metrics(art.analysis, params.metric_timestamp, params.endpoint_name, params.schedule_name)
 
     def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
-        from monitor_lib.bias.analysis import series_name
+        """Per facet entry and metric: its distance from parity (``|value − neutral|``, the quantity the drift
+        rule compares) and the baseline's, so a run above the dashed line is a violation."""
+        from monitor_lib.bias.analysis import NEUTRAL, series_name
         from monitor_lib.formats.clarify import metric_values
 
         art = outcome.artifacts
@@ -325,12 +328,19 @@ class ModelBiasMonitor(Monitor):
         base = {}
         if art.baseline is not None:
             base = {(v.stage, v.facet, v.position, v.name): v.value for v in metric_values(art.baseline)}
+
+        def distance(value: float | None, name: str) -> float | None:
+            if value is None or value != value or abs(value) == float("inf"):
+                return None
+            return abs(value - NEUTRAL.get(name, 0.0))
+
         out = {}
         for v in metric_values(art.analysis):
-            if v.value is None or v.value != v.value or abs(v.value) == float("inf"):
+            if distance(v.value, v.name) is None:
                 continue
             out[series_name(v.facet, v.facet_value, v.name)] = {
-                "value": v.value, "baseline": base.get((v.stage, v.facet, v.position, v.name))}
+                "distance": distance(v.value, v.name),
+                "baseline": distance(base.get((v.stage, v.facet, v.position, v.name)), v.name)}
         return out
 
     def history_series(self, violation: Violation) -> str:

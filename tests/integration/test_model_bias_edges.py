@@ -207,3 +207,50 @@ def test_a_continuous_facet_without_a_threshold_names_the_facet(tmp_path):
     assert result.stderr.splitlines()[-1] == (
         "error: facet 'income' is continuous (float values, 40 distinct of 40): give value_or_threshold with "
         "exactly one threshold (the sensitive group is the values above it)")
+
+
+def test_json_object_requests_are_read_by_name(spark, tmp_path):
+    """Captured JSON requests holding an object: the features are taken by the config's headers (a field the
+    headers lack is ignored, a missing facet is rejected by kind); the metrics are pandas' on the merged rows."""
+    from helpers import capture_line
+
+    from monitor_lib.runner import run_job
+
+    rng = np.random.default_rng(5)
+    rows = pd.DataFrame({"SEX": rng.integers(1, 3, 200), "AGE": rng.integers(21, 80, 200),
+                         "pred": rng.integers(0, 2, 200), "label": rng.integers(0, 2, 200)})
+    capture = tmp_path / "capture" / "ep" / "AllTraffic" / "2026" / "11" / "20" / "10"
+    labels = tmp_path / "labels" / "2026" / "11" / "21" / "10"
+    capture.mkdir(parents=True)
+    labels.mkdir(parents=True)
+    lines, truth = [], []
+    for i, r in enumerate(rows.itertuples()):
+        request = {"AGE": int(r.AGE), "SEX": int(r.SEX), "CHANNEL": "web"}  # any order, an extra field
+        lines.append(capture_line(json.dumps(request), str(r.pred), event_id=f"e{i}", in_type="application/json",
+                                  in_encoding="JSON"))
+        truth.append(json.dumps({"groundTruthData": {"data": str(r.label), "encoding": "CSV"},
+                                 "eventMetadata": {"eventId": f"e{i}"}, "eventVersion": "0"}))
+    lines.append(capture_line(json.dumps({"AGE": 30}), "1", event_id="no-sex", in_type="application/json",
+                              in_encoding="JSON"))
+    truth.append(json.dumps({"groundTruthData": {"data": "1", "encoding": "CSV"},
+                             "eventMetadata": {"eventId": "no-sex"}, "eventVersion": "0"}))
+    (capture / "c.jsonl").write_text("\n".join(lines) + "\n")
+    (labels / "g.jsonl").write_text("\n".join(truth) + "\n")
+    config = tmp_path / "analysis_config.json"
+    config.write_text(json.dumps({"label": "label", "label_values_or_threshold": [1],
+                                  "headers": ["SEX", "AGE", "label"],
+                                  "facet": [{"name_or_index": "SEX", "value_or_threshold": [2]}],
+                                  "methods": {"post_training_bias": {"methods": ["DPPL", "RD"]}}}))
+    outcome = run_job("model-bias", {
+        "dataset_source": str(tmp_path / "capture"), "ground_truth_source": str(tmp_path / "labels"),
+        "analysis_config": str(config), "inference_attribute": "0", "output_path": str(tmp_path / "out"),
+        "start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T11:00:00Z"}, phase="baseline", spark=spark)
+    assert outcome.records == 200 and outcome.rejected == {"missing_facet": 1}
+    post = json.loads((tmp_path / "out" / "analysis.json").read_text())["post_training_bias_metrics"]
+    [entry] = post["facets"]["SEX"]
+    values = {m["name"]: m["value"] for m in entry["metrics"]}
+    a, d = rows[rows.SEX != 2], rows[rows.SEX == 2]
+    dppl = (a.pred == 1).mean() - (d.pred == 1).mean()
+    recall = lambda g: ((g.pred == 1) & (g.label == 1)).sum() / (g.label == 1).sum()  # noqa: E731
+    assert math.isclose(values["DPPL"], float(dppl), rel_tol=1e-12)
+    assert math.isclose(values["RD"], float(recall(a) - recall(d)), rel_tol=1e-12)
