@@ -15,9 +15,8 @@ Run with `make demo`. Everything runs in Spark local mode and writes under ./dem
    is unchanged, so model quality cannot see it; a model-bias baseline of the validation set with its
    applicants' features (`--type model-bias`, Clarify's analysis.json) and two model-bias runs (10:00 and
    14:00) on the same requests and labels find recall, accuracy and default rates of women diverging at
-   14:00 only (bias_drift_check on DPL, AD and RD). The bias runs read the two hours' requests captured
-   again with CSV bodies (same event ids): the model-bias monitor reads features as an array, not as a
-   JSON object by name;
+   14:00 only (bias_drift_check on DPL, AD and RD). The bias runs read the same capture as the other
+   chapters: a JSON request's features are taken by name, the analysis config's headers without the label;
 6. `model-monitor report` draws the history of the three schedules (history.html); every run left a
    report.html next to its SageMaker files.
 
@@ -163,18 +162,11 @@ def _event_id(ids: random.Random) -> str:
 
 
 def _capture_record(features: dict, prediction: str | None, event_id: str, inference_time: datetime | None,
-                    input_encoding: str = "JSON", request_format: str = "json") -> dict:
-    content_type = "application/json"
-    if input_encoding == "BASE64":
-        data = "@@@"
-    elif request_format == "csv":  # the feature values in column order, a null as an empty field
-        data, content_type, input_encoding = ",".join("" if v is None else str(v) for v in features.values()), \
-            "text/csv", "CSV"
-    else:
-        data = json.dumps(features)
+                    input_encoding: str = "JSON") -> dict:
+    data = "@@@" if input_encoding == "BASE64" else json.dumps(features)
     record: dict = {
         "captureData": {
-            "endpointInput": {"observedContentType": content_type, "mode": "INPUT", "data": data,
+            "endpointInput": {"observedContentType": "application/json", "mode": "INPUT", "data": data,
                               "encoding": input_encoding},
             "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT", "data": prediction,
                                "encoding": "CSV"},
@@ -188,13 +180,12 @@ def _capture_record(features: dict, prediction: str | None, event_id: str, infer
 
 
 def capture_lines(frame: pd.DataFrame, hour_start: datetime, *, label: str = LABEL, broken_lines: bool = False,
-                  seed: int = 0, request_format: str = "json") -> list[tuple[datetime, str]]:
-    """One capture line per row of ``frame`` (inputs: every column but ``label``, by name in a JSON object, or
-    with ``request_format="csv"`` as a CSV line in column order; output: the label as a CSV payload), at
-    inference times spread uniformly over the hour, in time order; the event ids and times depend on ``seed``
-    and the number of rows only. With ``broken_lines``
-    three bad lines are mixed in: a truncated (non-JSON) line, a BASE64 payload that does not decode, and a
-    record without ``eventMetadata.inferenceTime``."""
+                  seed: int = 0) -> list[tuple[datetime, str]]:
+    """One capture line per row of ``frame`` (inputs: every column but ``label``, by name in a JSON object;
+    output: the label as a CSV payload), at inference times spread uniformly over the hour, in time order; the
+    event ids and times depend on ``seed`` and the number of rows only. With ``broken_lines`` three bad lines
+    are mixed in: a truncated (non-JSON) line, a BASE64 payload that does not decode, and a record without
+    ``eventMetadata.inferenceTime``."""
     rng = np.random.default_rng(seed)
     ids = random.Random(f"event-ids-{seed}")
     offsets = np.sort(rng.integers(0, 3_600_000, len(frame)))  # milliseconds into the hour
@@ -204,7 +195,7 @@ def capture_lines(frame: pd.DataFrame, hour_start: datetime, *, label: str = LAB
     for row in frame.itertuples(index=False, name=None):
         values = dict(zip(frame.columns, row, strict=True))
         requests.append(({c: _json_value(values[c]) for c in inputs}, str(int(values[label]))))
-    lines = [(t, json.dumps(_capture_record(features, prediction, _event_id(ids), t, request_format=request_format)))
+    lines = [(t, json.dumps(_capture_record(features, prediction, _event_id(ids), t)))
              for t, (features, prediction) in zip(times, requests, strict=True)]
     if broken_lines and lines:
         n = len(lines)
@@ -222,12 +213,11 @@ def capture_lines(frame: pd.DataFrame, hour_start: datetime, *, label: str = LAB
 
 def write_capture_hour(frame: pd.DataFrame, directory: Path, hour_start: datetime, *, endpoint: str = ENDPOINT,
                        variant: str = VARIANT, files: int = 2, label: str = LABEL, broken_lines: bool = False,
-                       seed: int = 0, request_format: str = "json") -> list[Path]:
+                       seed: int = 0) -> list[Path]:
     """Write one hour of data capture for ``frame`` under the capture root ``directory`` in SageMaker's layout
     ``<endpoint>/<variant>/yyyy/mm/dd/hh/<mm>-<ss>-<mmm>-<uuid>.jsonl``, split into ``files`` files by time.
     Returns the files written."""
-    lines = capture_lines(frame, hour_start, label=label, broken_lines=broken_lines, seed=seed,
-                          request_format=request_format)
+    lines = capture_lines(frame, hour_start, label=label, broken_lines=broken_lines, seed=seed)
     folder = Path(directory) / endpoint / variant / hour_start.strftime("%Y/%m/%d/%H")
     folder.mkdir(parents=True, exist_ok=True)
     names = random.Random(f"file-names-{seed}")
@@ -405,14 +395,6 @@ def bias_analysis_config() -> dict:
             "headers": [*FEATURES, LABEL], "methods": BIAS_METHODS}
 
 
-def write_csv_requests_hour(frame: pd.DataFrame, directory: Path, hour_start: datetime, *, seed: int) -> list[Path]:
-    """The hour's requests captured again with CSV request bodies (FEATURES in order; CHANNEL, which the model
-    does not take, left out) — the same event ids, inference times and predictions as the JSON capture written
-    with the same ``seed``. The model-bias monitor reads a request's features as an array (CSV fields or a JSON
-    array at --features-attribute), not as a JSON object by name."""
-    return write_capture_hour(frame[[*FEATURES, LABEL]], directory, hour_start, seed=seed, request_format="csv")
-
-
 def model_bias_baseline_args(dataset: Path, config: Path, output: Path) -> list[str]:
     """`model-monitor baseline --type model-bias` flags: Clarify's metrics of the labelled, predicted dataset."""
     return ["baseline", "--type", "model-bias", "--dataset", str(dataset), "--format", "csv", "--header",
@@ -422,7 +404,9 @@ def model_bias_baseline_args(dataset: Path, config: Path, output: Path) -> list[
 def model_bias_args(capture_root: Path, ground_truth: Path, config: Path, baseline: Path, hour_start: datetime,
                     output: Path) -> list[str]:
     """`model-monitor monitor --type model-bias` flags for one hourly run: merge the hour's predictions with
-    their labels, compute the metrics, check them against the baseline's analysis.json."""
+    their labels, compute the metrics, check them against the baseline's analysis.json. The captured requests
+    are JSON objects: their features are read by name, the config's headers without the label (CHANNEL, which
+    the headers do not name, is left out)."""
     return ["monitor", "--type", "model-bias", "--dataset", str(capture_root), "--ground-truth", str(ground_truth),
             "--analysis-config", str(config), "--inference-attribute", "0",
             "--baseline-constraints", str(baseline / "analysis.json"),
@@ -593,9 +577,9 @@ def print_model_bias(baseline: Path, outputs: dict[int, Path], quality: dict[int
           f"\n       but {MISSES_MOVED[late]:.0%} of the men's are women's now: their recall and accuracy fall, "
           "their default rate rises")
     first = outputs[min(outputs)]
-    print(f"\nrequests as CSV:  {capture}/{ENDPOINT}/{VARIANT}/{DAY:%Y/%m/%d}/<hh>/*.jsonl (the same requests, "
-          "event ids and predictions;\n                  the model-bias monitor reads features as an array, not as "
-          "a JSON object by name)")
+    print(f"\nrequests:         {capture}/{ENDPOINT}/{VARIANT}/{DAY:%Y/%m/%d}/<hh>/*.jsonl (the JSON capture of the "
+          "other chapters;\n                  the features taken by name: the analysis config's headers without "
+          "the label)")
     print(f"runs:             {first.parent}/<hh>/{{analysis.json, constraint_violations.json, report.html, "
           "run_summary.json, merge/, cloudwatch/}")
     if not ok:
@@ -618,13 +602,12 @@ def main() -> int:
 
     capture_root, monitoring_root = OUT / "capture", OUT / "monitoring"
     ground_truth, quality_root = OUT / "ground-truth", OUT / "monitoring-model-quality"
-    csv_capture, bias_root = OUT / "capture-csv", OUT / "monitoring-model-bias"
-    for stale in (capture_root, monitoring_root, ground_truth, quality_root, csv_capture, bias_root):
+    bias_root = OUT / "monitoring-model-bias"
+    for stale in (capture_root, monitoring_root, ground_truth, quality_root, bias_root):
         shutil.rmtree(stale, ignore_errors=True)  # the demo owns these folders
-    capture_files, traffic = {}, {}
+    capture_files = {}
     for h in STORY:
-        traffic[h.hour] = hour_traffic(h)
-        capture_files[h.hour] = write_capture_hour(traffic[h.hour], capture_root, h.start,
+        capture_files[h.hour] = write_capture_hour(hour_traffic(h), capture_root, h.start,
                                                    broken_lines=h.broken_lines, seed=h.hour)
     print(f"\nwrote {len(STORY)} hours of data capture ({RECORDS_PER_HOUR:,} requests an hour) under {capture_root}\n")
 
@@ -667,7 +650,7 @@ def main() -> int:
         outputs[h.hour] = output
     quality_ok = print_model_quality(mq_baseline, outputs)
 
-    # model bias: the validation set with its applicants' features, then the same requests and labels
+    # model bias: the validation set with its applicants' features, then the same capture and labels
     bias_data, bias_config = OUT / "data" / "validation-features.csv", OUT / "data" / "analysis_config.json"
     bias_validation_set().to_csv(bias_data, index=False)
     bias_config.write_text(json.dumps(bias_analysis_config(), indent=2) + "\n", encoding="utf-8")
@@ -678,16 +661,15 @@ def main() -> int:
         return code
     bias_outputs = {}
     for h in (h for h in STORY if h.hour in BIAS_HOURS):
-        write_csv_requests_hour(traffic[h.hour], csv_capture, h.start, seed=h.hour)
         output = hourly_output(bias_root, h.start, schedule=BIAS_SCHEDULE)
         print(f"\n--- model-bias run {h.start:%Y-%m-%d %H:%M}-{h.start + timedelta(hours=1):%H:%M} UTC "
               f"(schedule {BIAS_SCHEDULE}) ---")
-        code = cli(model_bias_args(csv_capture, ground_truth, bias_config, bias_baseline, h.start, output))
+        code = cli(model_bias_args(capture_root, ground_truth, bias_config, bias_baseline, h.start, output))
         if code:
             print(f"model-bias run for {h.start:%Y-%m-%d %H:00} failed (exit {code})", file=sys.stderr)
             return code
         bias_outputs[h.hour] = output
-    bias_ok = print_model_bias(bias_baseline, bias_outputs, outputs, csv_capture)
+    bias_ok = print_model_bias(bias_baseline, bias_outputs, outputs, capture_root)
 
     print("\n--- the history of the three schedules (model-monitor report) ---")
     for root in (monitoring_root, quality_root, bias_root):
