@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 SAMPLE_SIZE = 20
 MAX_CELLS = 200_000  # facet keys x label keys x groups; more means a facet without values is not a category
 LABEL_SET, PRED_SET, REJECT_SET, UNIQUE_BASE = 1000, 1001, -1, 2000
+BITS = {"km": 1, "kg": 2, "ym": 4, "yg": 8, "pm": 16, "pg": 32}  # an entry's boolean keys, packed
 # pandas' default missing-value markers (read_csv na_values): the Clarify container reads data with pandas
 NA_TEXTS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
             "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
@@ -234,7 +235,11 @@ def _value_kind(plan: Plan, config: BiasConfig):
 
 
 def aggregate_bias(src: BiasSource, config: BiasConfig, plan: Plan) -> tuple[list, object]:
-    """Rows of the aggregation (small) and the typed frame (for the flip test)."""
+    """The aggregation (not yet run) and the typed frame (for the flip test and the rejected-records sample).
+
+    Every per-record value is computed once, in a select before the explode (an entry only references
+    columns), and the aggregation's buffers are fixed-width (counts, sums, max, min), so Spark runs it as a
+    hash aggregation with a partial aggregation before the shuffle."""
     from pyspark.sql import functions as F
 
     x = F.col("x")
@@ -246,74 +251,133 @@ def aggregate_bias(src: BiasSource, config: BiasConfig, plan: Plan) -> tuple[lis
                              F.monotonically_increasing_id().alias("ord"))
     label, pred = F.col("label"), F.col("pred")
     values = config.label_values
-    keys = {"ym": matches(label, values), "yg": above(label, values)}
+    cols = {"ym": matches(label, values), "yg": above(label, values)}
     if plan.post:
-        keys.update(pm=matches(pred, values), pg=above(pred, values))
-    group = (F.try_element_at(x, F.lit(plan.group_position + 1)) if plan.group_position is not None
-             else F.lit(None).cast("string"))
-    none_b, none_s, none_d = F.lit(None).cast("boolean"), F.lit(None).cast("string"), F.lit(None).cast("double")
-    none_i = F.lit(None).cast("int")
+        cols.update(pm=matches(pred, values), pg=above(pred, values))
+    cols["grp"] = (F.try_element_at(x, F.lit(plan.group_position + 1)) if plan.group_position is not None
+                   else F.lit(None).cast("string"))
+    label_keys = [n for n in ("ym", "yg", "pm", "pg") if n in cols]
 
-    def entry(s, k=none_s, km=none_b, kg=none_b, labels=False, g=none_s, of=None):
-        num, cls = (none_d, none_i) if of is None else (number(of), value_class(of))
-        return F.struct(F.lit(s).alias("s"), k.alias("k"), km.alias("km"), kg.alias("kg"),
-                        *[(keys[n] if labels and n in keys else none_b).alias(n) for n in ("ym", "yg", "pm", "pg")],
-                        g.alias("g"), num.alias("num"), cls.alias("cls"))
+    def typed_value(name: str, value) -> None:
+        cols[f"num_{name}"], cols[f"cls_{name}"] = number(value), value_class(value)
 
-    entries = []
+    sets = []  # (set id, k, km, kg, with label keys and group, statistics of)
     for i, (facet, p) in enumerate(zip(config.facets, plan.facet_positions, strict=True)):
         f = F.try_element_at(x, F.lit(p + 1))
+        typed_value(f"f{i}", f)
         if facet.values is None:
-            entries.append(entry(i, k=f, labels=True, g=group, of=f))
+            cols[f"k{i}"] = f
+            sets.append((i, f"k{i}", None, None, True, f"f{i}"))
         else:
-            entries.append(entry(i, km=matches(f, facet.values), kg=above(f, facet.values), labels=True, g=group,
-                                 of=f))
+            cols[f"km{i}"], cols[f"kg{i}"] = matches(f, facet.values), above(f, facet.values)
+            sets.append((i, None, f"km{i}", f"kg{i}", True, f"f{i}"))
             if len(facet.values) == 1:
-                entries.append(entry(UNIQUE_BASE + i, k=canonical_int(f)))
-    entries.append(entry(LABEL_SET, of=label))
-    if len(values) == 1:
-        entries.append(entry(UNIQUE_BASE + LABEL_SET, k=canonical_int(label)))
+                cols[f"u{i}"] = canonical_int(f)
+                sets.append((UNIQUE_BASE + i, f"u{i}", None, None, False, None))
+    # the label's and the prediction's statistics, keyed by their integer value (the distinct count)
+    single = len(values) == 1
+    typed_value("label", label)
+    if single:
+        cols["ulabel"] = canonical_int(label)
+    sets.append((LABEL_SET, "ulabel" if single else None, None, None, False, "label"))
     if plan.post:
-        entries.append(entry(PRED_SET, of=pred))
-        if len(values) == 1:
-            entries.append(entry(UNIQUE_BASE + PRED_SET, k=canonical_int(pred)))
+        typed_value("pred", pred)
+        if single:
+            cols["upred"] = canonical_int(pred)
+        sets.append((PRED_SET, "upred" if single else None, None, None, False, "pred"))
     good = F.col("status").isNull()
-    bad = entry(REJECT_SET, k=F.concat(F.col("status"), F.lit(":"), F.col("kind")))
-    exploded = typed.select(F.explode(F.when(good, F.array(*entries)).otherwise(F.array(bad))).alias("e"),
-                            "ord", "file", "line", "status")
+    values_frame = typed.select("status", "kind", "ord",
+                                *[F.when(good, expr).alias(name) for name, expr in cols.items()])
+
+    none_s, none_d = F.lit(None).cast("string"), F.lit(None).cast("double")
+    none_i = F.lit(None).cast("int")
+
+    def column(name, none):
+        return F.col(name) if name else none
+
+    def bits(flags: list[tuple[str | None, int]]):
+        """The boolean keys of an entry packed into one int (fewer grouping keys to hash)."""
+        packed = F.lit(0)
+        for name, bit in flags:
+            if name:
+                packed = packed + F.when(F.col(name), F.lit(bit)).otherwise(F.lit(0))
+        return packed
+
+    def entry(s, k, km, kg, labels, of):
+        flags = [(km, BITS["km"]), (kg, BITS["kg"])] + [(n, BITS[n]) for n in label_keys if labels]
+        return F.struct(F.lit(s).alias("s"), column(k, none_s).alias("k"), bits(flags).alias("b"),
+                        (F.col("grp") if labels else none_s).alias("g"),
+                        column(of and f"num_{of}", none_d).alias("num"),
+                        column(of and f"cls_{of}", none_i).alias("cls"))
+
+    entries = [entry(*spec) for spec in sets]
+    bad = F.struct(F.lit(REJECT_SET).alias("s"), F.concat(F.col("status"), F.lit(":"), F.col("kind")).alias("k"),
+                   F.lit(0).alias("b"), none_s.alias("g"), none_d.alias("num"), none_i.alias("cls"))
+    exploded = values_frame.select(F.explode(F.when(good, F.array(*entries)).otherwise(F.array(bad))).alias("e"),
+                                   "ord")
     e = F.col("e")
-    rejected = F.col("status").isNotNull()
-    record = F.when(rejected, F.struct("file", "line"))
-    order = F.when(rejected, F.xxhash64("line"))
-    grouped = exploded.groupBy(*[e[n].alias(n) for n in ("s", "k", "km", "kg", "ym", "yg", "pm", "pg", "g")]).agg(
+    grouped = exploded.groupBy(*[e[n].alias(n) for n in ("s", "k", "b", "g")]).agg(
         F.count(F.lit(1)).alias("n"), F.max("e.num").alias("mx"),
         F.sum(F.when(e["cls"] == 1, 1).otherwise(0)).alias("nb"),
         F.sum(F.when(e["cls"] == 2, 1).otherwise(0)).alias("ni"),
         F.sum(F.when(e["cls"] >= 2, 1).otherwise(0)).alias("nn"),
-        F.min("ord").alias("first"), F.min_by(record, order).alias("ex1"), F.max_by(record, order).alias("ex2"))
+        F.min("ord").alias("first"))
     return grouped, typed
 
 
 def collect(grouped, tallies: BiasTallies) -> list:
-    """The small rows of the aggregation (facet cells, column statistics, rejections) and, per uniqueness
-    set, the number of distinct integers — from one read of the input (the aggregation is persisted)."""
+    """The small rows of the aggregation — facet cells and rejections as they are; the label's, the prediction's
+    and the uniqueness sets' rows summed per set in Spark, with their number of distinct integers — from one
+    read of the input (the aggregation is persisted)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     grouped = grouped.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        rows = grouped.where(F.col("s") < UNIQUE_BASE).limit(MAX_CELLS + 1).collect()
+        cells = grouped.where(F.col("s") < LABEL_SET).limit(MAX_CELLS + 1).collect()
         tallies.jobs_reading_input += 1
-        if len(rows) > MAX_CELLS:
+        if len(cells) > MAX_CELLS:
             raise InputError(f"more than {MAX_CELLS} distinct (facet value, label, prediction, group) cells: a "
                              "facet without value_or_threshold must be a category (give a threshold for a numeric "
                              "facet), and the group variable must be a category")
-        distinct = {int(r["s"]) - UNIQUE_BASE: int(r["distinct"]) for r in
-                    grouped.where((F.col("s") >= UNIQUE_BASE) & F.col("k").isNotNull()).groupBy("s")
-                    .agg(F.count(F.lit(1)).alias("distinct")).collect()}
+        sums = grouped.where(F.col("s") >= LABEL_SET).groupBy("s").agg(
+            *[F.sum(c).alias(c) for c in ("n", "nb", "ni", "nn")], F.max("mx").alias("mx"),
+            F.count("k").alias("distinct")).collect()
     finally:
         grouped.unpersist()
+    rows = [_unpacked(r.asDict()) for r in cells]
+    rows += [_unpacked({**r.asDict(), "k": None, "b": 0, "g": None, "first": None}) for r in sums
+             if r["s"] < UNIQUE_BASE]
+    distinct = {int(r["s"]) % UNIQUE_BASE: int(r["distinct"]) for r in sums
+                if r["s"] >= UNIQUE_BASE or r["distinct"]}
     return [rows, distinct]
+
+
+def _unpacked(row: dict) -> dict:
+    b = int(row.pop("b") or 0)
+    row.update({name: bool(b & bit) for name, bit in BITS.items()})
+    return row
+
+
+def rejected_examples(typed, tallies: BiasTallies) -> None:
+    """Up to two example records of each rejected / skipped kind: a second, filtered read of the input, run only
+    when the aggregation counted such records (a string-valued example in the main aggregation would turn
+    Spark's hash aggregation into a sort of every entry)."""
+    from pyspark.sql import functions as F
+
+    if not tallies.rejected and not tallies.skipped:
+        return
+    bad = F.col("status").isNotNull()
+    record, order = F.struct("file", "line"), F.xxhash64("line")
+    rows = typed.where(bad).groupBy("status", "kind").agg(
+        F.min_by(record, order).alias("ex1"), F.max_by(record, order).alias("ex2")).collect()
+    tallies.jobs_reading_input += 1
+    for row in sorted(rows, key=lambda r: (r["status"], r["kind"])):
+        for example in (row["ex1"], row["ex2"]):
+            seen = {(s["file"], s["record"]) for s in tallies.sample}
+            if example is not None and (example["file"], example["line"]) not in seen \
+                    and len(tallies.sample) < SAMPLE_SIZE:
+                tallies.sample.append({"kind": row["kind"], "file": example["file"], "record": example["line"]})
 
 
 def _split_rejects(rows, tallies: BiasTallies) -> list:
@@ -325,11 +389,6 @@ def _split_rejects(rows, tallies: BiasTallies) -> list:
         status, kind = str(row["k"]).split(":", 1)
         target = tallies.rejected if status == "reject" else tallies.skipped
         target[kind] = target.get(kind, 0) + int(row["n"])
-        for example in (row["ex1"], row["ex2"]):
-            seen = {(s["file"], s["record"]) for s in tallies.sample}
-            if example is not None and (example["file"], example["line"]) not in seen \
-                    and len(tallies.sample) < SAMPLE_SIZE:
-                tallies.sample.append({"kind": kind, "file": example["file"], "record": example["line"]})
     tallies.rejected = dict(sorted(tallies.rejected.items()))
     tallies.skipped = dict(sorted(tallies.skipped.items()))
     return good

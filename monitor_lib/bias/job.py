@@ -14,6 +14,7 @@ from monitor_lib.bias.aggregate import (
     collect,
     interpret,
     matches,
+    rejected_examples,
 )
 from monitor_lib.bias.analysis import BiasResult
 from monitor_lib.bias.config import BiasConfig
@@ -54,6 +55,7 @@ def analyse(ctx, params, config: BiasConfig, source: str, fmt: DatasetFormat,
         rows, distinct = collect(grouped, tallies)
         log.info("bias aggregation: %d cells", len(rows))
         result, readings, _, p_key = interpret(rows, distinct, config, plan, src.names, tallies)
+        rejected_examples(typed, tallies)
         run = BiasRun(tallies, result, src.files)
         if flip and tallies.records:
             _flip_tests(ctx.spark, src, typed, config, plan, result, readings, p_key, params, run)
