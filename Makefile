@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) scripts/benchmark_model_quality.py
 	$(PY) scripts/benchmark_sketches.py
 	PYTHONPATH=. $(PY) scripts/benchmark_s3.py
+	$(PY) scripts/benchmark_bias.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-output
