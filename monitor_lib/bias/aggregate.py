@@ -33,7 +33,6 @@ from monitor_lib.errors import InputError
 
 log = logging.getLogger(__name__)
 
-SAMPLE_SIZE = 20
 MAX_CELLS = 200_000  # facet keys x label keys x groups; more means a facet without values is not a category
 LABEL_SET, PRED_SET, REJECT_SET, UNIQUE_BASE = 1000, 1001, -1, 2000
 BITS = {"km": 1, "kg": 2, "ym": 4, "yg": 8, "pm": 16, "pg": 32}  # an entry's boolean keys, packed
@@ -365,6 +364,8 @@ def rejected_examples(typed, tallies: BiasTallies) -> None:
     Spark's hash aggregation into a sort of every entry)."""
     from pyspark.sql import functions as F
 
+    from monitor_lib.quality.aggregate import add_examples
+
     if not tallies.rejected and not tallies.skipped:
         return
     bad = F.col("status").isNotNull()
@@ -373,11 +374,7 @@ def rejected_examples(typed, tallies: BiasTallies) -> None:
         F.min_by(record, order).alias("ex1"), F.max_by(record, order).alias("ex2")).collect()
     tallies.jobs_reading_input += 1
     for row in sorted(rows, key=lambda r: (r["status"], r["kind"])):
-        for example in (row["ex1"], row["ex2"]):
-            seen = {(s["file"], s["record"]) for s in tallies.sample}
-            if example is not None and (example["file"], example["line"]) not in seen \
-                    and len(tallies.sample) < SAMPLE_SIZE:
-                tallies.sample.append({"kind": row["kind"], "file": example["file"], "record": example["line"]})
+        add_examples(tallies.sample, row["kind"], (row["ex1"], row["ex2"]))
 
 
 def _split_rejects(rows, tallies: BiasTallies) -> list:

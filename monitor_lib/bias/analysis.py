@@ -22,7 +22,7 @@ from monitor_lib.bias.metrics import (
     MetricError,
     metric_entry,
 )
-from monitor_lib.formats.clarify import STAGE_KEYS, json_value, metric_values
+from monitor_lib.formats.clarify import STAGE_KEYS, MetricValue, json_value, metric_values
 
 CHECK_TYPE = "bias_drift_check"
 NEUTRAL = {"DI": 1.0}
@@ -99,18 +99,31 @@ def _continuous(text: str) -> bool:
     return text.startswith("(") and text.endswith("]")
 
 
-def check_bias_drift(baseline: dict, current: dict, baseline_source: str = "analysis.json") -> DriftCheck:
-    """``bias_drift_check`` violations of the current analysis against the baseline's, ordered by metric name."""
-    base = {}
-    for v in metric_values(baseline, baseline_source):
+def baseline_lookup(baseline: dict | None, source: str = "analysis.json"):
+    """``lookup(metric) -> the baseline's metric it is compared with`` (None: not in the baseline): the same
+    stage, facet, facet value and metric; a continuous facet's entry by position, since its ``(t, max]`` text
+    follows each window's maximum."""
+    base: dict[tuple, MetricValue] = {}
+    for v in metric_values(baseline, source) if baseline is not None else []:
         base[(v.stage, v.facet, v.facet_value, v.name)] = v
         if _continuous(v.facet_value):
             base.setdefault((v.stage, v.facet, f"#{v.position}", v.name), v)
+
+    def lookup(v: MetricValue) -> MetricValue | None:
+        found = base.get((v.stage, v.facet, v.facet_value, v.name))
+        if found is None and _continuous(v.facet_value):
+            found = base.get((v.stage, v.facet, f"#{v.position}", v.name))
+        return found
+
+    return lookup
+
+
+def check_bias_drift(baseline: dict, current: dict, baseline_source: str = "analysis.json") -> DriftCheck:
+    """``bias_drift_check`` violations of the current analysis against the baseline's, ordered by metric name."""
+    lookup = baseline_lookup(baseline, baseline_source)
     out = DriftCheck()
     for v in metric_values(current, "analysis.json"):
-        b = base.get((v.stage, v.facet, v.facet_value, v.name))
-        if b is None and _continuous(v.facet_value):
-            b = base.get((v.stage, v.facet, f"#{v.position}", v.name))
+        b = lookup(v)
         where = {"metric_name": v.name, "facet": v.facet, "facet_value": v.facet_value}
         if b is None:
             out.not_compared.append({**where, "why": "not in the baseline"})

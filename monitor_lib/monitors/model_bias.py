@@ -319,15 +319,13 @@ class ModelBiasMonitor(Monitor):
     def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
         """Per facet entry and metric: its distance from parity (``|value − neutral|``, the quantity the drift
         rule compares) and the baseline's, so a run above the dashed line is a violation."""
-        from monitor_lib.bias.analysis import NEUTRAL, series_name
+        from monitor_lib.bias.analysis import NEUTRAL, baseline_lookup, series_name
         from monitor_lib.formats.clarify import metric_values
 
         art = outcome.artifacts
         if art is None or art.analysis is None:
             return {}
-        base = {}
-        if art.baseline is not None:
-            base = {(v.stage, v.facet, v.position, v.name): v.value for v in metric_values(art.baseline)}
+        lookup = baseline_lookup(art.baseline)
 
         def distance(value: float | None, name: str) -> float | None:
             if value is None or value != value or abs(value) == float("inf"):
@@ -340,7 +338,7 @@ class ModelBiasMonitor(Monitor):
                 continue
             out[series_name(v.facet, v.facet_value, v.name)] = {
                 "distance": distance(v.value, v.name),
-                "baseline": distance(base.get((v.stage, v.facet, v.position, v.name)), v.name)}
+                "baseline": distance(b.value if (b := lookup(v)) else None, v.name)}
         return out
 
     def history_series(self, violation: Violation) -> str:

@@ -3,6 +3,7 @@ against the baseline's, violations first). Pure Python."""
 
 from __future__ import annotations
 
+from monitor_lib.bias.analysis import baseline_lookup
 from monitor_lib.bias.metrics import DESCRIPTIONS
 from monitor_lib.formats.clarify import STAGE_NAMES, MetricValue, metric_values
 from monitor_lib.html.page import esc, section, table
@@ -26,16 +27,11 @@ def _rows(outcome: RunOutcome):
     art = outcome.artifacts
     if art is None or art.analysis is None:
         return []
-    base = {}
-    if art.baseline is not None:
-        for b in metric_values(art.baseline):
-            base[(b.stage, b.facet, b.facet_value, b.name)] = b
-            base.setdefault((b.stage, b.facet, b.position, b.name), b)
+    lookup = baseline_lookup(art.baseline)
     violated = {(v.facet, v.facet_value, v.metric_name) for v in outcome.violations}
     out = []
     for v in metric_values(art.analysis):
-        b = base.get((v.stage, v.facet, v.facet_value, v.name)) or (
-            base.get((v.stage, v.facet, v.position, v.name)) if v.facet_value.startswith("(") else None)
+        b = lookup(v)
         out.append((v, b, (v.facet, v.facet_value, v.name) in violated))
     return out
 

@@ -154,6 +154,15 @@ def _examples() -> list:
     return [F.min_by(record, order).alias("ex1"), F.max_by(record, order).alias("ex2")]
 
 
+def add_examples(sample: list[dict], kind: str, examples) -> None:
+    """Append example records (``file``, ``line`` rows; None skipped) of a rejected kind to a rejected-records
+    sample, once each and up to ``SAMPLE_SIZE`` in all."""
+    for example in examples:
+        seen = {(s["file"], s["record"]) for s in sample}
+        if example is not None and (example["file"], example["line"]) not in seen and len(sample) < SAMPLE_SIZE:
+            sample.append({"kind": kind, "file": example["file"], "record": example["line"]})
+
+
 def _split_counts(rows, tallies: QualityTallies) -> list:
     """Move the rejected / skipped group counts (and examples) into the tallies; return the good rows."""
     good = []
@@ -163,11 +172,7 @@ def _split_counts(rows, tallies: QualityTallies) -> list:
             continue
         target = tallies.rejected if row["status"] == "reject" else tallies.skipped
         target[row["kind"]] = target.get(row["kind"], 0) + int(row["n"])
-        for example in (row["ex1"], row["ex2"]):
-            seen = [(s["file"], s["record"]) for s in tallies.sample]
-            if example is not None and (example["file"], example["line"]) not in seen \
-                    and len(tallies.sample) < SAMPLE_SIZE:
-                tallies.sample.append({"kind": row["kind"], "file": example["file"], "record": example["line"]})
+        add_examples(tallies.sample, row["kind"], (row["ex1"], row["ex2"]))
     tallies.rejected = dict(sorted(tallies.rejected.items()))
     tallies.skipped = dict(sorted(tallies.skipped.items()))
     return good
