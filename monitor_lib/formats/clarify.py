@@ -69,3 +69,32 @@ def metric_values(doc: dict, source: str = "analysis.json") -> list[MetricValue]
                                               str(m.get("name")), number_value(m.get("value")), m.get("error"),
                                               m.get("value")))
     return values
+
+
+def asks_for(raw: Any) -> set[str]:
+    """Which Clarify analyses a raw analysis_config.json asks for: ``bias`` and/or ``shap`` (which monitor plays
+    the Clarify container)."""
+    out: set[str] = set()
+    if not isinstance(raw, dict):
+        return out
+    methods = raw.get("methods")
+    if isinstance(methods, dict):
+        if "shap" in methods:
+            out.add("shap")
+        if {"pre_training_bias", "post_training_bias"} & set(methods):
+            out.add("bias")
+    elif raw.get("facet") or raw.get("label_values_or_threshold") is not None:
+        out.add("bias")
+    return out
+
+
+def config_asks_for(path: str | None) -> set[str]:
+    """:func:`asks_for` of a config file; an unreadable one asks for nothing (its monitor reports it)."""
+    if not path:
+        return set()
+    try:
+        from monitor_lib.formats.jsonfmt import load_json_file
+
+        return asks_for(load_json_file(path))
+    except Exception:
+        return set()

@@ -25,6 +25,13 @@ analysis.json, with the dimensions above plus ``BiasStage`` (``Pre-training`` | 
 ``LabelValue``, ``Facet`` and ``FacetValue``; ±infinity is published as ±2.348543e108 (CloudWatch's range),
 a metric without a value (an error) is not published. Namespace ``aws/sagemaker/Endpoints/bias-metrics``
 (endpoints) or ``aws/sagemaker/ModelMonitoring/bias-metrics``.
+
+Feature attribution (clarify-contract §5): per label of the window's ``explanations.kernel_shap``,
+``feature_<name>`` = the feature's global SHAP value with ``ValueType`` ``GlobalShapValues``, and the expected
+value as ``expected_value`` (its name is unknown; ours) with ``ValueType`` ``ExpectedValue``; dimensions the
+above plus ``ExplainabilityMethod`` = ``KernelShap`` and ``Label``. Namespace
+``aws/sagemaker/Endpoints/explainability-metrics`` (endpoints) or
+``aws/sagemaker/ModelMonitoring/explainability-metrics``.
 """
 
 from __future__ import annotations
@@ -111,4 +118,23 @@ def bias_metrics(analysis: dict, timestamp: datetime, endpoint: str | None = Non
                     if math.isinf(value):
                         value = math.copysign(CLOUDWATCH_INFINITY, value)
                     out.append(metric(f"bias_metric_{m['name']}", ts, dims, Value=float(value)))
+    return out
+
+
+def explainability_metrics(analysis: dict, timestamp: datetime, endpoint: str | None = None,
+                           schedule: str | None = None) -> list[dict]:
+    ts = iso_utc(timestamp)
+    out = []
+    for label, entry in ((analysis.get("explanations") or {}).get("kernel_shap") or {}).items():
+        dims = dimensions(endpoint, schedule) + [{"Name": "ExplainabilityMethod", "Value": "KernelShap"},
+                                                 {"Name": "Label", "Value": str(label)}]
+        for feature, value in (entry.get("global_shap_values") or {}).items():
+            if value is not None and math.isfinite(float(value)):
+                out.append(metric(f"feature_{feature}", ts, dims + [{"Name": "ValueType",
+                                                                     "Value": "GlobalShapValues"}],
+                                  Value=float(value)))
+        expected = entry.get("expected_value")
+        if expected is not None and math.isfinite(float(expected)):
+            out.append(metric("expected_value", ts, dims + [{"Name": "ValueType", "Value": "ExpectedValue"}],
+                              Value=float(expected)))
     return out

@@ -1,4 +1,5 @@
-"""``constraint_violations.json`` for data quality (per feature) and model quality (per metric)."""
+"""``constraint_violations.json`` for data quality (per feature), model quality (per metric), model bias (per facet
+and metric) and feature attribution (per label)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Violation:
     metric_name: str | None = None  # model quality, model bias
     facet: str | None = None  # model bias
     facet_value: str | None = None  # model bias
+    label: str | None = None  # feature attribution: the explained output
 
 
 @dataclass
@@ -40,6 +42,7 @@ def parse_violations(d: Any, source: str = "constraint_violations.json") -> Cons
                 metric_name=_opt_str(v, "metric_name"),
                 facet=_opt_str(v, "facet"),
                 facet_value=_opt_str(v, "facet_value"),
+                label=_opt_str(v, "label"),
             )
             for v in root.req("violations").items()
         ]
@@ -52,10 +55,12 @@ def read_violations(path: str | os.PathLike[str]) -> ConstraintViolations:
 
 def violations_to_dict(cv: ConstraintViolations) -> dict[str, Any]:
     """Data quality: feature_name, constraint_check_type, description; model quality: metric_name first; model
-    bias: facet, facet_value, metric_name first."""
+    bias: facet, facet_value, metric_name first; feature attribution: label, metric_name first."""
     entries = []
     for v in cv.violations:
         e: dict[str, Any] = {}
+        if v.label is not None:
+            e["label"] = v.label
         if v.facet is not None:
             e["facet"] = v.facet
             e["facet_value"] = v.facet_value

@@ -249,6 +249,12 @@ def _no_data_reason(params: ModelBiasParams, source: str, run, merge: RunOutcome
 # ---------------------------------------------------------------- the monitor
 
 
+def _shap_only(config: str) -> bool:
+    from monitor_lib.formats.clarify import config_asks_for
+
+    return config_asks_for(config) == {"shap"}
+
+
 class ModelBiasMonitor(Monitor):
     name = "model-bias"
     analysis_type = "MODEL_BIAS"
@@ -270,14 +276,15 @@ class ModelBiasMonitor(Monitor):
     history_cards = False
 
     def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
-        if not explicit and not params.get("analysis_config"):
+        if not explicit and (not params.get("analysis_config") or _shap_only(params["analysis_config"])):
             return None
         return "monitoring" if params.get("baseline_constraints") else "baseline"
 
     def container_params(self, root: str) -> dict[str, str]:
-        """Playing the Clarify container: its config, data and output folders under the /opt/ml root."""
+        """Playing the Clarify container: its config, data and output folders under the /opt/ml root (a config
+        that asks for SHAP only is the model-explainability monitor's)."""
         config = os.path.join(root, CLARIFY_CONFIG)
-        if not os.path.exists(config):
+        if not os.path.exists(config) or _shap_only(config):
             return {}
         return {"analysis_config": config, "dataset_source": os.path.join(root, CLARIFY_DATA),
                 "output_path": os.path.join(root, CLARIFY_OUTPUT)}

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "model_monitor.monitors"
 DEFAULT = "data-quality"
 BUILT_IN = ("monitor_lib.monitors.data_quality:MONITOR", "monitor_lib.monitors.model_quality:MONITOR",
-            "monitor_lib.monitors.model_bias:MONITOR")
+            "monitor_lib.monitors.model_bias:MONITOR", "monitor_lib.monitors.model_explainability:MONITOR")
 
 _monitors: dict[str, Monitor] | None = None  # loaded once per process: a cache of what is installed
 

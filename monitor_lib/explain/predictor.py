@@ -1,0 +1,180 @@
+"""Where the explained model lives: Clarify's ``predictor`` block (clarify-contract §1.1) plus three open
+sources, one of which a config names:
+
+* ``model_factory`` — ``module:function`` returning a batch predict function (``f(X) -> scores``, X a 2-D
+  float array of the features in header order);
+* ``model_uri`` — a scikit-learn / XGBoost model pickled with joblib or pickle, a local path or ``s3://``
+  URI; its ``predict_proba`` (else ``predict``) is the predict function;
+* ``endpoint_name`` (a SageMaker endpoint, boto3 ``invoke_endpoint``) or ``endpoint_url`` (any HTTP server),
+  with Clarify's request/response fields (:mod:`monitor_lib.explain.endpoint`).
+
+:func:`predict_function` gives the batch predict function of a :class:`PredictorSpec`, built once per
+process (the executors keep it between tasks), returning a 2-D array: one column per explained model
+output. ``probability`` (an index, or a JSON path for JSON responses) picks the output(s) to explain, else
+``label``; without either every output column is explained. Output column ``i`` is called
+``label_headers[i]`` in analysis.json, else ``label<i>``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor_lib.errors import ConfigError, MonitorError
+
+SOURCES = ("model_factory", "model_uri", "endpoint_name", "endpoint_url")
+
+
+@dataclass(frozen=True)
+class PredictorSpec:
+    """The ``predictor`` block, checked (:func:`monitor_lib.explain.config.parse_predictor`). Picklable and
+    hashable: it travels to the executors, which build the predict function from it once."""
+
+    model_factory: str | None = None  # module:function
+    model_uri: str | None = None  # joblib / pickle file, local or s3://
+    endpoint_name: str | None = None  # SageMaker endpoint (boto3 sagemaker-runtime invoke_endpoint)
+    endpoint_url: str | None = None  # any HTTP(S) URL, POST
+    content_type: str = "text/csv"
+    accept_type: str | None = None  # default: content_type
+    content_template: str | None = None  # JSON requests: "$features" (JSON Lines) / "$records" (JSON)
+    record_template: str | None = None  # JSON: one record in $records: $features, $feature_names, $features_kvp
+    label: int | str | None = None  # index (CSV) or JMESPath (JSON) of the predicted label in the response
+    probability: int | str | None = None  # index (CSV) or JMESPath (JSON) of the score(s) in the response
+    label_headers: tuple[str, ...] | None = None  # names of the explained outputs
+    custom_attributes: str | None = None  # SageMaker CustomAttributes header
+    target_model: str | None = None  # SageMaker multi-model endpoint TargetModel
+    feature_names: tuple[str, ...] = ()  # the features' names, in order ($feature_names, $features_kvp)
+    max_records_per_request: int = 1000  # HTTP: rows per request (a model call is split into requests)
+    max_retries: int = 3  # HTTP: retries of a failed request (429, 5xx, connection errors)
+    backoff_seconds: float = 0.5  # HTTP: first retry delay, doubled each retry
+    requests_per_second: float | None = None  # HTTP: rate limit per executor process (None: unlimited)
+    timeout_seconds: float = 60.0  # HTTP: per request
+
+    @property
+    def source(self) -> str:
+        return next(s for s in SOURCES if getattr(self, s))
+
+    @property
+    def where(self) -> str:
+        """The model's source as messages name it."""
+        return f"{self.source} {getattr(self, self.source)}"
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.endpoint_name or self.endpoint_url)
+
+
+_cache: dict[PredictorSpec, Callable[[np.ndarray], np.ndarray]] = {}
+
+
+def predict_function(spec: PredictorSpec) -> Callable[[np.ndarray], np.ndarray]:
+    """The batch predict function of ``spec`` (X: 2-D float array) → 2-D float array, one column per
+    explained output; built once per process."""
+    f = _cache.get(spec)
+    if f is None:
+        if spec.remote:
+            from monitor_lib.explain.endpoint import endpoint_predict
+
+            raw = endpoint_predict(spec)
+        elif spec.model_factory:
+            raw = _factory(spec.model_factory)
+        else:
+            raw = _model_predict(load_model(spec.model_uri))
+        f = _cache[spec] = _selected(raw, spec)
+    return f
+
+
+def _factory(ref: str) -> Callable:
+    module, _, name = ref.partition(":")
+    if not module or not name:
+        raise ConfigError(f"predictor.model_factory {ref!r} must be module:function")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"predictor.model_factory {ref}: cannot import it ({e})") from None
+    try:
+        predict = fn()
+    except Exception as e:
+        raise MonitorError(f"predictor.model_factory {ref} failed: {type(e).__name__}: {e}") from None
+    if not callable(predict):
+        raise ConfigError(f"predictor.model_factory {ref} must return a batch predict function, got "
+                          f"{type(predict).__name__}")
+    return predict
+
+
+def load_model(uri: str):
+    """A pickled model (joblib or pickle), local or ``s3://``."""
+    from monitor_lib.io import s3
+    from monitor_lib.io.storage import local_path
+
+    try:
+        if s3.is_s3(uri):
+            data = s3.fetch(uri, s3.S3Settings.from_environment(), "predictor.model_uri", decompress=False)
+        else:
+            with open(local_path(uri), "rb") as fh:
+                data = fh.read()
+    except MonitorError:
+        raise
+    except OSError as e:
+        raise ConfigError(f"predictor.model_uri {uri} cannot be read: {e.strerror or e}") from None
+    try:
+        import joblib
+
+        return joblib.load(io.BytesIO(data))
+    except Exception:
+        try:
+            return pickle.loads(data)
+        except Exception as e:
+            raise ConfigError(f"predictor.model_uri {uri} is not a joblib or pickle file of a model: "
+                              f"{type(e).__name__}: {e}") from None
+
+
+def _model_predict(model) -> Callable:
+    for name in ("predict_proba", "predict"):
+        if callable(getattr(model, name, None)):
+            return getattr(model, name)
+    if callable(model):
+        return model
+    raise ConfigError(f"predictor.model_uri holds a {type(model).__name__}, which has neither predict_proba nor "
+                      "predict")
+
+
+def _selected(raw: Callable, spec: PredictorSpec) -> Callable[[np.ndarray], np.ndarray]:
+    """Scores as a 2-D float array; for in-process models an integer ``probability`` / ``label`` picks a
+    column (remote responses are picked by the endpoint module)."""
+    pick = spec.probability if spec.probability is not None else spec.label
+    column = pick if isinstance(pick, int) and not spec.remote else None
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        try:
+            out = np.asarray(raw(X), dtype=float)
+        except MonitorError:
+            raise
+        except Exception as e:
+            raise MonitorError(f"the model ({spec.where}) failed on a batch of {len(X)} rows: "
+                               f"{type(e).__name__}: {e}") from None
+        if out.ndim == 1:
+            out = out.reshape(-1, 1)
+        if out.ndim != 2 or out.shape[0] != len(X):
+            raise MonitorError(f"the model ({spec.where}) returned shape {out.shape} for {len(X)} rows: expected "
+                               "one score or one row of scores per row")
+        if column is not None:
+            if not -out.shape[1] <= column < out.shape[1]:
+                raise ConfigError(f"predictor.probability {column} is not an output of the model ({spec.where}): "
+                                  f"it returns {out.shape[1]} column(s)")
+            out = out[:, [column]]
+        return out
+
+    return predict
+
+
+def output_names(spec: PredictorSpec, n_outputs: int) -> list[str]:
+    """analysis.json's key of each explained output."""
+    if spec.label_headers and len(spec.label_headers) == n_outputs:
+        return list(spec.label_headers)
+    return [f"label{i}" for i in range(n_outputs)]

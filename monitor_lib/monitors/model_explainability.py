@@ -1,0 +1,337 @@
+"""Feature attribution (``--type model-explainability``, SageMaker ``MODEL_EXPLAINABILITY``): KernelSHAP global
+attributions of a dataset (the baseline: ``analysis.json`` with ``explanations.kernel_shap``, Clarify's layout,
+which is also the constraints) and of each window's captured requests (monitoring: the same, and per label the
+NDCG of the window's feature ranking against the baseline's, a ``feature_attribution_drift_check`` violation
+below the threshold).
+
+The records are explained in the Spark executors (:mod:`monitor_lib.explain.kernel`): the model is a Python
+model loaded there, a SageMaker endpoint or any HTTP endpoint (:mod:`monitor_lib.explain.predictor`); the
+attributions and the check are pure Python (:mod:`monitor_lib.explain.analysis`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor_lib import filenames
+from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
+from monitor_lib.formats.jsonfmt import write_json_atomic
+from monitor_lib.formats.violations import Violation
+from monitor_lib.io.dataset_format import DatasetFormat
+from monitor_lib.monitors.base import Document, Monitor, Phase, RunContext, RunOutcome, Trend
+from monitor_lib.monitors.common import (
+    FORMAT_HELP,
+    MonitoringParams,
+    no_data_counts,
+    parse_dataset_format,
+    read_optional,
+)
+from monitor_lib.params import integer, number, param
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_RECORDS = 10_000
+INPUT_FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput"]}}'
+
+
+@dataclass(frozen=True)
+class ModelExplainabilityParams(MonitoringParams):
+    """A feature-attribution run. Without ``baseline_constraints`` it is a baseline (the attributions of a
+    dataset); with it, a monitoring run (the window's captured requests, checked against the baseline's
+    analysis.json by NDCG)."""
+
+    FORMAT_CHOICES = ("capture", "csv", "json", "parquet")
+
+    dataset_source: str = param("dataset_source", "the dataset (baseline) or capture root (monitoring): a file, "
+                                "folder or s3:// URI", flag="--dataset", required=True)
+    dataset_format: DatasetFormat | None = param(
+        "dataset_format", FORMAT_HELP, parse=parse_dataset_format,
+        default_text="the analysis config's dataset_type; monitoring: sagemakerCaptureJson (the requests)")
+    analysis_config: str = param("analysis_config", "Clarify's analysis_config.json: methods.shap, predictor (the "
+                                 "model), headers, label", required=True)
+    baseline_constraints: str | None = param("baseline_constraints", "the baseline's analysis.json (monitoring "
+                                             "runs)")
+    features_attribute: str | None = param("features_attribute", "JSON requests: the JSON path of the features",
+                                           group="attributes")
+    max_records: int = param("max_explained_records", "records explained per run; beyond it a seeded sample of "
+                             "this many (the rest counted as skipped)", parse=integer(1),
+                             default=DEFAULT_MAX_RECORDS)
+    drift_threshold: float = param("feature_attribution_drift_threshold", "a label violates when the NDCG of its "
+                                   "feature ranking against the baseline's is below this", parse=number,
+                                   default=0.9)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.drift_threshold <= 1:
+            raise ConfigError(f"feature_attribution_drift_threshold must be in (0, 1], got {self.drift_threshold}")
+
+    @property
+    def is_baseline(self) -> bool:
+        return not self.baseline_constraints
+
+
+def _baseline_phase(params: ModelExplainabilityParams) -> None:
+    if params.baseline_constraints:
+        raise ConfigError("baseline_constraints makes a monitoring run: use model-monitor monitor")
+
+
+def _monitoring_phase(params: ModelExplainabilityParams) -> None:
+    if not params.baseline_constraints:
+        raise ConfigError("--baseline-constraints is required: the analysis.json of the feature-attribution "
+                          "baseline")
+
+
+@dataclass
+class ExplainArtifacts:
+    analysis: dict | None = None  # this run's analysis.json
+    baseline: dict | None = None  # the baseline's (monitoring)
+    drift: Any = None  # monitor_lib.explain.analysis.AttributionDrift
+    notes: list[str] = field(default_factory=list)
+
+
+def _dataset_format(params: ModelExplainabilityParams, config) -> DatasetFormat:
+    from monitor_lib.bias.config import DATASET_TYPES
+
+    if params.dataset_format is not None:
+        fmt = params.dataset_format
+        if fmt.kind == "capture" and params.dataset_format.capture_index_names != ("endpointInput",):
+            return DatasetFormat.parse(INPUT_FORMAT, "dataset_format")  # the requests are what is explained
+        return fmt
+    if not params.is_baseline:
+        return DatasetFormat.parse(INPUT_FORMAT, "dataset_format")
+    if config.dataset_type:
+        kind = DATASET_TYPES[config.dataset_type]
+        header = kind == "csv" and config.headers is None
+        raw = {"csv": {"header": header}} if kind == "csv" else {kind: {"lines": True} if kind == "json" else {}}
+        return DatasetFormat.parse(raw, "dataset_type")
+    raise ConfigError("dataset_format is required: give --format (csv, json, parquet) or dataset_type in the "
+                      "analysis config")
+
+
+def _background_uri(baseline_constraints: str) -> str:
+    from monitor_lib.explain.job import BACKGROUND_FILE
+
+    return baseline_constraints.rsplit("/", 1)[0] + "/" + BACKGROUND_FILE if "/" in baseline_constraints \
+        else BACKGROUND_FILE
+
+
+def run_explain(params: ModelExplainabilityParams, ctx: RunContext) -> RunOutcome:
+    from monitor_lib.explain import job
+    from monitor_lib.explain.analysis import check_attribution_drift, explanations, global_values, kernel_shap
+    from monitor_lib.explain.config import feature_names, read_explain_config
+    from monitor_lib.explain.records import capture_records, dataset_records
+    from monitor_lib.formats.jsonfmt import load_json_file
+
+    config = read_explain_config(params.analysis_config)
+    if config.predictor is None:
+        raise ConfigError(f"{config.source}: predictor is required — the model to explain: model_uri, "
+                          "model_factory, endpoint_name or endpoint_url")
+    baseline = base_features = None
+    if not params.is_baseline:
+        baseline = load_json_file(params.baseline_constraints)
+        section = kernel_shap(baseline, params.baseline_constraints)
+        base_features = list(next(iter(section.values()))["global_shap_values"])
+    fmt = _dataset_format(params, config)
+    phase = "baseline" if params.is_baseline else "monitoring"
+    art = ExplainArtifacts(baseline=baseline)
+    shap = config.shap
+    outcome = RunOutcome(
+        monitor=MONITOR.name, phase=phase, job=f"model_explainability_{phase}", start_time=params.start_time,
+        end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name, artifacts=art,
+        details={"analysis_config": params.analysis_config, "baseline_constraints": params.baseline_constraints,
+                 "model": config.predictor.where, "agg_method": shap.agg_method, "use_logit": shap.use_logit,
+                 "seed": shap.seed, "max_explained_records": params.max_records})
+    source = params.dataset_source
+    try:
+        if fmt.kind == "capture":
+            features = feature_names(config, config.headers) or base_features
+            if not features:
+                raise ConfigError(f"{config.source}: headers is required to name the features of captured requests "
+                                  "(or a baseline analysis.json that names them)")
+            src, files = capture_records(ctx.spark, config, params, source, fmt, features)
+        else:
+            src = dataset_records(lambda: ctx.spark, config, source, fmt)
+            files = src.files
+        outcome.files_read = len(files)
+        tallies = job.ExplainTallies()
+        if src is not None:
+            job.count_records(src.frame, tallies)
+    except MonitorError:
+        raise
+    except Exception as e:
+        from monitor_lib.io.readers import spark_message
+
+        raise UnreadableInputError(f"reading dataset_source {ctx.public(source)} failed: {spark_message(e)}") \
+            from None
+    outcome.rejected, outcome.skipped, outcome.rejected_sample = dict(tallies.rejected), dict(tallies.skipped), \
+        tallies.sample
+    if tallies.records == 0:
+        reason = (f"no capture files under {source} for this window" if not files else
+                  f"{len(files)} file(s) read, no record to explain: "
+                  + no_data_counts(tallies.rejected, tallies.skipped))
+        if params.is_baseline:
+            raise EmptyDatasetError(f"dataset_source {ctx.public(source)} has no records to explain: {reason}")
+        outcome.no_data_reason = reason
+        log.warning("no data in window %s: %s", outcome.window_text, reason)
+        return outcome.finish(has_data=False)
+    features = src.features
+    good = src.frame.where("status IS NULL").select("x")
+    background = job.given_background(config, features)
+    where = "methods.shap.baseline"
+    if background is None and not params.is_baseline:
+        from monitor_lib.io.storage import read_text
+
+        where = _background_uri(params.baseline_constraints)
+        try:
+            text = read_text(where, "the baseline's background")
+        except MonitorError as e:
+            raise ConfigError(f"{e} — the background rows of the baseline are needed to explain this window the "
+                              "same way: keep explanations_shap/baseline.csv beside its analysis.json, or give "
+                              "methods.shap.baseline") from None
+        background = job.parse_background(text, features, where)
+    elif background is None:
+        background = job.kmeans_background(good, config, len(features))
+        tallies.jobs_reading_input += 1
+        where = f"K-means, {len(background)} centroids"
+    log.info("explaining up to %d of %d records, %d features, background %d rows (%s), model %s",
+             params.max_records, tallies.records, len(features), len(background), where, config.predictor.where)
+    explained = job.explain(ctx.spark, good, config, features, background, params.max_records)
+    tallies.jobs_reading_input += 1
+    outcome.records = explained.n
+    if tallies.records > explained.n:
+        outcome.skipped["beyond_max_explained_records"] = tallies.records - explained.n
+        art.notes.append(f"{explained.n} of {tallies.records} records explained: a seeded sample (seed "
+                         f"{shap.seed}) of max_explained_records")
+    values = global_values(explained.phi, shap.agg_method)
+    doc = {"version": "1.0", "explanations": explanations(explained.labels, features, values, explained.expected)}
+    art.analysis = doc
+    outcome.details.update({
+        "features": features, "labels": explained.labels, "records_to_explain": tallies.records,
+        "records_explained": explained.n, "num_samples": explained.nsamples, "background_rows": len(background),
+        "background": where, "model_calls": explained.model_calls,
+        "model_calls_per_record": round(explained.model_calls / explained.n, 4),
+        "additivity_error": job.additivity_error(explained, shap.use_logit),
+        "jobs_reading_input": tallies.jobs_reading_input, "notes": list(art.notes)})
+    bg_text = job.background_text(background)
+    outcome.documents = [
+        Document("analysis", filenames.ANALYSIS, lambda p: write_json_atomic(p, json.dumps(doc, indent=4) + "\n")),
+        Document("background", job.BACKGROUND_FILE, lambda p: write_json_atomic(p, bg_text))]
+    if shap.save_local_shap_values:
+        local = job.local_values_text(explained)
+        outcome.documents.append(Document("local_shap_values", job.LOCAL_VALUES_FILE,
+                                          lambda p: write_json_atomic(p, local)))
+    if baseline is not None:
+        drift = check_attribution_drift(baseline, doc, params.drift_threshold, params.baseline_constraints)
+        art.drift = drift
+        outcome.violations = [Violation(feature_name=None, constraint_check_type=v["constraint_check_type"],
+                                        description=v["description"], metric_name=v["metric_name"],
+                                        label=v["label"]) for v in drift.violations]
+        outcome.details.update({"threshold": params.drift_threshold, "ndcg": dict(drift.ndcg),
+                                "not_compared": drift.not_compared, "features_missing": drift.missing})
+        violations = list(drift.violations)
+        if violations:  # as the real container: no constraint_violations.json without violations
+            outcome.documents.append(Document("violations", filenames.VIOLATIONS, lambda p: write_json_atomic(
+                p, json.dumps({"version": "1.0", "violations": violations}, indent=4) + "\n")))
+    return outcome.finish()
+
+
+# ---------------------------------------------------------------- the monitor
+
+
+def _shap_only(config: str | None) -> bool:
+    from monitor_lib.formats.clarify import config_asks_for
+
+    return config_asks_for(config) == {"shap"}
+
+
+class ModelExplainabilityMonitor(Monitor):
+    name = "model-explainability"
+    analysis_type = "MODEL_EXPLAINABILITY"
+    title = "feature attribution"
+    phases = (
+        Phase("baseline", "baseline", ModelExplainabilityParams, run_explain, job="model_explainability_baseline",
+              title="Feature-attribution baseline",
+              help="KernelSHAP global attributions of a dataset: analysis.json, the constraints of monitoring runs",
+              files=(filenames.ANALYSIS, filenames.VIOLATIONS, "explanations_shap/baseline.csv",
+                     "explanations_shap/out.csv"),
+              processing_input=("dataset", "/opt/ml/processing/input/data"), validate=_baseline_phase),
+        Phase("monitoring", "monitor", ModelExplainabilityParams, run_explain,
+              job="model_explainability_monitoring", title="Feature-attribution monitoring",
+              help="explain the window's captured requests and check each label's feature ranking against the "
+                   "baseline's (NDCG, feature_attribution_drift_check)",
+              files=(filenames.ANALYSIS, filenames.VIOLATIONS, "explanations_shap/baseline.csv",
+                     "explanations_shap/out.csv"), validate=_monitoring_phase),
+    )
+    history_trends = (Trend("ndcg", "threshold", "feature_attribution_drift_check",
+                            "NDCG of the feature ranking against the baseline's (dashed: the threshold)"),)
+    history_cards = False
+
+    def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
+        if not explicit and not _shap_only(params.get("analysis_config")):
+            return None
+        return "monitoring" if params.get("baseline_constraints") else "baseline"
+
+    def container_params(self, root: str) -> dict[str, str]:
+        """Playing the Clarify container when its config asks for SHAP."""
+        from monitor_lib.monitors.model_bias import CLARIFY_CONFIG, CLARIFY_DATA, CLARIFY_OUTPUT
+
+        config = os.path.join(root, CLARIFY_CONFIG)
+        if not os.path.exists(config) or not _shap_only(config):
+            return {}
+        return {"analysis_config": config, "dataset_source": os.path.join(root, CLARIFY_DATA),
+                "output_path": os.path.join(root, CLARIFY_OUTPUT)}
+
+    def summary_lines(self, outcome: RunOutcome) -> list[str]:
+        from monitor_lib.monitors.model_explainability_report import summary_lines
+
+        return summary_lines(outcome)
+
+    def report_sections(self, outcome: RunOutcome) -> list[str]:
+        from monitor_lib.monitors.model_explainability_report import report_sections
+
+        return report_sections(outcome)
+
+    def load_artifacts(self, outcome: RunOutcome, folder: str) -> list[str]:
+        from monitor_lib.formats.violations import parse_violations
+
+        notes: list[str] = []
+        art = ExplainArtifacts()
+        art.analysis = read_optional(os.path.join(folder, filenames.ANALYSIS), lambda d, p: d, notes)
+        base = outcome.details.get("baseline_constraints")
+        if base:
+            art.baseline = read_optional(base, lambda d, p: d, notes)
+        if os.path.exists(os.path.join(folder, filenames.VIOLATIONS)):
+            found = read_optional(os.path.join(folder, filenames.VIOLATIONS), parse_violations, notes)
+            if found is not None:
+                outcome.violations = found.violations
+        art.notes = list(outcome.details.get("notes") or [])
+        outcome.artifacts = art
+        return notes
+
+    def cloudwatch_metrics(self, outcome: RunOutcome, params: ModelExplainabilityParams) -> list[dict] | None:
+        from monitor_lib.formats.cloudwatch import explainability_metrics
+
+        art = outcome.artifacts
+        if outcome.phase != "monitoring" or art is None or art.analysis is None:
+            return None
+        return explainability_metrics(art.analysis, params.metric_timestamp, params.endpoint_name,
+                                      params.schedule_name)
+
+    def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
+        """Per label: the NDCG of the window against the baseline, and the threshold."""
+        ndcg = outcome.details.get("ndcg") or {}
+        threshold = outcome.details.get("threshold")
+        return {str(label): {"ndcg": float(v), "threshold": threshold} for label, v in ndcg.items()}
+
+    def history_series(self, violation: Violation) -> str:
+        return violation.label or ""
+
+    def claims_folder(self, statistics: dict, violations: list[Violation]) -> bool:
+        return any(v.constraint_check_type == "feature_attribution_drift_check" for v in violations)
+
+
+MONITOR = ModelExplainabilityMonitor()
