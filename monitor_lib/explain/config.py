@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor_lib.errors import ConfigError
-from monitor_lib.explain.predictor import SOURCES, PredictorSpec
+from monitor_lib.explain.spec import SOURCES, PredictorSpec
 
 AGG_METHODS = ("mean_abs", "median", "mean_sq")
 DEFAULT_CLUSTERS = 10

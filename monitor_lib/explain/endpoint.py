@@ -70,7 +70,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, Ne
 from urllib3.util.retry import Retry
 
 from monitor_lib.errors import ConfigError, MonitorError
-from monitor_lib.explain.predictor import PredictorSpec
+from monitor_lib.explain.spec import PredictorSpec
 
 CSV = "text/csv"
 JSON_LINES = "application/jsonlines"

@@ -524,7 +524,8 @@ def test_monitors_lists_the_plugin_and_its_flags(world):
     proc = _ok(Run(_run([MODEL_MONITOR, "monitors"], w)))
     rows = [line.split() for line in proc.stdout.splitlines()]
     assert ["row-count", "ROW_COUNT", "baseline", "(baseline),", "monitor", "(monitoring)"] in rows
-    assert [r[0] for r in rows] == ["data-quality", "model-quality", "model-bias", "row-count"]  # built-ins first
+    assert [r[0] for r in rows] == ["data-quality", "model-quality", "model-bias", "model-explainability",
+                                    "row-count"]  # built-ins first
     # without the plug-in on the path it is not there
     bare = {k: v for k, v in w.env.items() if k != "PYTHONPATH"}
     assert "row-count" not in _run([MODEL_MONITOR, "monitors"], w, env=bare).stdout

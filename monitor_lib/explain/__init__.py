@@ -1,0 +1,1 @@
+"""Feature attribution: KernelSHAP over Spark, the model it explains, the NDCG drift check."""
