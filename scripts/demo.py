@@ -17,7 +17,13 @@ Run with `make demo`. Everything runs in Spark local mode and writes under ./dem
    14:00) on the same requests and labels find recall, accuracy and default rates of women diverging at
    14:00 only (bias_drift_check on DPL, AD and RD). The bias runs read the same capture as the other
    chapters: a JSON request's features are taken by name, the analysis config's headers without the label;
-6. `model-monitor report` draws the history of the three schedules (history.html); every run left a
+6. feature attribution: the demo trains a scikit-learn model on the training set's numeric features
+   (labels drawn from a known risk rule led by PAY_0) and baselines its KernelSHAP attributions
+   (`--type model-explainability`, the model loaded from a joblib file in the Spark executors); a sixth hour
+   of traffic (15:00) arrives while the payment-history service is down — every request carries PAY_0 = 0 —
+   and the 15:00 run finds the model's feature ranking turned over (feature_attribution_drift_check, NDCG
+   far below 0.9) while 10:00 keeps the baseline's ranking;
+7. `model-monitor report` draws the history of the four schedules (history.html); every run left a
    report.html next to its SageMaker files.
 
 The capture writer (`write_capture_hour`), the traffic of each hour (`hour_traffic`) and the label
@@ -423,6 +429,74 @@ def bias_values(analysis: dict) -> dict[str, float | None]:
     return out
 
 
+# --- feature attribution: what the model leans on ---------------------------------------------------
+
+EXPLAIN_FEATURES = ("LIMIT_BAL", "SEX", "AGE", "PAY_0", "BILL_AMT1", "PAY_AMT1")  # the numeric model input
+EXPLAIN_SCHEDULE = "credit-default-explainability"
+OUTAGE_HOUR = 15  # the payment-history service is down: every request carries PAY_0 = 0
+EXPLAIN_HOURS = (10, OUTAGE_HOUR)
+EXPLAIN_EXPECTED = {10: False, OUTAGE_HOUR: True}  # hour -> feature_attribution_drift_check expected
+EXPLAINED_RECORDS = 1_000  # --max-explained-records: a seeded sample of each run's records
+EXPLAIN_LABEL = "default"
+
+
+def default_risk(frame: pd.DataFrame) -> np.ndarray:
+    """The probability of default the demo's model learns: late payments (PAY_0) above all, then how much of
+    the credit line is used and how large it is."""
+    usage = frame["BILL_AMT1"].to_numpy(dtype=float) / frame["LIMIT_BAL"].to_numpy(dtype=float)
+    z = (-1.6 + 1.3 * frame["PAY_0"].to_numpy(dtype=float) + 1.2 * usage
+         - 0.35 * np.log(frame["LIMIT_BAL"].to_numpy(dtype=float) / 100_000))
+    return 1 / (1 + np.exp(-z))
+
+
+def train_explained_model(frame: pd.DataFrame, seed: int = 11):
+    """A scikit-learn model trained by the demo on its training set's numeric features, with default labels
+    drawn from :func:`default_risk`: the model behind the endpoint whose attributions are monitored."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    known = frame.dropna(subset=list(EXPLAIN_FEATURES))
+    y = (np.random.default_rng(seed).random(len(known)) < default_risk(known)).astype(int)
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1_000)).fit(
+        known[list(EXPLAIN_FEATURES)].to_numpy(dtype=float), y)
+
+
+def payment_service_down(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The payment-history service times out and the client sends its default: PAY_0 = 0 in every request."""
+    frame["PAY_0"] = 0
+    return frame
+
+
+OUTAGE = StoryHour(OUTAGE_HOUR, "PAY_0 = 0 in every request", payment_service_down, frozenset())
+
+
+def explain_analysis_config(model: Path) -> dict:
+    """Clarify's analysis_config.json of the explainability schedule: the model (a joblib file loaded in the
+    Spark executors), its numeric features by name (the requests are JSON objects), SHAP settings. num_samples
+    62 = 2^6 − 2 enumerates every coalition of the 6 features: the values are exact, no sampling noise."""
+    return {"headers": list(EXPLAIN_FEATURES), "label": LABEL, "excluded_columns": ["EDUCATION", "MARRIAGE"],
+            "methods": {"shap": {"num_clusters": 5, "num_samples": 62, "agg_method": "mean_abs", "seed": 7}},
+            "predictor": {"model_uri": str(model), "probability": 1, "label_headers": [EXPLAIN_LABEL]}}
+
+
+def model_explainability_baseline_args(dataset: Path, config: Path, output: Path) -> list[str]:
+    """`model-monitor baseline --type model-explainability` flags: the attributions of the training set."""
+    return ["baseline", "--type", "model-explainability", "--dataset", str(dataset), "--format", "csv", "--header",
+            "--analysis-config", str(config), "--max-explained-records", str(EXPLAINED_RECORDS),
+            "--output", str(output)]
+
+
+def model_explainability_args(capture_root: Path, config: Path, baseline: Path, hour_start: datetime,
+                              output: Path) -> list[str]:
+    """`model-monitor monitor --type model-explainability` flags for one hourly run: explain a seeded sample
+    of the hour's requests, rank the features, compare the ranking with the baseline's (NDCG)."""
+    return ["monitor", "--type", "model-explainability", "--dataset", str(capture_root),
+            "--analysis-config", str(config), "--baseline-constraints", str(baseline / "analysis.json"),
+            "--max-explained-records", str(EXPLAINED_RECORDS),
+            *hourly_run_flags(hour_start, output, ENDPOINT, EXPLAIN_SCHEDULE)]
+
+
 # --- the monitoring runs ----------------------------------------------------------------------------
 
 
@@ -587,6 +661,42 @@ def print_model_bias(baseline: Path, outputs: dict[int, Path], quality: dict[int
     return ok
 
 
+def print_model_explainability(baseline: Path, outputs: dict[int, Path], capture: Path) -> bool:
+    """The explanation story; True when the runs show what they should (EXPLAIN_EXPECTED)."""
+    def ranking(doc: dict) -> list[tuple[str, float]]:
+        values = doc["explanations"]["kernel_shap"][EXPLAIN_LABEL]["global_shap_values"]
+        return sorted(values.items(), key=lambda kv: -abs(kv[1]))
+
+    base = ranking(json.loads((baseline / "analysis.json").read_text()))
+    print(f"\n=== {ENDPOINT}: schedule {EXPLAIN_SCHEDULE} (KernelSHAP, mean |SHAP value| per feature) ===\n")
+    print("baseline (the training set): " + ", ".join(f"{f} {v:.4f}" for f, v in base))
+    ok = True
+    for hour, output in outputs.items():
+        summary = json.loads((output / "run_summary.json").read_text())
+        ranked = ranking(json.loads((output / "analysis.json").read_text()))
+        violations = (json.loads((output / "constraint_violations.json").read_text())["violations"]
+                      if (output / "constraint_violations.json").exists() else [])
+        score = summary["ndcg"][EXPLAIN_LABEL]
+        what = "healthy traffic" if hour != OUTAGE_HOUR else OUTAGE.headline
+        print(f"\n{hour:02d}:00-{hour + 1:02d}:00 {what}: {summary['records_explained']:,} of "
+              f"{summary['records_to_explain']:,} requests explained, NDCG {score:.4f} (threshold "
+              f"{summary['threshold']}) — " + (violations[0]["description"] if violations else "no violation"))
+        print("  ranking: " + ", ".join(f"{f} {v:.4f}" for f, v in ranked))
+        ok &= bool(violations) == EXPLAIN_EXPECTED[hour] and all(
+            v["constraint_check_type"] == "feature_attribution_drift_check" for v in violations)
+    print(f"\n{OUTAGE_HOUR}:00: the model still answers, its data-quality checks would see one feature drift — the "
+          "attributions\n       show what it means for the model: its strongest signal is gone, the ranking "
+          "turned over")
+    first = outputs[min(outputs)]
+    print(f"\nrequests:         {capture}/{ENDPOINT}/{VARIANT}/{DAY:%Y/%m/%d}/<hh>/*.jsonl (the features taken by "
+          "name: the\n                  analysis config's headers)")
+    print(f"runs:             {first.parent}/<hh>/{{analysis.json, constraint_violations.json, report.html, "
+          "run_summary.json, explanations_shap/, cloudwatch/}")
+    if not ok:
+        print("\nthe model-explainability runs did not show what the story expected", file=sys.stderr)
+    return ok
+
+
 def main() -> int:
     from monitor_lib.cli import main as cli
 
@@ -602,8 +712,8 @@ def main() -> int:
 
     capture_root, monitoring_root = OUT / "capture", OUT / "monitoring"
     ground_truth, quality_root = OUT / "ground-truth", OUT / "monitoring-model-quality"
-    bias_root = OUT / "monitoring-model-bias"
-    for stale in (capture_root, monitoring_root, ground_truth, quality_root, bias_root):
+    bias_root, explain_root = OUT / "monitoring-model-bias", OUT / "monitoring-model-explainability"
+    for stale in (capture_root, monitoring_root, ground_truth, quality_root, bias_root, explain_root):
         shutil.rmtree(stale, ignore_errors=True)  # the demo owns these folders
     capture_files = {}
     for h in STORY:
@@ -671,8 +781,34 @@ def main() -> int:
         bias_outputs[h.hour] = output
     bias_ok = print_model_bias(bias_baseline, bias_outputs, outputs, capture_root)
 
-    print("\n--- the history of the three schedules (model-monitor report) ---")
-    for root in (monitoring_root, quality_root, bias_root):
+    # feature attribution: a model trained on the training set, explained at 10:00 and during an outage
+    frame = credit_default()
+    model_path, explain_config = OUT / "model" / "model.joblib", OUT / "data" / "explainability_config.json"
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    import joblib
+
+    joblib.dump(train_explained_model(frame), model_path)
+    explain_config.write_text(json.dumps(explain_analysis_config(model_path), indent=2) + "\n", encoding="utf-8")
+    write_capture_hour(hour_traffic(OUTAGE), capture_root, OUTAGE.start, seed=OUTAGE.hour)
+    explain_baseline = OUT / "model-explainability-baseline"
+    print(f"\n--- model-explainability baseline of {data} (model {model_path}, config {explain_config}) ---")
+    code = cli(model_explainability_baseline_args(data, explain_config, explain_baseline))
+    if code:
+        return code
+    explain_outputs = {}
+    for h in (h for h in (*STORY, OUTAGE) if h.hour in EXPLAIN_HOURS):
+        output = hourly_output(explain_root, h.start, schedule=EXPLAIN_SCHEDULE)
+        print(f"\n--- model-explainability run {h.start:%Y-%m-%d %H:%M}-{h.start + timedelta(hours=1):%H:%M} UTC "
+              f"(schedule {EXPLAIN_SCHEDULE}) ---")
+        code = cli(model_explainability_args(capture_root, explain_config, explain_baseline, h.start, output))
+        if code:
+            print(f"model-explainability run for {h.start:%Y-%m-%d %H:00} failed (exit {code})", file=sys.stderr)
+            return code
+        explain_outputs[h.hour] = output
+    explain_ok = print_model_explainability(explain_baseline, explain_outputs, capture_root)
+
+    print("\n--- the history of the four schedules (model-monitor report) ---")
+    for root in (monitoring_root, quality_root, bias_root, explain_root):
         code = cli(["report", str(root)])
         if code:
             return code
@@ -680,8 +816,9 @@ def main() -> int:
     print(f"\nopen in a browser: {monitoring_root / 'history.html'}\n"
           f"                   {quality_root / 'history.html'}\n"
           f"                   {bias_root / 'history.html'}\n"
+          f"                   {explain_root / 'history.html'}\n"
           f"                   {worst / 'report.html'} (one run; every run has its own)")
-    return 0 if story_ok and quality_ok and bias_ok else 1
+    return 0 if story_ok and quality_ok and bias_ok and explain_ok else 1
 
 
 if __name__ == "__main__":
