@@ -344,6 +344,37 @@ def test_sagemaker_model_bias_jobs_use_the_clarify_layout():
             sm.create_processing_job(**request)
 
 
+
+def test_sagemaker_model_explainability_jobs_use_the_clarify_layout_and_name_their_type():
+    """A feature-attribution job's config goes where Clarify reads it; its environment names MODEL_EXPLAINABILITY
+    (an analysis_config alone would be read as a bias config where the config file cannot be read)."""
+    opts = ProcessingOptions(image_uri="img", role_arn="arn:aws:iam::1:role/r", job_name="j")
+    base = processing_job_request(parse_job("baseline", [
+        "--type", "model-explainability", "--dataset", "s3://d/train.csv", "--format", "csv", "--header",
+        "--analysis-config", "s3://cfg/explain.json", "--output", "s3://out/explain-baseline"]), opts)
+    assert base["Environment"] == {
+        "analysis_config": "/opt/ml/processing/input/config/explain.json", "analysis_type": "MODEL_EXPLAINABILITY",
+        "dataset_format": '{"csv": {"header": true}}', "dataset_source": "/opt/ml/processing/input/data",
+        "output_path": "/opt/ml/processing/output", "publish_cloudwatch_metrics": "Disabled"}
+    run = processing_job_request(parse_job("monitor", [
+        "--type", "model-explainability", "--dataset", "s3://cap/ep", "--analysis-config", "s3://cfg/explain.json",
+        "--baseline-constraints", "s3://out/explain-baseline/analysis.json", "--max-explained-records", "500",
+        "--start-time", "2026-11-20T10:00:00Z", "--end-time", "2026-11-20T11:00:00Z", "--output", "s3://out/x"]),
+        opts)
+    env = run["Environment"]
+    assert env["analysis_type"] == "MODEL_EXPLAINABILITY" and env["max_explained_records"] == "500"
+    assert env["baseline_constraints"] == "/opt/ml/processing/baseline/constraints/analysis.json"
+    assert [(i["InputName"], i["S3Input"]["LocalPath"]) for i in run["ProcessingInputs"]] == [
+        ("input_data", "/opt/ml/processing/input_data"),
+        ("baseline_constraints", "/opt/ml/processing/baseline/constraints"),
+        ("analysis_config", "/opt/ml/processing/input/config")]
+    sm, stub = _stubbed("sagemaker")
+    for request in (base, run):
+        stub.add_response("create_processing_job", {"ProcessingJobArn": "arn"}, request)
+    with stub:
+        for request in (base, run):
+            sm.create_processing_job(**request)
+
 def test_sagemaker_failed_job_reports_exit_message_and_failure_reason(capsys):
     sm, stub = _stubbed("sagemaker")
     stub.add_response("create_processing_job", {"ProcessingJobArn": "arn"})
