@@ -526,3 +526,104 @@ def test_model_quality_report_and_history_in_chromium(quality_story, tmp_path):
                for h in sorted(EXPECTED)]
     assert dom.count('class="viol"') == sum(per_run) and per_run[0] == 0
     assert os.path.relpath(output / "report.html", tmp_path) in dom  # links work from where the page is written
+
+
+# ---------------------------------------------------------------- the explanation chapter
+
+
+@dataclass
+class ExplainStory:
+    model: object
+    baseline: Path
+    outputs: dict[int, Path]
+    codes: dict[int, int]
+
+    def values(self, hour: int | None = None) -> dict[str, float]:
+        folder = self.baseline if hour is None else self.outputs[hour]
+        doc = json.loads((folder / "analysis.json").read_text())
+        return doc["explanations"]["kernel_shap"][demo.EXPLAIN_LABEL]["global_shap_values"]
+
+    def summary(self, hour: int) -> dict:
+        return json.loads((self.outputs[hour] / "run_summary.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def explain_story(story, tmp_path_factory) -> ExplainStory:
+    """The chapter on a smaller scale: the model trained on the story's training set, its attributions, the
+    healthy hour (the story's own capture) and the outage hour."""
+    import shutil
+
+    import joblib
+
+    root = tmp_path_factory.mktemp("explain_story")
+    data = root / "train.csv"
+    story.baseline.to_csv(data, index=False)
+    model = demo.train_explained_model(story.baseline)
+    joblib.dump(model, root / "model.joblib")
+    config = root / "explainability_config.json"
+    config.write_text(json.dumps(demo.explain_analysis_config(root / "model.joblib")))
+    baseline = root / "baseline"
+    assert main(demo.model_explainability_baseline_args(data, config, baseline)) == 0
+    capture = root / "capture"
+    for f in story.capture_files[10]:
+        target = capture / f.relative_to(story.capture_files[10][0].parents[5])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, target)
+    demo.write_capture_hour(demo.hour_traffic(demo.OUTAGE, RECORDS), capture, demo.OUTAGE.start,
+                            seed=demo.OUTAGE.hour)
+    outputs, codes = {}, {}
+    for h in (demo.STORY[0], demo.OUTAGE):
+        outputs[h.hour] = demo.hourly_output(root / "monitoring", h.start, schedule=demo.EXPLAIN_SCHEDULE)
+        codes[h.hour] = main(demo.model_explainability_args(capture, config, baseline, h.start, outputs[h.hour]))
+    return ExplainStory(model, baseline, outputs, codes)
+
+
+def test_the_model_leans_on_pay_0_and_the_baseline_explains_it(story, explain_story):
+    """The trained model ranks PAY_0 first (the risk rule's strongest term); the baseline's expected value is the
+    model's mean probability over the background rows it wrote."""
+    import numpy as np
+
+    values = explain_story.values()
+    assert list(values) == list(demo.EXPLAIN_FEATURES)
+    assert max(values, key=values.get) == "PAY_0"
+    background = np.loadtxt(explain_story.baseline / "explanations_shap" / "baseline.csv", delimiter=",", ndmin=2)
+    assert background.shape == (5, len(demo.EXPLAIN_FEATURES))  # num_clusters 5
+    doc = json.loads((explain_story.baseline / "analysis.json").read_text())
+    expected = explain_story.model.predict_proba(background)[:, 1].mean()
+    assert doc["explanations"]["kernel_shap"][demo.EXPLAIN_LABEL]["expected_value"] == pytest.approx(expected,
+                                                                                                       rel=1e-12)
+    summary = json.loads((explain_story.baseline / "run_summary.json").read_text())
+    known = story.baseline.dropna(subset=list(demo.EXPLAIN_FEATURES))
+    assert summary["records_to_explain"] == len(known) and summary["records_explained"] == demo.EXPLAINED_RECORDS
+    assert summary["records_rejected"] == {"feature_not_numeric": len(story.baseline) - len(known)}
+    assert summary["additivity_error"] < 1e-9
+
+
+@pytest.mark.parametrize("hour", sorted(demo.EXPLAIN_EXPECTED))
+def test_the_outage_turns_the_ranking_over(explain_story, hour):
+    from sklearn.metrics import ndcg_score
+
+    assert explain_story.codes[hour] == 0
+    base, now = explain_story.values(), explain_story.values(hour)
+    summary = explain_story.summary(hour)
+    score = ndcg_score([[base[f] for f in base]], [[now[f] for f in base]])
+    assert summary["ndcg"][demo.EXPLAIN_LABEL] == pytest.approx(score, rel=1e-12)
+    path = explain_story.outputs[hour] / "constraint_violations.json"
+    if not demo.EXPLAIN_EXPECTED[hour]:
+        assert score > 0.99 and max(now, key=now.get) == "PAY_0" and not path.exists()
+        assert summary["status"] == "Completed"
+        return
+    assert score < 0.9 and max(now, key=now.get) != "PAY_0"
+    assert json.loads(path.read_text())["violations"] == [{
+        "label": demo.EXPLAIN_LABEL, "metric_name": "shap", "constraint_check_type": "feature_attribution_drift_check",
+        "description": f"Feature attribution drift {summary['ndcg'][demo.EXPLAIN_LABEL]!r} exceeds threshold 0.9"}]
+    assert summary["status"] == "CompletedWithViolations"
+    # every request counted: explained, sampled out, or rejected (a null BILL_AMT1)
+    assert (summary["records"] + sum(summary["records_skipped"].values())
+            + sum(summary["records_rejected"].values())) == RECORDS
+    (metrics_file,) = (explain_story.outputs[hour] / "cloudwatch").glob("*.jsonl")
+    published = {m["MetricName"]: m for m in map(json.loads, metrics_file.read_text().splitlines())}
+    assert published["feature_PAY_0"]["Value"] == pytest.approx(now["PAY_0"], rel=1e-12)
+    assert {d["Name"]: d["Value"] for d in published["feature_PAY_0"]["Dimensions"]} == {
+        "Endpoint": "credit-default-endpoint", "MonitoringSchedule": demo.EXPLAIN_SCHEDULE,
+        "ExplainabilityMethod": "KernelShap", "Label": demo.EXPLAIN_LABEL, "ValueType": "GlobalShapValues"}
