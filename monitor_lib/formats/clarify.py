@@ -98,3 +98,8 @@ def config_asks_for(path: str | None) -> set[str]:
         return asks_for(load_json_file(path))
     except Exception:
         return set()
+
+
+def shap_only(path: str | None) -> bool:
+    """The config file asks for SHAP and no bias metric: the feature-attribution monitor's, not model bias's."""
+    return config_asks_for(path) == {"shap"}

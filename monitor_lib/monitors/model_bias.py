@@ -18,6 +18,7 @@ from typing import Any
 
 from monitor_lib import filenames
 from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
+from monitor_lib.formats.clarify import shap_only
 from monitor_lib.formats.jsonfmt import write_json_atomic
 from monitor_lib.formats.violations import Violation
 from monitor_lib.io.dataset_format import DatasetFormat
@@ -249,12 +250,6 @@ def _no_data_reason(params: ModelBiasParams, source: str, run, merge: RunOutcome
 # ---------------------------------------------------------------- the monitor
 
 
-def _shap_only(config: str) -> bool:
-    from monitor_lib.formats.clarify import config_asks_for
-
-    return config_asks_for(config) == {"shap"}
-
-
 class ModelBiasMonitor(Monitor):
     name = "model-bias"
     analysis_type = "MODEL_BIAS"
@@ -276,7 +271,7 @@ class ModelBiasMonitor(Monitor):
     history_cards = False
 
     def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
-        if not explicit and (not params.get("analysis_config") or _shap_only(params["analysis_config"])):
+        if not explicit and (not params.get("analysis_config") or shap_only(params["analysis_config"])):
             return None
         return "monitoring" if params.get("baseline_constraints") else "baseline"
 
@@ -284,7 +279,7 @@ class ModelBiasMonitor(Monitor):
         """Playing the Clarify container: its config, data and output folders under the /opt/ml root (a config
         that asks for SHAP only is the model-explainability monitor's)."""
         config = os.path.join(root, CLARIFY_CONFIG)
-        if not os.path.exists(config) or _shap_only(config):
+        if not os.path.exists(config) or shap_only(config):
             return {}
         return {"analysis_config": config, "dataset_source": os.path.join(root, CLARIFY_DATA),
                 "output_path": os.path.join(root, CLARIFY_OUTPUT)}

@@ -19,6 +19,7 @@ from typing import Any
 
 from monitor_lib import filenames
 from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
+from monitor_lib.formats.clarify import shap_only
 from monitor_lib.formats.jsonfmt import write_json_atomic
 from monitor_lib.formats.violations import Violation
 from monitor_lib.io.dataset_format import DatasetFormat
@@ -242,12 +243,6 @@ def run_explain(params: ModelExplainabilityParams, ctx: RunContext) -> RunOutcom
 # ---------------------------------------------------------------- the monitor
 
 
-def _shap_only(config: str | None) -> bool:
-    from monitor_lib.formats.clarify import config_asks_for
-
-    return config_asks_for(config) == {"shap"}
-
-
 class ModelExplainabilityMonitor(Monitor):
     name = "model-explainability"
     analysis_type = "MODEL_EXPLAINABILITY"
@@ -271,7 +266,7 @@ class ModelExplainabilityMonitor(Monitor):
     history_cards = False
 
     def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
-        if not explicit and not _shap_only(params.get("analysis_config")):
+        if not explicit and not shap_only(params.get("analysis_config")):
             return None
         return "monitoring" if params.get("baseline_constraints") else "baseline"
 
@@ -280,7 +275,7 @@ class ModelExplainabilityMonitor(Monitor):
         from monitor_lib.monitors.model_bias import CLARIFY_CONFIG, CLARIFY_DATA, CLARIFY_OUTPUT
 
         config = os.path.join(root, CLARIFY_CONFIG)
-        if not os.path.exists(config) or not _shap_only(config):
+        if not os.path.exists(config) or not shap_only(config):
             return {}
         return {"analysis_config": config, "dataset_source": os.path.join(root, CLARIFY_DATA),
                 "output_path": os.path.join(root, CLARIFY_OUTPUT)}
