@@ -46,7 +46,7 @@ class Explained:
     fx: np.ndarray  # n × L model outputs
     expected: np.ndarray  # L expected values (link space)
     background: np.ndarray  # B × M
-    nsamples: int
+    nsamples: int  # coalitions per record shap used (num_samples, at most the 2^M − 2 there are)
     model_calls: int
     x: np.ndarray  # n × M the explained records' features
 
@@ -188,8 +188,9 @@ def explain(spark, good, config: ExplainConfig, features: list[str], background:
     phi = np.stack(pdf["phi"].to_numpy()).reshape(n, M, L) if n else np.zeros((0, M, L))
     fx = np.stack(pdf["fx"].to_numpy()).reshape(n, L) if n else np.zeros((0, L))
     x = np.stack(pdf["x"].to_numpy()).reshape(n, M) if n else np.zeros((0, M))
+    used = min(nsamples, 2 ** M - 2) if M < 62 else nsamples  # shap draws no more coalitions than there are
     return Explained(features, labels, phi, fx, expected_values(outputs, config.shap.use_logit), background,
-                     nsamples, int(pdf["calls"].sum()) if n else 0, x)
+                     used, int(pdf["calls"].sum()) if n else 0, x)
 
 
 def additivity_error(e: Explained, use_logit: bool) -> float:
