@@ -188,6 +188,10 @@ def explain(spark, good, config: ExplainConfig, features: list[str], background:
     phi = np.stack(pdf["phi"].to_numpy()).reshape(n, M, L) if n else np.zeros((0, M, L))
     fx = np.stack(pdf["fx"].to_numpy()).reshape(n, L) if n else np.zeros((0, L))
     x = np.stack(pdf["x"].to_numpy()).reshape(n, M) if n else np.zeros((0, M))
+    if config.shap.use_logit and n and (np.any(fx <= 0) or np.any(fx >= 1)):  # the logit of these is no number
+        raise ConfigError(f"{config.source}: methods.shap.use_logit needs model outputs in (0, 1) (probabilities); "
+                          f"the model ({config.predictor.where}) returned {float(fx.min())} … {float(fx.max())} "
+                          "on the explained records")
     used = min(nsamples, 2 ** M - 2) if M < 62 else nsamples  # shap draws no more coalitions than there are
     return Explained(features, labels, phi, fx, expected_values(outputs, config.shap.use_logit), background,
                      used, int(pdf["calls"].sum()) if n else 0, x)
