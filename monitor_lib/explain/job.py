@@ -109,16 +109,26 @@ def background_text(rows: np.ndarray) -> str:
     return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows)
 
 
-def given_background(config: ExplainConfig, features: list[str]) -> np.ndarray | None:
-    """The background the config gives (rows, or a file), else None."""
+def read_background_text(uri: str, what: str) -> str:
+    """A background file's text, local or ``s3://``: one that cannot be read is an error naming it (a local read
+    raises what ``open`` raises, not a MonitorError)."""
     from monitor_lib.io.storage import read_text
 
+    try:
+        return read_text(uri, what)
+    except OSError as e:
+        raise ConfigError(f"{what} {uri} " + ("does not exist" if isinstance(e, FileNotFoundError)
+                                              else f"cannot be read: {e.strerror or e}")) from None
+
+
+def given_background(config: ExplainConfig, features: list[str]) -> np.ndarray | None:
+    """The background the config gives (rows, or a file), else None."""
     shap = config.shap
     if shap.baseline_rows is not None:
         return _checked(np.array(shap.baseline_rows, dtype=np.float64), features,
                         f"{config.source}: methods.shap.baseline")
     if shap.baseline_uri:
-        return parse_background(read_text(shap.baseline_uri, "methods.shap.baseline"), features,
+        return parse_background(read_background_text(shap.baseline_uri, "methods.shap.baseline"), features,
                                 f"methods.shap.baseline {shap.baseline_uri}")
     return None
 

@@ -184,11 +184,9 @@ def run_explain(params: ModelExplainabilityParams, ctx: RunContext) -> RunOutcom
     background = job.given_background(config, features)
     where = "methods.shap.baseline"
     if background is None and not params.is_baseline:
-        from monitor_lib.io.storage import read_text
-
         where = _background_uri(params.baseline_constraints)
         try:
-            text = read_text(where, "the baseline's background")
+            text = job.read_background_text(where, "the baseline's background")
         except MonitorError as e:
             raise ConfigError(f"{e} — the background rows of the baseline are needed to explain this window the "
                               "same way: keep explanations_shap/baseline.csv beside its analysis.json, or give "
