@@ -18,7 +18,7 @@ from typing import Any
 
 from monitor_lib import filenames
 from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
-from monitor_lib.formats.clarify import shap_only
+from monitor_lib.formats.clarify import config_asks_for, shap_only
 from monitor_lib.formats.jsonfmt import write_json_atomic
 from monitor_lib.formats.violations import Violation
 from monitor_lib.io.dataset_format import DatasetFormat
@@ -185,6 +185,11 @@ def run_bias(params: ModelBiasParams, ctx: RunContext) -> RunOutcome:
         raise UnreadableInputError(f"reading dataset_source {ctx.public(source)} failed: {spark_message(e)}") \
             from None
     outcome.files_read = len(run.files)
+    if "shap" in config_asks_for(params.analysis_config):  # Clarify would add explanations to the same file
+        note = ("the analysis config also asks for methods.shap, which this run does not compute: run --type "
+                "model-explainability (analysis_type MODEL_EXPLAINABILITY) with the same config")
+        log.warning("%s", note)
+        run.notes.append(note)
     t = run.tallies
     outcome.records, outcome.rejected, outcome.skipped = t.records, dict(t.rejected), dict(t.skipped)
     outcome.rejected_sample = t.sample

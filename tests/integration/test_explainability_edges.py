@@ -532,6 +532,8 @@ def test_report_of_a_violating_run_shows_label_ndcg_and_both_rankings(world, tmp
     expected = read_json(w.out(11) / "analysis.json")["explanations"]["kernel_shap"]["label0"]["expected_value"]
     assert f"<p>expected value {expected:.6g}</p>" in dom
     assert 'class="status CompletedWithViolations"' in dom
+    explained = read_json(w.out(11) / "run_summary.json")["records_explained"]
+    assert f"<tr><td>records explained</td><td>{explained}</td></tr>" in dom
     assert ('<tr><td>feature_attribution_drift_check</td><td class="n"><span class="bad">1</span></td><td>shap</td>'
             '</tr>') in dom
     # a clean run's section says so

@@ -35,9 +35,11 @@ def _analyze(root: Path, monkeypatch, env: dict | None = None) -> str:
     return (root / "output" / "message").read_text()
 
 
-def test_analyze_plays_the_clarify_container(spark, tmp_path, monkeypatch):
+@pytest.mark.parametrize("with_shap", [False, True])
+def test_analyze_plays_the_clarify_container(spark, tmp_path, monkeypatch, with_shap):
     """The SDK's ClarifyCheckStep data-bias job: config and data where the Clarify container finds them, the
-    analysis.json in processing/output — value for value the one SageMaker's own integration test expects."""
+    analysis.json in processing/output — value for value the one SageMaker's own integration test expects. A
+    config that also asks for SHAP is a bias job that says, in its run summary, how to get the explanations."""
     root = tmp_path / "opt_ml"
     (root / "processing" / "input" / "config").mkdir(parents=True)
     (root / "processing" / "input" / "data").mkdir(parents=True)
@@ -45,10 +47,16 @@ def test_analyze_plays_the_clarify_container(spark, tmp_path, monkeypatch):
     (root / "processing" / "input" / "config" / "analysis_config.json").write_text(json.dumps({
         "dataset_type": "text/csv", "headers": HEADERS, "label": "Label", "label_values_or_threshold": [1],
         "facet": [{"name_or_index": "F1", "value_or_threshold": [0.5]}], "group_variable": "F2",
-        "methods": {"pre_training_bias": {"methods": "all"}, "report": {"name": "report", "title": "Analysis"}}}))
+        "methods": {"pre_training_bias": {"methods": "all"}, "report": {"name": "report", "title": "Analysis"},
+                    **({"shap": {"num_samples": 10}} if with_shap else {})}}))
     assert _analyze(root, monkeypatch) == "Completed: Job completed successfully with no violations."
+    notes = json.loads((root / "processing" / "output" / "run_summary.json").read_text())["notes"]
+    assert [n for n in notes if "methods.shap" in n] == ([
+        "the analysis config also asks for methods.shap, which this run does not compute: run --type "
+        "model-explainability (analysis_type MODEL_EXPLAINABILITY) with the same config"] if with_shap else [])
     ours = json.loads((root / "processing" / "output" / "analysis.json").read_text())
     theirs = json.loads((CLARIFY / "good_cases" / "analysis.json").read_text())
+    assert ours.pop("run_summary", None) == ({"notes": notes} if with_shap else None)  # our notes, when any
     assert ours.keys() == theirs.keys() == {"version", "pre_training_bias_metrics"}
     a, b = ours["pre_training_bias_metrics"], theirs["pre_training_bias_metrics"]
     assert (a["label"], a["label_value_or_threshold"]) == (b["label"], b["label_value_or_threshold"])
@@ -84,8 +92,14 @@ def _recall_difference(df: pd.DataFrame) -> float:
 def _put_metric_data_validator():
     model = botocore.session.get_session().get_service_model("cloudwatch")
     shape = model.operation_model("PutMetricData").input_shape
-    return lambda data: ParamValidator().validate({"Namespace": "aws/sagemaker/Endpoints/bias-metrics",
-                                                   "MetricData": data}, shape)
+
+    def check(data):  # ParamValidator.validate returns its report: it raises nothing
+        report = ParamValidator().validate({"Namespace": "aws/sagemaker/Endpoints/bias-metrics", "MetricData": data},
+                                           shape)
+        assert not report.has_errors(), report.generate_report()
+        assert ParamValidator().validate({"MetricData": [{"Value": "x"}]}, shape).has_errors()  # it does catch
+
+    return check
 
 
 def test_monitoring_container_cloudwatch_report_and_history(spark, tmp_path, monkeypatch, capsys):
@@ -153,6 +167,8 @@ def test_monitoring_container_cloudwatch_report_and_history(spark, tmp_path, mon
 
     # the report: the facet's violated metrics first, the baseline beside each value
     html = (runs / "10" / "report.html").read_text()
+    analysed = json.loads((runs / "10" / "run_summary.json").read_text())["records"]
+    assert f"<tr><td>records analysed</td><td>{analysed}</td></tr>" in html and analysed > 0
     section = html[html.index("Facet sex = 1"):]
     rows = section[section.index("<tbody>"):section.index("</tbody>")].split("</tr>")
     assert "violation" in rows[0] and "violation" in rows[len(violations) - 1]

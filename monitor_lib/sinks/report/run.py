@@ -26,9 +26,13 @@ def _records(summary: dict) -> str:
     rows = []
     if "records_read" in summary:
         rows.append(("records read", esc(summary["records_read"])))
-    for key, label in (("records_profiled", "records profiled"), ("records_evaluated", "records evaluated")):
+    named = (("records_profiled", "records profiled"), ("records_evaluated", "records evaluated"),
+             ("records_explained", "records explained"))
+    for key, label in named:
         if key in summary:
             rows.append((label, esc(summary[key])))
+    if not any(key in summary for key, _ in named) and "records" in summary:  # any other monitor's count
+        rows.append(("records analysed", esc(summary["records"])))
     if "files_read" in summary:
         rows.append(("files read", esc(summary["files_read"])))
     for key, label in (("records_rejected", "rejected"), ("records_skipped", "skipped")):
