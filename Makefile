@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) scripts/benchmark_sketches.py
 	PYTHONPATH=. $(PY) scripts/benchmark_s3.py
 	$(PY) scripts/benchmark_bias.py
+	$(PY) scripts/benchmark_explain.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-output
