@@ -19,3 +19,16 @@ def linear():
         return np.asarray(X, dtype=np.float64) @ LINEAR_WEIGHTS + LINEAR_BIAS
 
     return predict
+
+
+def fails_on_large_batches():
+    """A model that answers small calls (the background on the driver) and fails on KernelSHAP's batch of
+    coalitions in the executors: how an executor-side model error reaches the user."""
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if len(X) > 8:
+            raise RuntimeError(f"out of GPU memory for {len(X)} rows")
+        return X.sum(axis=1) / 100.0
+
+    return predict

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -180,7 +179,13 @@ def explain_frame(spark, good, config: ExplainConfig, features: list[str], backg
     parts = partitions or max(1, 4 * spark.sparkContext.defaultParallelism)
     run = partition_explainer(config.predictor, background, nsamples, shap.seed, shap.use_logit, n_outputs)
     out = chosen.repartition(parts).mapInPandas(run, SCHEMA)
-    pdf = out.toPandas()
+    try:
+        pdf = out.toPandas()
+    except Exception as e:  # an executor's error (the model's, the endpoint's) as its one line
+        raise MonitorError(f"explaining the records failed: {executor_message(e)}") from None
+    failed = pdf["error"].dropna()
+    if len(failed):
+        raise MonitorError(f"explaining the records failed: {failed.iloc[0]}")
     pdf = pdf.sort_values(by="key", kind="stable")
     return pdf, nsamples
 
@@ -234,11 +239,18 @@ def local_values_text(e: Explained) -> str:
     return out.getvalue()
 
 
-def check_features(features: list[str], expected: list[str] | None, where: str) -> None:
-    if expected is not None and list(expected) != list(features):
-        raise MonitorError(f"{where}: the features {', '.join(features)} differ from the baseline's "
-                           f"{', '.join(expected)}")
 
+def executor_message(e: Exception) -> str:
+    """The message of the exception a Python worker raised (``EndpointError: endpoint … answered HTTP 500 …``),
+    found in the Spark error's text; else Spark's own first line."""
+    import re
 
-def nan_safe(v: float) -> float | None:
-    return None if v is None or math.isnan(v) else v
+    from monitor_lib.io.readers import spark_message
+
+    found = re.findall(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", str(e), flags=re.M)
+    ours = [(kind, text) for kind, text in found if kind in ("EndpointError", "MonitorError", "ConfigError")]
+    if ours:
+        return ours[-1][1].strip()
+    if found:
+        return f"{found[-1][0]}: {found[-1][1].strip()}"
+    return spark_message(e)

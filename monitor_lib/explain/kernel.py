@@ -75,30 +75,38 @@ def default_nsamples(n_features: int) -> int:
 
 def partition_explainer(spec, background: np.ndarray, nsamples: int, seed: int, use_logit: bool, n_outputs: int):
     """The ``mapInPandas`` function: ``key``, ``x`` (array<double>) in; the same with ``phi`` (M × L values,
-    feature-major), ``fx`` (the model's L outputs) and ``calls`` (model calls this batch made) out."""
+    feature-major), ``fx`` (the model's L outputs) and ``calls`` (model calls this batch made) out. A
+    :class:`~monitor_lib.errors.MonitorError` (the model's, the endpoint's) ends the partition with one row
+    carrying its message in ``error``: the driver reports it as one line, where a failed task would print
+    the worker's traceback in Spark's log."""
 
     def run(batches: Iterator):
         import pandas as pd
 
+        from monitor_lib.errors import MonitorError
         from monitor_lib.explain.predictor import predict_function
 
-        model = CountingModel(predict_function(spec))
-        explain = None
-        for pdf in batches:
-            if pdf.empty:
-                continue
-            X = np.stack(pdf["x"].to_numpy()).astype(np.float64)
-            before = model.calls
-            if explain is None:
-                explain = explainer(model, background, use_logit)
-            fx = model.known(X)
-            phi = explain_rows(explain, X, nsamples, seed)
-            calls = [0] * len(X)
-            calls[0] = model.calls - before
-            yield pd.DataFrame({"key": pdf["key"].to_numpy(), "x": list(X), "phi": list(phi.reshape(len(X), -1)),
-                                "fx": list(fx.reshape(len(X), n_outputs)), "calls": calls})
+        try:
+            model = CountingModel(predict_function(spec))
+            explain = None
+            for pdf in batches:
+                if pdf.empty:
+                    continue
+                X = np.stack(pdf["x"].to_numpy()).astype(np.float64)
+                before = model.calls
+                if explain is None:
+                    explain = explainer(model, background, use_logit)
+                fx = model.known(X)
+                phi = explain_rows(explain, X, nsamples, seed)
+                calls = [0] * len(X)
+                calls[0] = model.calls - before
+                yield pd.DataFrame({"key": pdf["key"].to_numpy(), "x": list(X),
+                                    "phi": list(phi.reshape(len(X), -1)), "fx": list(fx.reshape(len(X), n_outputs)),
+                                    "calls": calls, "error": [None] * len(X)})
+        except MonitorError as e:
+            yield pd.DataFrame({"key": [0], "x": [[]], "phi": [[]], "fx": [[]], "calls": [0], "error": [str(e)]})
 
     return run
 
 
-SCHEMA = "key long, x array<double>, phi array<double>, fx array<double>, calls long"
+SCHEMA = "key long, x array<double>, phi array<double>, fx array<double>, calls long, error string"

@@ -126,6 +126,10 @@ def _selected(raw: Callable, spec: PredictorSpec) -> Callable[[np.ndarray], np.n
                 raise ConfigError(f"predictor.probability {column} is not an output of the model ({spec.where}): "
                                   f"it returns {out.shape[1]} column(s)")
             out = out[:, [column]]
+        if not np.all(np.isfinite(out)):
+            bad = int(np.sum(~np.all(np.isfinite(out), axis=1)))
+            raise MonitorError(f"the model ({spec.where}) returned NaN or infinite scores for {bad} of {len(X)} rows: "
+                               "SHAP values explain finite outputs")
         return out
 
     return predict

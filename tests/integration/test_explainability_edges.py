@@ -615,8 +615,8 @@ def _regressor(w: World) -> Path:
 
 
 @pytest.mark.parametrize("case", ["missing-model", "missing-background-file", "factory-not-module-function",
-                                  "background-width", "logit-background", "logit-records"])
-def test_bad_configurations_found_at_run_time_are_one_line(world, small_dataset, tmp_path, capsys, case):
+                                  "background-width", "logit-background", "logit-records", "model-fails-in-executors"])
+def test_bad_configurations_found_at_run_time_are_one_line(spark, world, small_dataset, tmp_path, capsys, case):
     """Found once the records are counted (the model is loaded, the background checked against the features):
     the command's entry point in this process (the shared SparkSession) returns 2 with one line on stderr."""
     w = world
@@ -642,7 +642,16 @@ def test_bad_configurations_found_at_run_time_are_one_line(world, small_dataset,
                              "features (age, income, tenure, calls)"),
         "logit-background": ({**logit, "shap__baseline": outside.tolist()}, logit_text),
         "logit-records": ({**logit, "shap__baseline": inside.tolist()}, logit_text),
+        "model-fails-in-executors": (
+            {"predictor__model_uri": None, "predictor__model_factory": "explain_models:fails_on_large_batches",
+             "predictor__probability": None, "shap__baseline": inside.tolist()},
+            "error: explaining the records failed: the model (model_factory explain_models:fails_on_large_batches) "
+            "failed on a batch of 14 rows: RuntimeError: out of GPU memory for 14 rows"),
     }[case]
+    if case == "model-fails-in-executors":  # the executors import the factory's module
+        import explain_models
+
+        spark.sparkContext.addPyFile(str(Path(explain_models.__file__).resolve()))
     config.write_text(json.dumps(_config(w, **changes)))
     capsys.readouterr()
     code = main(["baseline", "--type", "model-explainability", "--dataset", str(small_dataset), "--format",
