@@ -166,8 +166,8 @@ def expected_values(outputs: np.ndarray, use_logit: bool) -> np.ndarray:
 
 def explain_frame(spark, good, config: ExplainConfig, features: list[str], background: np.ndarray,
                   n_outputs: int, max_records: int, partitions: int | None = None) -> tuple:
-    """(rows sorted by their sample key, model calls, number of explained records) — the explanation of at
-    most ``max_records`` of ``good`` (status null, ``x`` doubles)."""
+    """(the explained rows sorted by their sample key — key, x, phi, fx, calls —, the coalitions asked for): the
+    explanation of at most ``max_records`` of ``good`` (status null, ``x`` doubles)."""
     from pyspark.sql import functions as F
 
     from monitor_lib.explain.kernel import SCHEMA, default_nsamples, partition_explainer
@@ -177,12 +177,15 @@ def explain_frame(spark, good, config: ExplainConfig, features: list[str], backg
     keyed = good.select(F.xxhash64(F.lit(shap.seed), F.col("x")).alias("key"), "x")
     chosen = keyed.orderBy("key", F.col("x").cast("string")).limit(max_records)
     parts = partitions or max(1, 4 * spark.sparkContext.defaultParallelism)
-    run = partition_explainer(config.predictor, background, nsamples, shap.seed, shap.use_logit, n_outputs)
+    rows = spark.sparkContext.broadcast(background)  # once per executor, not in every task's closure
+    run = partition_explainer(config.predictor, rows, nsamples, shap.seed, shap.use_logit, n_outputs)
     out = chosen.repartition(parts).mapInPandas(run, SCHEMA)
     try:
         pdf = out.toPandas()
     except Exception as e:  # an executor's error (the model's, the endpoint's) as its one line
         raise MonitorError(f"explaining the records failed: {executor_message(e)}") from None
+    finally:
+        rows.unpersist()
     failed = pdf["error"].dropna()
     if len(failed):
         raise MonitorError(f"explaining the records failed: {failed.iloc[0]}")

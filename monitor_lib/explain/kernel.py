@@ -73,8 +73,9 @@ def default_nsamples(n_features: int) -> int:
     return 2 * n_features + 2048
 
 
-def partition_explainer(spec, background: np.ndarray, nsamples: int, seed: int, use_logit: bool, n_outputs: int):
-    """The ``mapInPandas`` function: ``key``, ``x`` (array<double>) in; the same with ``phi`` (M × L values,
+def partition_explainer(spec, background, nsamples: int, seed: int, use_logit: bool, n_outputs: int):
+    """The ``mapInPandas`` function (``background``: the rows, or a Spark broadcast of them): ``key``, ``x``
+    (array<double>) in; the same with ``phi`` (M × L values,
     feature-major), ``fx`` (the model's L outputs) and ``calls`` (model calls this batch made) out. A
     :class:`~monitor_lib.errors.MonitorError` (the model's, the endpoint's) ends the partition with one row
     carrying its message in ``error``: the driver reports it as one line, where a failed task would print
@@ -95,7 +96,8 @@ def partition_explainer(spec, background: np.ndarray, nsamples: int, seed: int, 
                 X = np.stack(pdf["x"].to_numpy()).astype(np.float64)
                 before = model.calls
                 if explain is None:
-                    explain = explainer(model, background, use_logit)
+                    rows = background.value if hasattr(background, "value") else background
+                    explain = explainer(model, rows, use_logit)
                 fx = model.known(X)
                 phi = explain_rows(explain, X, nsamples, seed)
                 calls = [0] * len(X)
