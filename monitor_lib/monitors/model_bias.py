@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from monitor_lib import filenames
 from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
@@ -22,7 +21,8 @@ from monitor_lib.formats.clarify import config_asks_for, shap_only
 from monitor_lib.formats.jsonfmt import write_json_atomic
 from monitor_lib.formats.violations import Violation
 from monitor_lib.io.dataset_format import DatasetFormat
-from monitor_lib.monitors.base import Document, Monitor, Phase, RunContext, RunOutcome, Trend
+from monitor_lib.monitors.base import Document, Phase, RunContext, RunOutcome, Trend
+from monitor_lib.monitors.clarify import ClarifyArtifacts, ClarifyMonitor
 from monitor_lib.monitors.common import (
     DEFAULT_CAPTURE_FORMAT,
     DEFAULT_MERGE_FORMAT,
@@ -30,16 +30,12 @@ from monitor_lib.monitors.common import (
     MonitoringParams,
     no_data_counts,
     parse_dataset_format,
-    read_optional,
 )
 from monitor_lib.params import integer, number, param
 
 log = logging.getLogger(__name__)
 
 ATTRIBUTES = "attributes"
-CLARIFY_CONFIG = os.path.join("processing", "input", "config", "analysis_config.json")  # under the /opt/ml root
-CLARIFY_DATA = os.path.join("processing", "input", "data")
-CLARIFY_OUTPUT = os.path.join("processing", "output")
 
 
 @dataclass(frozen=True)
@@ -105,14 +101,6 @@ def _monitoring_phase(params: ModelBiasParams) -> None:
         raise ConfigError("--baseline-constraints is required: the analysis.json of the model-bias baseline")
 
 
-@dataclass
-class ModelBiasArtifacts:
-    analysis: dict | None = None  # this run's analysis.json
-    baseline: dict | None = None  # the baseline's (monitoring)
-    drift: Any = None  # monitor_lib.bias.analysis.DriftCheck
-    notes: list[str] = field(default_factory=list)
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -167,7 +155,7 @@ def run_bias(params: ModelBiasParams, ctx: RunContext) -> RunOutcome:
         source = ctx.public(os.path.join(ctx.out, filenames.MERGE_FOLDER))
         fmt = DatasetFormat("merge", capture_index_names=("endpointInput", "endpointOutput"))
     phase = "baseline" if params.is_baseline else "monitoring"
-    art = ModelBiasArtifacts(baseline=baseline)
+    art = ClarifyArtifacts(baseline=baseline)
     outcome = RunOutcome(
         monitor=MONITOR.name, phase=phase, job=f"model_bias_{phase}", start_time=params.start_time,
         end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name, artifacts=art,
@@ -255,7 +243,7 @@ def _no_data_reason(params: ModelBiasParams, source: str, run, merge: RunOutcome
 # ---------------------------------------------------------------- the monitor
 
 
-class ModelBiasMonitor(Monitor):
+class ModelBiasMonitor(ClarifyMonitor):
     name = "model-bias"
     analysis_type = "MODEL_BIAS"
     title = "model bias"
@@ -275,19 +263,14 @@ class ModelBiasMonitor(Monitor):
                             "distance from parity, |value − neutral| (dashed: the baseline's)"),)
     history_cards = False
 
-    def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
-        if not explicit and (not params.get("analysis_config") or shap_only(params["analysis_config"])):
-            return None
-        return "monitoring" if params.get("baseline_constraints") else "baseline"
+    def claims_config(self, path: str) -> bool:
+        """Every Clarify config but one that asks for SHAP only (the model-explainability monitor's)."""
+        return not shap_only(path)
 
-    def container_params(self, root: str) -> dict[str, str]:
-        """Playing the Clarify container: its config, data and output folders under the /opt/ml root (a config
-        that asks for SHAP only is the model-explainability monitor's)."""
-        config = os.path.join(root, CLARIFY_CONFIG)
-        if not os.path.exists(config) or shap_only(config):
-            return {}
-        return {"analysis_config": config, "dataset_source": os.path.join(root, CLARIFY_DATA),
-                "output_path": os.path.join(root, CLARIFY_OUTPUT)}
+    def analysis_metrics(self, analysis: dict, params: ModelBiasParams) -> list[dict]:
+        from monitor_lib.formats.cloudwatch import bias_metrics
+
+        return bias_metrics(analysis, params.metric_timestamp, params.endpoint_name, params.schedule_name)
 
     def summary_lines(self, outcome: RunOutcome) -> list[str]:
         from monitor_lib.monitors.model_bias_report import summary_lines
@@ -298,30 +281,6 @@ class ModelBiasMonitor(Monitor):
         from monitor_lib.monitors.model_bias_report import report_sections
 
         return report_sections(outcome)
-
-    def load_artifacts(self, outcome: RunOutcome, folder: str) -> list[str]:
-        from monitor_lib.formats.violations import parse_violations
-
-        notes: list[str] = []
-        art = ModelBiasArtifacts()
-        art.analysis = read_optional(os.path.join(folder, filenames.ANALYSIS), lambda d, p: d, notes)
-        base = outcome.details.get("baseline_constraints")
-        if base:
-            art.baseline = read_optional(base, lambda d, p: d, notes)
-        found = read_optional(os.path.join(folder, filenames.VIOLATIONS), parse_violations, notes)
-        if found is not None:
-            outcome.violations = found.violations
-        art.notes = list(outcome.details.get("notes") or [])
-        outcome.artifacts = art
-        return notes
-
-    def cloudwatch_metrics(self, outcome: RunOutcome, params: ModelBiasParams) -> list[dict] | None:
-        from monitor_lib.formats.cloudwatch import bias_metrics
-
-        art = outcome.artifacts
-        if outcome.phase != "monitoring" or art is None or art.analysis is None:
-            return None
-        return bias_metrics(art.analysis, params.metric_timestamp, params.endpoint_name, params.schedule_name)
 
     def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
         """Per facet entry and metric: its distance from parity (``|value − neutral|``, the quantity the drift

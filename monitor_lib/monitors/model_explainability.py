@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from monitor_lib import filenames
 from monitor_lib.errors import ConfigError, EmptyDatasetError, MonitorError, UnreadableInputError
@@ -23,13 +21,13 @@ from monitor_lib.formats.clarify import shap_only
 from monitor_lib.formats.jsonfmt import write_json_atomic
 from monitor_lib.formats.violations import Violation
 from monitor_lib.io.dataset_format import DatasetFormat
-from monitor_lib.monitors.base import Document, Monitor, Phase, RunContext, RunOutcome, Trend
+from monitor_lib.monitors.base import Document, Phase, RunContext, RunOutcome, Trend
+from monitor_lib.monitors.clarify import ClarifyArtifacts, ClarifyMonitor
 from monitor_lib.monitors.common import (
     FORMAT_HELP,
     MonitoringParams,
     no_data_counts,
     parse_dataset_format,
-    read_optional,
 )
 from monitor_lib.params import integer, number, param
 
@@ -86,14 +84,6 @@ def _monitoring_phase(params: ModelExplainabilityParams) -> None:
                           "baseline")
 
 
-@dataclass
-class ExplainArtifacts:
-    analysis: dict | None = None  # this run's analysis.json
-    baseline: dict | None = None  # the baseline's (monitoring)
-    drift: Any = None  # monitor_lib.explain.analysis.AttributionDrift
-    notes: list[str] = field(default_factory=list)
-
-
 def _dataset_format(params: ModelExplainabilityParams, config) -> DatasetFormat:
     from monitor_lib.bias.config import DATASET_TYPES
 
@@ -138,7 +128,7 @@ def run_explain(params: ModelExplainabilityParams, ctx: RunContext) -> RunOutcom
         base_features = list(next(iter(section.values()))["global_shap_values"])
     fmt = _dataset_format(params, config)
     phase = "baseline" if params.is_baseline else "monitoring"
-    art = ExplainArtifacts(baseline=baseline)
+    art = ClarifyArtifacts(baseline=baseline)
     shap = config.shap
     outcome = RunOutcome(
         monitor=MONITOR.name, phase=phase, job=f"model_explainability_{phase}", start_time=params.start_time,
@@ -241,7 +231,7 @@ def run_explain(params: ModelExplainabilityParams, ctx: RunContext) -> RunOutcom
 # ---------------------------------------------------------------- the monitor
 
 
-class ModelExplainabilityMonitor(Monitor):
+class ModelExplainabilityMonitor(ClarifyMonitor):
     name = "model-explainability"
     analysis_type = "MODEL_EXPLAINABILITY"
     title = "feature attribution"
@@ -262,21 +252,16 @@ class ModelExplainabilityMonitor(Monitor):
     history_trends = (Trend("ndcg", "threshold", "feature_attribution_drift_check",
                             "NDCG of the feature ranking against the baseline's (dashed: the threshold)"),)
     history_cards = False
+    violations_optional = True  # as the real container: a Completed run has no constraint_violations.json
 
-    def environment_phase(self, params: dict[str, str], explicit: bool) -> str | None:
-        if not explicit and not shap_only(params.get("analysis_config")):
-            return None
-        return "monitoring" if params.get("baseline_constraints") else "baseline"
+    def claims_config(self, path: str) -> bool:
+        """A Clarify config that asks for SHAP and no bias metric."""
+        return shap_only(path)
 
-    def container_params(self, root: str) -> dict[str, str]:
-        """Playing the Clarify container when its config asks for SHAP."""
-        from monitor_lib.monitors.model_bias import CLARIFY_CONFIG, CLARIFY_DATA, CLARIFY_OUTPUT
+    def analysis_metrics(self, analysis: dict, params: ModelExplainabilityParams) -> list[dict]:
+        from monitor_lib.formats.cloudwatch import explainability_metrics
 
-        config = os.path.join(root, CLARIFY_CONFIG)
-        if not os.path.exists(config) or not shap_only(config):
-            return {}
-        return {"analysis_config": config, "dataset_source": os.path.join(root, CLARIFY_DATA),
-                "output_path": os.path.join(root, CLARIFY_OUTPUT)}
+        return explainability_metrics(analysis, params.metric_timestamp, params.endpoint_name, params.schedule_name)
 
     def summary_lines(self, outcome: RunOutcome) -> list[str]:
         from monitor_lib.monitors.model_explainability_report import summary_lines
@@ -287,32 +272,6 @@ class ModelExplainabilityMonitor(Monitor):
         from monitor_lib.monitors.model_explainability_report import report_sections
 
         return report_sections(outcome)
-
-    def load_artifacts(self, outcome: RunOutcome, folder: str) -> list[str]:
-        from monitor_lib.formats.violations import parse_violations
-
-        notes: list[str] = []
-        art = ExplainArtifacts()
-        art.analysis = read_optional(os.path.join(folder, filenames.ANALYSIS), lambda d, p: d, notes)
-        base = outcome.details.get("baseline_constraints")
-        if base:
-            art.baseline = read_optional(base, lambda d, p: d, notes)
-        if os.path.exists(os.path.join(folder, filenames.VIOLATIONS)):
-            found = read_optional(os.path.join(folder, filenames.VIOLATIONS), parse_violations, notes)
-            if found is not None:
-                outcome.violations = found.violations
-        art.notes = list(outcome.details.get("notes") or [])
-        outcome.artifacts = art
-        return notes
-
-    def cloudwatch_metrics(self, outcome: RunOutcome, params: ModelExplainabilityParams) -> list[dict] | None:
-        from monitor_lib.formats.cloudwatch import explainability_metrics
-
-        art = outcome.artifacts
-        if outcome.phase != "monitoring" or art is None or art.analysis is None:
-            return None
-        return explainability_metrics(art.analysis, params.metric_timestamp, params.endpoint_name,
-                                      params.schedule_name)
 
     def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
         """Per label: the NDCG of the window against the baseline, and the threshold."""
