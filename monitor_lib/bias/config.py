@@ -110,13 +110,14 @@ def _methods(raw: Any, source: str) -> dict[str, tuple[str, ...]]:
     return chosen
 
 
-def parse_bias_config(raw: Any, source: str = "analysis_config.json") -> BiasConfig:
-    """A checked :class:`BiasConfig`; every problem names the field and what to give instead."""
+def common_fields(raw: Any, source: str, known: set[str]) -> tuple[str | None, list[str] | None]:
+    """The fields every Clarify config checks the same way — a JSON object of known keys, ``version``,
+    ``dataset_type``, ``headers`` — returned as (dataset_type, headers)."""
     if not isinstance(raw, dict):
         raise _fail(source, "must be a JSON object")
-    unknown = sorted(set(raw) - KNOWN_KEYS)
+    unknown = sorted(set(raw) - known)
     if unknown:
-        raise _fail(source, f"unknown key {unknown[0]!r} — known keys: {', '.join(sorted(KNOWN_KEYS))}")
+        raise _fail(source, f"unknown key {unknown[0]!r} — known keys: {', '.join(sorted(known))}")
     if str(raw.get("version", "1.0")) != "1.0":
         raise _fail(source, f"version {raw['version']!r} is not supported: use \"1.0\"")
     dataset_type = raw.get("dataset_type")
@@ -126,6 +127,12 @@ def parse_bias_config(raw: Any, source: str = "analysis_config.json") -> BiasCon
     headers = raw.get("headers")
     if headers is not None and (not isinstance(headers, list) or not all(isinstance(h, str) for h in headers)):
         raise _fail(source, "headers must be a list of column names")
+    return dataset_type, headers
+
+
+def parse_bias_config(raw: Any, source: str = "analysis_config.json") -> BiasConfig:
+    """A checked :class:`BiasConfig`; every problem names the field and what to give instead."""
+    dataset_type, headers = common_fields(raw, source, KNOWN_KEYS)
     label_values = raw.get("label_values_or_threshold")
     if label_values in (None, [], ""):
         raise _fail(source, "label_values_or_threshold is required: the positive label values, or one threshold "

@@ -9,7 +9,7 @@ features only).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from monitor_lib.errors import ConfigError
@@ -48,7 +48,6 @@ class ExplainConfig:
     dropped: tuple = ()  # predicted_label, excluded_columns: columns of a dataset that are no feature
     dataset_type: str | None = None
     source: str = "analysis_config.json"
-    raw_predictor: dict = field(default_factory=dict)
 
     @property
     def label_name(self) -> str | None:
@@ -193,22 +192,12 @@ KNOWN_KEYS = {"version", "dataset_type", "headers", "label", "methods", "predict
 
 def parse_explain_config(raw: Any, source: str = "analysis_config.json") -> ExplainConfig:
     """A checked :class:`ExplainConfig`; every problem names the field and what to give instead."""
-    from monitor_lib.bias.config import DATASET_TYPES
+    from monitor_lib.bias.config import common_fields
 
-    if not isinstance(raw, dict):
-        raise _fail(source, "must be a JSON object")
-    unknown = sorted(set(raw) - KNOWN_KEYS)
-    if unknown:
-        raise _fail(source, f"unknown key {unknown[0]!r} — known keys: {', '.join(sorted(KNOWN_KEYS))}")
+    dataset_type, headers = common_fields(raw, source, KNOWN_KEYS)
     methods = raw.get("methods")
     if not isinstance(methods, dict) or "shap" not in methods:
         raise _fail(source, "methods.shap is required: {\"methods\": {\"shap\": {\"num_samples\": …}}}")
-    dataset_type = raw.get("dataset_type")
-    if dataset_type is not None and dataset_type not in DATASET_TYPES:
-        raise _fail(source, f"dataset_type {dataset_type!r} is not supported — use one of {', '.join(DATASET_TYPES)}")
-    headers = raw.get("headers")
-    if headers is not None and (not isinstance(headers, list) or not all(isinstance(h, str) for h in headers)):
-        raise _fail(source, "headers must be a list of column names")
     label = raw.get("label")
     if label is not None and (isinstance(label, bool) or not isinstance(label, (str, int))):
         raise _fail(source, f"label must be a column name or a 0-based index, got {label!r}")
@@ -218,8 +207,7 @@ def parse_explain_config(raw: Any, source: str = "analysis_config.json") -> Expl
         raise _fail(source, "excluded_columns must be a list of column names or indexes")
     dropped += excluded
     config = ExplainConfig(shap=parse_shap(methods["shap"], source), predictor=None, headers=headers, label=label,
-                           dropped=tuple(dropped), dataset_type=dataset_type, source=source,
-                           raw_predictor=raw.get("predictor") or {})
+                           dropped=tuple(dropped), dataset_type=dataset_type, source=source)
     features = feature_names(config, headers)
     from dataclasses import replace
 
