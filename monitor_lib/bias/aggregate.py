@@ -378,17 +378,10 @@ def rejected_examples(typed, tallies: BiasTallies) -> None:
 
 
 def _split_rejects(rows, tallies: BiasTallies) -> list:
-    good = []
-    for row in rows:
-        if row["s"] != REJECT_SET:
-            good.append(row)
-            continue
-        status, kind = str(row["k"]).split(":", 1)
-        target = tallies.rejected if status == "reject" else tallies.skipped
-        target[kind] = target.get(kind, 0) + int(row["n"])
-    tallies.rejected = dict(sorted(tallies.rejected.items()))
-    tallies.skipped = dict(sorted(tallies.skipped.items()))
-    return good
+    from monitor_lib.quality.aggregate import add_verdicts
+
+    add_verdicts(tallies, ((*str(row["k"]).split(":", 1), row["n"]) for row in rows if row["s"] == REJECT_SET))
+    return [row for row in rows if row["s"] != REJECT_SET]
 
 
 # ------------------------------------------------------------------ from counts to facet entries

@@ -9,10 +9,13 @@ means every metric of both stages).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor_lib.bias.metrics import STAGES
 from monitor_lib.errors import ConfigError
+
+if TYPE_CHECKING:
+    from monitor_lib.io.dataset_format import DatasetFormat
 
 DATASET_TYPES = {"text/csv": "csv", "application/jsonlines": "json", "application/json": "json",
                  "application/x-parquet": "parquet"}
@@ -108,6 +111,19 @@ def _methods(raw: Any, source: str) -> dict[str, tuple[str, ...]]:
     if not chosen and not {"shap", "pdp", "report", "asymmetric_shapley_value"} & set(raw):
         raise _fail(source, "methods names neither pre_training_bias nor post_training_bias")
     return chosen
+
+
+def dataset_type_format(config) -> DatasetFormat | None:
+    """The dataset_format a Clarify config's ``dataset_type`` means (a CSV has a header row unless ``headers``
+    names its columns); None without one."""
+    from monitor_lib.io.dataset_format import DatasetFormat
+
+    if not config.dataset_type:
+        return None
+    kind = DATASET_TYPES[config.dataset_type]
+    header = kind == "csv" and config.headers is None
+    raw = {"csv": {"header": header}} if kind == "csv" else {kind: {"lines": True} if kind == "json" else {}}
+    return DatasetFormat.parse(raw, "dataset_type")
 
 
 def common_fields(raw: Any, source: str, known: set[str]) -> tuple[str | None, list[str] | None]:

@@ -64,8 +64,8 @@ def bias_records(spark, params, config: BiasConfig, source: str, fmt: DatasetFor
     return _dataset(spark, params, config, source, fmt)
 
 
-def _names(config: BiasConfig, source: str, fmt: DatasetFormat, files: list[str], found: list[str] | None):
-    """The dataset's column names (``headers`` name a header-less CSV's columns)."""
+def column_names(config, source: str, fmt: DatasetFormat, found: list[str] | None) -> list[str] | None:
+    """The dataset's column names (a Clarify config's ``headers`` name a header-less CSV's columns)."""
     if found is not None and config.headers is not None and fmt.kind == "csv" and not fmt.header:
         if len(config.headers) != len(found):
             raise ConfigError(f"{config.source}: headers names {len(config.headers)} columns but {source} has "
@@ -74,7 +74,7 @@ def _names(config: BiasConfig, source: str, fmt: DatasetFormat, files: list[str]
     return found
 
 
-def _early_names(source: str, fmt: DatasetFormat, files: list[str]) -> list[str] | None:
+def early_column_names(source: str, fmt: DatasetFormat, files: list[str]) -> list[str] | None:
     """Column names read on the driver, without Spark (None where only Spark can tell: JSON, s3:// Parquet)."""
     from monitor_lib.io import s3
     from monitor_lib.io.readers import csv_header
@@ -128,11 +128,11 @@ def _dataset(spark, params, config: BiasConfig, source: str, fmt: DatasetFormat)
     from monitor_lib.quality.extract import _as_text, record_text
 
     files = list_data_files(source)
-    early = _names(config, source, fmt, files, _early_names(source, fmt, files))
+    early = column_names(config, source, fmt, early_column_names(source, fmt, files))
     if early is not None:
         _positions(BiasSource(None, early, files), params, config, source)
     dataset = read_dataset(spark(), source, fmt)
-    names = _names(config, source, fmt, dataset.files, list(dataset.names))
+    names = column_names(config, source, fmt, list(dataset.names))
     df = dataset.df
     columns = [F.col(c) if fmt.kind == "csv" else _as_text(F.col(c), df.schema[c].dataType)
                for c in dataset.internal_names]

@@ -59,17 +59,12 @@ def count_records(frame, tallies: ExplainTallies) -> None:
     from pyspark.sql import functions as F
 
     from monitor_lib.bias.aggregate import rejected_examples
+    from monitor_lib.quality.aggregate import add_verdicts
 
     rows = frame.groupBy("status", "kind").agg(F.count(F.lit(1)).alias("n")).collect()
     tallies.jobs_reading_input += 1
-    for row in rows:
-        if row["status"] is None:
-            tallies.records += int(row["n"])
-        else:
-            target = tallies.rejected if row["status"] == "reject" else tallies.skipped
-            target[row["kind"]] = target.get(row["kind"], 0) + int(row["n"])
-    tallies.rejected = dict(sorted(tallies.rejected.items()))
-    tallies.skipped = dict(sorted(tallies.skipped.items()))
+    tallies.records += sum(int(row["n"]) for row in rows if row["status"] is None)
+    add_verdicts(tallies, ((row["status"], row["kind"], row["n"]) for row in rows if row["status"] is not None))
     rejected_examples(frame, tallies)
 
 
@@ -196,23 +191,25 @@ def explain_frame(spark, good, config: ExplainConfig, features: list[str], backg
 def explain(spark, good, config: ExplainConfig, features: list[str], background: np.ndarray, max_records: int,
             partitions: int | None = None) -> Explained:
     outputs, labels = model_outputs(config, background)
-    if config.shap.use_logit and (np.any(outputs <= 0) or np.any(outputs >= 1)):
-        raise ConfigError(f"{config.source}: methods.shap.use_logit needs model outputs in (0, 1) (probabilities); "
-                          f"the model ({config.predictor.where}) returned {float(outputs.min())} … "
-                          f"{float(outputs.max())} on the background")
+    _check_probabilities(config, outputs, "the background")
     L, M = len(labels), len(features)
     pdf, nsamples = explain_frame(spark, good, config, features, background, L, max_records, partitions)
     n = len(pdf)
     phi = np.stack(pdf["phi"].to_numpy()).reshape(n, M, L) if n else np.zeros((0, M, L))
     fx = np.stack(pdf["fx"].to_numpy()).reshape(n, L) if n else np.zeros((0, L))
     x = np.stack(pdf["x"].to_numpy()).reshape(n, M) if n else np.zeros((0, M))
-    if config.shap.use_logit and n and (np.any(fx <= 0) or np.any(fx >= 1)):  # the logit of these is no number
-        raise ConfigError(f"{config.source}: methods.shap.use_logit needs model outputs in (0, 1) (probabilities); "
-                          f"the model ({config.predictor.where}) returned {float(fx.min())} … {float(fx.max())} "
-                          "on the explained records")
+    _check_probabilities(config, fx, "the explained records")
     used = min(nsamples, 2 ** M - 2) if M < 62 else nsamples  # shap draws no more coalitions than there are
     return Explained(features, labels, phi, fx, expected_values(outputs, config.shap.use_logit), background,
                      used, int(pdf["calls"].sum()) if n else 0, x)
+
+
+def _check_probabilities(config: ExplainConfig, outputs: np.ndarray, where: str) -> None:
+    """``use_logit`` takes the logit of the model's outputs: they must be probabilities."""
+    if config.shap.use_logit and outputs.size and (np.any(outputs <= 0) or np.any(outputs >= 1)):
+        raise ConfigError(f"{config.source}: methods.shap.use_logit needs model outputs in (0, 1) (probabilities); "
+                          f"the model ({config.predictor.where}) returned {float(outputs.min())} … "
+                          f"{float(outputs.max())} on {where}")
 
 
 def additivity_error(e: Explained, use_logit: bool) -> float:
@@ -242,18 +239,15 @@ def local_values_text(e: Explained) -> str:
     return out.getvalue()
 
 
-
 def executor_message(e: Exception) -> str:
-    """The message of the exception a Python worker raised (``EndpointError: endpoint … answered HTTP 500 …``),
-    found in the Spark error's text; else Spark's own first line."""
+    """The last exception a Python worker raised, as ``Kind: message``, found in the Spark error's text (the
+    model's and the endpoint's own errors come back as rows, see :func:`partition_explainer`); else Spark's own
+    first line."""
     import re
 
     from monitor_lib.io.readers import spark_message
 
     found = re.findall(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", str(e), flags=re.M)
-    ours = [(kind, text) for kind, text in found if kind in ("EndpointError", "MonitorError", "ConfigError")]
-    if ours:
-        return ours[-1][1].strip()
     if found:
         return f"{found[-1][0]}: {found[-1][1].strip()}"
     return spark_message(e)

@@ -47,17 +47,17 @@ def dataset_records(spark, config: ExplainConfig, source: str, fmt: DatasetForma
     """``spark``: a callable giving the session (the columns are checked first where the file tells them)."""
     from pyspark.sql import functions as F
 
-    from monitor_lib.bias.records import _early_names
+    from monitor_lib.bias.records import column_names, early_column_names
     from monitor_lib.io.readers import CORRUPT_COLUMN, read_dataset
     from monitor_lib.io.storage import list_data_files
     from monitor_lib.quality.extract import _as_text, record_text
 
     files = list_data_files(source)
-    early = _early_names(source, fmt, files)
+    early = column_names(config, source, fmt, early_column_names(source, fmt, files))
     if early is not None:
-        _features(config, _named(config, fmt, early, source), source)
+        _features(config, early, source)
     dataset = read_dataset(spark(), source, fmt)
-    names = _named(config, fmt, list(dataset.names), source)
+    names = column_names(config, source, fmt, list(dataset.names))
     features, positions = _features(config, names, source)
     df = dataset.df
     columns = [F.col(c) if fmt.kind == "csv" else _as_text(F.col(c), df.schema[c].dataType)
@@ -68,15 +68,6 @@ def dataset_records(spark, config: ExplainConfig, source: str, fmt: DatasetForma
                        F.when(corrupt, F.lit(dataset.reject_kind)).alias("kind"), file.alias("file"),
                        record_text(dataset).alias("line"), F.array(*[columns[i] for i in positions]).alias("xs"))
     return ExplainSource(_typed(raw, F.col("xs")), features, dataset.files)
-
-
-def _named(config: ExplainConfig, fmt: DatasetFormat, found: list[str], source: str) -> list[str]:
-    if config.headers is not None and fmt.kind == "csv" and not fmt.header:
-        if len(config.headers) != len(found):
-            raise ConfigError(f"{config.source}: headers names {len(config.headers)} columns but {source} has "
-                              f"{len(found)}")
-        return list(config.headers)
-    return found
 
 
 def _features(config: ExplainConfig, names: list[str], source: str) -> tuple[list[str], list[int]]:

@@ -105,17 +105,14 @@ def _monitoring_phase(params: ModelBiasParams) -> None:
 
 
 def _dataset_format(params: ModelBiasParams, config) -> DatasetFormat:
-    from monitor_lib.bias.config import DATASET_TYPES
+    from monitor_lib.bias.config import dataset_type_format
 
     if params.dataset_format is not None:
         return params.dataset_format
     if params.ground_truth_source:
         return DatasetFormat.parse(DEFAULT_CAPTURE_FORMAT, "dataset_format")
-    if config.dataset_type:
-        kind = DATASET_TYPES[config.dataset_type]
-        header = kind == "csv" and config.headers is None
-        raw = {"csv": {"header": header}} if kind == "csv" else {kind: {"lines": True} if kind == "json" else {}}
-        return DatasetFormat.parse(raw, "dataset_type")
+    if (fmt := dataset_type_format(config)) is not None:
+        return fmt
     if not params.is_baseline:
         return DatasetFormat.parse(DEFAULT_MERGE_FORMAT, "dataset_format")
     raise ConfigError("dataset_format is required: give --format (csv, json, parquet) or dataset_type in the "

@@ -163,18 +163,23 @@ def add_examples(sample: list[dict], kind: str, examples) -> None:
             sample.append({"kind": kind, "file": example["file"], "record": example["line"]})
 
 
-def _split_counts(rows, tallies: QualityTallies) -> list:
-    """Move the rejected / skipped group counts (and examples) into the tallies; return the good rows."""
-    good = []
-    for row in rows:
-        if row["status"] is None:
-            good.append(row)
-            continue
-        target = tallies.rejected if row["status"] == "reject" else tallies.skipped
-        target[row["kind"]] = target.get(row["kind"], 0) + int(row["n"])
-        add_examples(tallies.sample, row["kind"], (row["ex1"], row["ex2"]))
+def add_verdicts(tallies, verdicts) -> None:
+    """Add ``(status, kind, count)`` of records never analysed to ``tallies.rejected`` (status ``reject``) or
+    ``tallies.skipped``, both kept sorted by kind."""
+    for status, kind, n in verdicts:
+        target = tallies.rejected if status == "reject" else tallies.skipped
+        target[kind] = target.get(kind, 0) + int(n)
     tallies.rejected = dict(sorted(tallies.rejected.items()))
     tallies.skipped = dict(sorted(tallies.skipped.items()))
+
+
+def _split_counts(rows, tallies: QualityTallies) -> list:
+    """Move the rejected / skipped group counts (and examples) into the tallies; return the good rows."""
+    good = [row for row in rows if row["status"] is None]
+    bad = [row for row in rows if row["status"] is not None]
+    add_verdicts(tallies, ((row["status"], row["kind"], row["n"]) for row in bad))
+    for row in bad:
+        add_examples(tallies.sample, row["kind"], (row["ex1"], row["ex2"]))
     return good
 
 
