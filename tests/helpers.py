@@ -158,3 +158,18 @@ def ink(png: Path) -> dict[str, float]:
     background = near((245, 247, 250), 6) + near((255, 255, 255), 6)
     return {"drawn": 1.0 - background, "blue": near((47, 111, 223)), "red": near((214, 51, 108)),
             "grey": near((154, 165, 177))}
+
+
+def analyze_in_process(root: Path, monkeypatch, env: dict | None = None) -> str:
+    """``model-monitor analyze`` in this process, as the container runs it: parameters from
+    <root>/config/processingjobconfig.json (``env``, when given), the exit message in <root>/output/message."""
+    import json
+
+    from monitor_lib.cli import main
+
+    if env is not None:
+        (root / "config").mkdir(parents=True, exist_ok=True)
+        (root / "config" / "processingjobconfig.json").write_text(json.dumps({"Environment": env}))
+    monkeypatch.setenv("MODEL_MONITOR_OPT_ML", str(root))
+    assert main(["analyze"]) == 0
+    return (root / "output" / "message").read_text()

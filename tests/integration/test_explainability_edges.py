@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from botocore.validate import ParamValidator
+from helpers import analyze_in_process as _analyze
 from helpers import capture_line, page_dom, run_process
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import ndcg_score
@@ -126,17 +127,6 @@ class World:
         return ["monitor", "--type", "model-explainability", "--dataset", str(self.capture), "--analysis-config",
                 str(config or self.monitor_config), "--baseline-constraints", str(self.baseline / "analysis.json"),
                 "--output", str(self.out(hour)), "--endpoint", ENDPOINT, "--schedule", SCHEDULE, *self.window(hour)]
-
-
-def _analyze(root: Path, monkeypatch, env: dict | None = None) -> str:
-    """``model-monitor analyze`` in this process, as the container runs it: parameters from
-    <root>/config/processingjobconfig.json, the exit message in <root>/output/message."""
-    if env is not None:
-        (root / "config").mkdir(parents=True, exist_ok=True)
-        (root / "config" / "processingjobconfig.json").write_text(json.dumps({"Environment": env}))
-    monkeypatch.setenv("MODEL_MONITOR_OPT_ML", str(root))
-    assert main(["analyze"]) == 0
-    return (root / "output" / "message").read_text()
 
 
 @pytest.fixture(scope="module")

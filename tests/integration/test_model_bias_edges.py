@@ -18,21 +18,11 @@ import pandas as pd
 import pytest
 from botocore.validate import ParamValidator
 from helpers import FIXTURES
+from helpers import analyze_in_process as _analyze
 
 MODEL_MONITOR = str(Path(sys.executable).parent / "model-monitor")
 CLARIFY = FIXTURES / "sdk-clarify-data-bias"
 HEADERS = ["Label", "F1", "F2", "F3", "F4"]
-
-
-def _analyze(root: Path, monkeypatch, env: dict | None = None) -> str:
-    from monitor_lib.cli import main
-
-    if env is not None:
-        (root / "config").mkdir(parents=True, exist_ok=True)
-        (root / "config" / "processingjobconfig.json").write_text(json.dumps({"Environment": env}))
-    monkeypatch.setenv("MODEL_MONITOR_OPT_ML", str(root))
-    assert main(["analyze"]) == 0
-    return (root / "output" / "message").read_text()
 
 
 @pytest.mark.parametrize("with_shap", [False, True])
