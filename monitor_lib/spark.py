@@ -3,15 +3,24 @@
 Spark settings come from the usual places — spark-submit flags, ``spark-defaults.conf`` under
 ``SPARK_CONF_DIR``, ``PYSPARK_SUBMIT_ARGS`` — and this module only adds defaults for what nobody set.
 Local mode (``local[*]``) is used only when no master is configured anywhere.
+
+When this process starts the JVM itself, the SQL warehouse (``spark.sql.warehouse.dir``, which Spark would create
+as an empty ``spark-warehouse/`` in the working directory) goes to a temporary folder removed at exit, unless it
+is configured. The task-failure loggers of the driver (``Executor``, ``TaskSetManager``) are silenced: a failed
+read or job reaches the caller as an exception, which the edges print as one line naming the file; their Java
+stack traces (a hundred lines for a CSV read as Parquet) come back with ``MODEL_MONITOR_DEBUG=1`` or an explicit
+``MODEL_MONITOR_SPARK_LOG_LEVEL``.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 from monitor_lib.errors import EnvironmentSetupError
 
@@ -22,6 +31,10 @@ _DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.shuffle.partitions": "8",
 }
+
+# Driver loggers that print a Java stack trace for every failed task: the failure reaches Python as an
+# exception and is reported as one line, so their output is noise unless asked for.
+_TASK_FAILURE_LOGGERS = ("org.apache.spark.executor.Executor", "org.apache.spark.scheduler.TaskSetManager")
 
 
 def check_java() -> str:
@@ -82,14 +95,40 @@ def get_spark(app_name: str = "spark-model-monitor"):
             # Python workers (record_preprocessor_script) run this interpreter, with this package and
             # pyarrow, not whatever `python3` is first on PATH
             os.environ["PYSPARK_PYTHON"] = sys.executable
+        if _configured("spark.sql.warehouse.dir", "spark.sql.warehouse.dir") is None:
+            builder = builder.config("spark.sql.warehouse.dir", _temporary_warehouse())
+        if _configured("spark.ui.showConsoleProgress", "spark.ui.showConsoleProgress") is None:
+            # the stage progress bar ends without a newline when a stage fails, and the one-line error
+            # would be glued to it; progress is logged by the stages themselves
+            builder = builder.config("spark.ui.showConsoleProgress", "false")
     spark = builder.getOrCreate()
     conf = spark.sparkContext.getConf()
     for key, value in _DEFAULTS.items():
         if not conf.contains(key):
             spark.conf.set(key, value)
     spark.sparkContext.setLogLevel(os.environ.get("MODEL_MONITOR_SPARK_LOG_LEVEL", "WARN"))
+    if not os.environ.get("MODEL_MONITOR_DEBUG") and not os.environ.get("MODEL_MONITOR_SPARK_LOG_LEVEL"):
+        _silence(spark, _TASK_FAILURE_LOGGERS)
     log.info("spark %s, master %s", spark.version, spark.sparkContext.master)
     return spark
+
+
+def _temporary_warehouse() -> str:
+    """A temporary ``spark.sql.warehouse.dir`` (nothing is saved as a table), removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix="model-monitor-warehouse-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return os.path.join(folder, "spark-warehouse")
+
+
+def _silence(spark, loggers) -> None:
+    """Turn the driver's log4j ``loggers`` off (best effort: a JVM without log4j 2 keeps them)."""
+    try:
+        jvm = spark.sparkContext._jvm
+        off = jvm.org.apache.logging.log4j.Level.OFF
+        for name in loggers:
+            jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, off)
+    except Exception as e:  # pragma: no cover - another logging backend
+        log.debug("cannot silence %s: %s", ", ".join(loggers), e)
 
 
 def try_cast_double(col):
