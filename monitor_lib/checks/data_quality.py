@@ -23,7 +23,9 @@ Checks and their descriptions (``java_double`` prints numbers as Java's ``Double
   the current data.``
 * ``extra_column_check`` — a current column absent from the baseline. Text (ours): ``Column presence
   requirement is not met. Expected: only baseline columns. Observed: column <f> is not in the
-  baseline.``
+  baseline.`` Up to ``EXTRA_COLUMNS_CAP`` (100) extra columns get one violation each; more are one
+  violation whose ``feature_name`` is ``(<N> extra columns)`` and whose text names the exact count and
+  the first ``EXTRA_NAMES_SHOWN`` (10) names, so hostile or wide input cannot blow up the outputs.
 * ``categorical_values_check`` — only for features with ``string_constraints.domains``: share of the
   current non-null values inside the domain; violation iff share < ``domain_content_threshold``.
   Counted from the current frequent-items sketch when it is exact; when it is not (it purged, i.e. far
@@ -88,6 +90,10 @@ BASELINE_DRIFT = "baseline_drift_check"
 MISSING_COLUMN = "missing_column_check"
 EXTRA_COLUMN = "extra_column_check"
 CATEGORICAL_VALUES = "categorical_values_check"
+
+EXTRA_COLUMNS_CAP = 100  # more extra columns than this are one summarising violation
+EXTRA_NAMES_SHOWN = 10  # names listed in that violation
+NAME_SHOWN_CHARS = 80  # a longer column name is cut in the summary text
 
 UNLISTED = "\x00unlisted values"  # current values a purged frequent-items sketch no longer lists
 
@@ -253,6 +259,34 @@ def extra_column(name: str) -> Violation:
                                          f"columns. Observed: column {name} is not in the baseline.")
 
 
+def _short(name: str) -> str:
+    return name if len(name) <= NAME_SHOWN_CHARS else name[:NAME_SHOWN_CHARS - 1] + "…"
+
+
+def extra_columns_summary(names: list[str]) -> Violation:
+    """One violation for more than ``EXTRA_COLUMNS_CAP`` extra columns: the exact count and the first names."""
+    shown = ", ".join(_short(n) for n in names[:EXTRA_NAMES_SHOWN])
+    more = len(names) - EXTRA_NAMES_SHOWN
+    return Violation(f"({len(names)} extra columns)", EXTRA_COLUMN,
+                     "Column presence requirement is not met. Expected: only baseline columns. Observed: "
+                     f"{len(names)} columns are not in the baseline (more than {EXTRA_COLUMNS_CAP}: one violation "
+                     f"for all), the first {min(len(names), EXTRA_NAMES_SHOWN)}: {shown}"
+                     + (f" and {more} more." if more > 0 else "."))
+
+
+def extra_column_violations(names: list[str]) -> list[Violation]:
+    """One violation per extra column up to ``EXTRA_COLUMNS_CAP`` of them, else one summarising them all."""
+    if len(names) > EXTRA_COLUMNS_CAP:
+        return [extra_columns_summary(names)]
+    return [extra_column(n) for n in names]
+
+
+def extra_columns(constraints: Constraints, current: Profile) -> list[str]:
+    """The current columns absent from the baseline, in current-data order."""
+    known = {f.name for f in constraints.features}
+    return [c.name for c in current.columns if c.name not in known]
+
+
 def check_data_quality(constraints: Constraints, baseline: DatasetStatistics, current: Profile) -> CheckOutcome:
     config = constraints.monitoring_config
     evaluate_all = config.evaluate_constraints == "Enabled"
@@ -274,8 +308,7 @@ def check_data_quality(constraints: Constraints, baseline: DatasetStatistics, cu
                 if (description := check(fc, eff, outcome)) is not None:
                     violations.append(Violation(fc.name, check_type, description))
     if evaluate_all:
-        known = {f.name for f in constraints.features}
-        violations.extend(extra_column(c.name) for c in current.columns if c.name not in known)
+        violations.extend(extra_column_violations(extra_columns(constraints, current)))
     return CheckOutcome(violations, features)
 
 

@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor_lib import filenames
-from monitor_lib.checks.data_quality import CheckOutcome, check_data_quality, feature_measurements
+from monitor_lib.checks.data_quality import (
+    EXTRA_COLUMNS_CAP,
+    CheckOutcome,
+    check_data_quality,
+    extra_columns,
+    feature_measurements,
+)
 from monitor_lib.checks.suggest import suggest_constraints
 from monitor_lib.errors import ConfigError, EmptyDatasetError, UnreadableInputError, UserScriptError
 from monitor_lib.formats.constraints import (
@@ -280,17 +286,23 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
                                       f"{no_data_counts(rejected, skipped)}")
         log.warning("no data in window %s: %s", outcome.window_text, outcome.no_data_reason)
         return outcome.finish(has_data=False)
-    from monitor_lib.profile.state import write_profile
+    from monitor_lib.profile.state import bounded_profile, write_profile
     from monitor_lib.profile.summarize import statistics_from_profile
 
-    statistics = statistics_from_profile(profile)
     check = check_data_quality(constraints, baseline, profile)
+    # statistics.json and profile.json keep the baseline's columns and the first EXTRA_COLUMNS_CAP extra ones
+    extras = extra_columns(constraints, profile)
+    profile = bounded_profile(profile, extras[EXTRA_COLUMNS_CAP:])
+    statistics = statistics_from_profile(profile)
     measurements = feature_measurements(constraints, check)
     art = outcome.artifacts
     art.statistics, art.check, art.profile, art.measurements = statistics, check, profile, measurements
     outcome.records, outcome.violations = profile.item_count, list(check.violations)
     outcome.details.update(records_profiled=profile.item_count, features=len(statistics.features),
                            features_measured=measurements)
+    if extras:
+        outcome.details.update(extra_columns=len(extras),
+                               extra_columns_not_written=max(0, len(extras) - EXTRA_COLUMNS_CAP))
     outcome.documents = [
         Document("statistics", filenames.STATISTICS, lambda p: write_statistics(statistics, p)),
         Document("constraints", filenames.CONSTRAINTS, lambda p: write_constraints(constraints, p)),

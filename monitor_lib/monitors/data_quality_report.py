@@ -4,7 +4,8 @@ and current distributions on the same bins. Pure Python.
 Numeric features: the baseline and the current histogram on the same bins, rebuilt from the two KLL sketches
 (shares of the non-null values; integral features with a small range get one bin per integer). Categorical
 features: the baseline and current shares of the most frequent categories. Features with violations come
-first, then the most drifted ones.
+first, then the most drifted ones. On wide or hostile data the page stays bounded: the table lists at most
+``MAX_TABLE_ROWS`` features and at most ``MAX_CARDS`` get a card (the rest are counted: "and N more").
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from monitor_lib.profile.sketches import WeightedItems
 NUMERIC_BINS = 20
 MAX_INTEGER_BINS = 40
 TOP_CATEGORIES = 10
+MAX_TABLE_ROWS = 500  # features listed in the features table
+MAX_CARDS = 100  # features drawn as cards (violated and most drifted first)
 
 
 @dataclass
@@ -189,7 +192,7 @@ def feature_sections(statistics: DatasetStatistics | None, constraints: Constrai
     if not order:
         return []
     rows = []
-    for i, name in enumerate(order):
+    for i, name in enumerate(order[:MAX_TABLE_ROWS]):
         m = measured.get(name)
         cur = view.statistics.feature(name) if view.statistics else None
         share = m.get("completeness") if m else (completeness(cur) if cur else None)
@@ -200,5 +203,17 @@ def feature_sections(statistics: DatasetStatistics | None, constraints: Constrai
                      svg.pct(share), drift + limit,
                      f"<span class='bad'>{esc(', '.join(v.constraint_check_type for v in vs))}</span>" if vs else ""))
     headers = ("feature", "type", "completeness", "drift / threshold" if measured else "drift", "violations")
-    overview = section(f"Features ({len(order)})", table(headers, rows, numeric=(2, 3)))
-    return [overview] + [_feature_card(i, n, view, measured.get(n), by_feature.get(n, [])) for i, n in enumerate(order)]
+    overview = section(f"Features ({len(order)})", table(headers, rows, numeric=(2, 3)),
+                       _more(len(order) - MAX_TABLE_ROWS, "listed"))
+    cards = [_feature_card(i, n, view, measured.get(n), by_feature.get(n, []))
+             for i, n in enumerate(order[:MAX_CARDS])]
+    if len(order) > MAX_CARDS:
+        cards.append(section("", _more(len(order) - MAX_CARDS, "drawn")))
+    return [overview] + cards
+
+
+def _more(hidden: int, verb: str) -> str:
+    if hidden <= 0:
+        return ""
+    return (f"<p class='muted'>… and {hidden} more feature{'s' if hidden != 1 else ''} not {verb} here "
+            "(see statistics.json and constraint_violations.json)</p>")

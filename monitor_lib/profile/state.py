@@ -150,6 +150,14 @@ def merge_profiles(a: Profile, b: Profile) -> Profile:
     return Profile(a.item_count + b.item_count, merged, rejected, a.kll_k, a.hll_lg_k, a.max_categories)
 
 
+def bounded_profile(p: Profile, left_out: list[str]) -> Profile:
+    """``p`` without the columns named in ``left_out`` (the extra columns beyond the cap a monitoring run writes)."""
+    if not left_out:
+        return p
+    drop = set(left_out)
+    return replace(p, columns=[c for c in p.columns if c.name not in drop])
+
+
 # --- serialisation ------------------------------------------------------------------------------
 
 _BYTES = ("kll", "hll", "frequent")
