@@ -71,7 +71,13 @@ def read_dataset(spark, source: str, fmt: DatasetFormat) -> Dataset:
     except MonitorError:
         raise
     except Exception as e:  # Spark failed to open a file (Parquet footer, JSON schema pass, ...)
-        raise UnreadableInputError(f"reading dataset_source {source} failed: {spark_message(e)}") from None
+        raise UnreadableInputError(f"dataset_source {source} cannot be read as {format_title(fmt.kind)} "
+                                   f"(--format {fmt.kind}): {spark_message(e)}") from None
+
+
+def format_title(kind: str) -> str:
+    """``parquet`` -> ``Parquet``: a format as messages name it."""
+    return {"csv": "CSV", "json": "JSON", "parquet": "Parquet"}.get(kind, kind)
 
 
 def spark_message(e: Exception) -> str:
@@ -91,6 +97,14 @@ def spark_message(e: Exception) -> str:
 
 def csv_header(files: list[str], header: bool, source: str) -> list[str]:
     """Column names from the first line of the first non-empty file (``_c0``, ``_c1``… without header)."""
+    names = _csv_names(files, header)
+    if names is None:
+        raise EmptyDatasetError(f"dataset_source {source} has no records: all {len(files)} file(s) are empty")
+    return names
+
+
+def _csv_names(files: list[str], header: bool) -> list[str] | None:
+    """:func:`csv_header`, or None when every file is empty."""
     for f in files:
         line = read_first_line(f)
         if line is not None:
@@ -98,13 +112,25 @@ def csv_header(files: list[str], header: bool, source: str) -> list[str]:
             if header:
                 return fields
             return [f"_c{i}" for i in range(len(fields))]
-    raise EmptyDatasetError(f"dataset_source {source} has no records: all {len(files)} file(s) are empty")
+    return None
+
+
+def _no_records(spark, source, files, fmt) -> Dataset:
+    """A dataset whose files hold no record: empty files are read like a header-only CSV (no record, no
+    column), so both end the same way — a baseline refuses them, a monitoring run has no data."""
+    from pyspark.sql import types as T
+
+    log.info("dataset_source %s: all %d file(s) are empty", source, len(files))
+    df = spark.createDataFrame([], T.StructType([T.StructField(CORRUPT_COLUMN, T.StringType())]))
+    return Dataset(df, [], source, files, fmt, CORRUPT_COLUMN)
 
 
 def _read_csv(spark, source, files, fmt) -> Dataset:
     from pyspark.sql import types as T
 
-    names = csv_header(files, fmt.header, source)
+    names = _csv_names(files, fmt.header)
+    if names is None:
+        return _no_records(spark, source, files, fmt)
     # Spark compares header lines with the schema's names and warns on every file when they differ,
     # so the schema carries the real names when Spark can hold them (unique, case-insensitively),
     # and the columns are renamed by position right after.
@@ -133,7 +159,9 @@ def _read_csv_s3(spark, source, files, fmt) -> Dataset:
     with the same PERMISSIVE rules as Spark's CSV reader; the file of each line is kept."""
     from pyspark.sql import functions as F
 
-    names = csv_header(files, fmt.header, source)
+    names = _csv_names(files, fmt.header)
+    if names is None:
+        return _no_records(spark, source, files, fmt)
     internal = [internal_name(i) for i in range(len(names))]
     ddl = ", ".join(f"{n} STRING" for n in [*internal, CORRUPT_COLUMN])
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
@@ -163,6 +191,10 @@ def _read_json(spark, source, files, fmt, texts=None) -> Dataset:
     df = reader.option("multiLine", not fmt.lines).json(files) if texts is None else reader.json(texts)
     names = [c for c in df.columns if c != CORRUPT_COLUMN]
     corrupt = CORRUPT_COLUMN if CORRUPT_COLUMN in df.columns else None
+    if not names and corrupt:  # not one line parsed as a JSON object (a CSV read as JSON, say)
+        first = read_first_line(files[0]) if files else None
+        raise UnreadableInputError(f"dataset_source {source} cannot be read as JSON (--format json): no record is "
+                                   "a JSON object" + (f"; the first line is {first[:80]!r}" if first else ""))
     renamed = df.select(
         *[df[_quote(n)].alias(internal_name(i)) for i, n in enumerate(names)],
         *([df[CORRUPT_COLUMN]] if corrupt else []),

@@ -407,5 +407,6 @@ def test_spark_reader_option_hands_s3_paths_to_spark(spark, bucket, tmp_path, mo
     monkeypatch.setenv("MODEL_MONITOR_S3_READER", "spark")
     from monitor_lib.errors import UnreadableInputError
 
-    with pytest.raises(UnreadableInputError, match=f"reading dataset_source {uri} failed: .*scheme \"s3\""):
+    with pytest.raises(UnreadableInputError,
+                       match=f"dataset_source {uri} cannot be read as CSV \\(--format csv\\): .*scheme \"s3\""):
         baseline(uri, str(tmp_path / "out"), '{"csv": {"header": false}}')
