@@ -137,13 +137,16 @@ def cmd_merge_profiles(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from monitor_lib import filenames
-    from monitor_lib.sinks.report.history import write_history
+    from monitor_lib.sinks.report.history import scan_run_folders, write_history
     from monitor_lib.sinks.report.run import write_run_report
 
     root = args.root
     if not os.path.isdir(root):
         raise ConfigError(f"OUTPUT_ROOT {root} is not a folder: give a monitoring output root "
                           "({endpoint}/{schedule}/yyyy/mm/dd/hh below it) or one run's output folder")
+    if os.path.exists(os.path.join(root, filenames.INCOMPLETE)):
+        raise ConfigError(f"{root} holds an incomplete run ({filenames.INCOMPLETE}: it was killed while being "
+                          "written): re-run its window")
     if os.path.exists(os.path.join(root, filenames.RUN_SUMMARY)):
         try:
             path = write_run_report(root, args.output)
@@ -154,6 +157,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     path, points = write_history(root, args.output)
     schedules = sorted({(p.schedule, p.kind) for p in points})
     print(f"history of {len(points)} run(s) in {len(schedules)} schedule(s): {path}")
+    incomplete = scan_run_folders(root)[1]
+    if incomplete:
+        print(f"  ignored {len(incomplete)} incomplete run folder(s) (a run killed while writing them; re-run "
+              f"its window): {', '.join(os.path.relpath(f, root) for f in incomplete[:5])}"
+              + (" …" if len(incomplete) > 5 else ""))
     for schedule, kind in schedules:
         runs = [p for p in points if (p.schedule, p.kind) == (schedule, kind)]
         counts: dict[str, int] = {}

@@ -63,6 +63,10 @@ class StorageError(MonitorError):
     """An output cannot be written or uploaded (a local folder, an ``s3://`` prefix)."""
 
 
+class OutputLockedError(MonitorError):
+    """Another live run is writing the same output (its lock names the holder's host, pid and start time)."""
+
+
 class SparkJobError(MonitorError):
     """Spark failed while running the job (not because of the data): the message names the stage."""
 
@@ -88,6 +92,7 @@ __all__ = [
     "InputError",
     "MonitorError",
     "NotSupportedError",
+    "OutputLockedError",
     "SparkJobError",
     "StorageError",
     "UnreadableInputError",

@@ -15,5 +15,8 @@ MERGE_FOLDER = "merge"  # under output_path, when a model-quality run merges bef
 HISTORY = "history.html"
 EXIT_MESSAGE = "output/message"  # under the /opt/ml root
 
+# In a run folder while the run is not whole (an s3:// run being uploaded, a killed upload): readers ignore it.
+INCOMPLETE = "_INCOMPLETE"
+
 # Uploaded after every other file of an s3:// output, in this order: their presence says the run is complete.
 PUBLISHED_LAST = (MERGE_SUMMARY, RUN_SUMMARY, REPORT)

@@ -20,7 +20,8 @@ from monitor_lib.checks.suggest import suggest_constraints
 from monitor_lib.errors import ConfigError, FormatError
 from monitor_lib.formats.constraints import write_constraints
 from monitor_lib.formats.statistics import write_statistics
-from monitor_lib.io.storage import output_location
+from monitor_lib.io import s3
+from monitor_lib.io.storage import INCOMPLETE, incomplete_run, local_path, output_location
 from monitor_lib.profile.state import PROFILE_FILE_NAME, Profile, merge_profiles, read_profile, write_profile
 from monitor_lib.profile.summarize import statistics_from_profile
 
@@ -53,10 +54,15 @@ def merge_profile_files(paths: list[str], output_path: str, categorical_drift_me
     if not paths:
         raise ConfigError("merge-profiles needs at least one profile file (profile.json of a baseline or "
                           "monitoring run)")
+    for p in paths:
+        folder = p.rsplit("/", 1)[0] if s3.is_s3(p) else os.path.dirname(os.path.abspath(local_path(p)))
+        if incomplete_run(folder):
+            raise ConfigError(f"{p} is in an incomplete run folder ({INCOMPLETE}: its run was killed while "
+                              "being written): re-run that window first")
     merged = _merged([(p, read_profile(p)) for p in paths])
     statistics = statistics_from_profile(merged)
     constraints = suggest_constraints(statistics, categorical_drift_method)
-    with output_location(output_path, kms_key) as out:
+    with output_location(output_path, kms_key, run=True) as out:  # whole or absent, one writer
         local = {"statistics": os.path.join(out, STATISTICS_FILE),
                  "constraints": os.path.join(out, CONSTRAINTS_FILE),
                  "profile": os.path.join(out, PROFILE_FILE_NAME)}

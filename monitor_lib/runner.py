@@ -1,10 +1,11 @@
 """The one entry point of every edge: a monitor, a phase, its typed parameters in; a :class:`RunOutcome` (and its
 files) out. The CLI, ``analyze``, ``spark-submit`` of ``jobs/model_monitor.py`` and ``submit`` all end here.
 
-A run: check the phase's rules → open the output location (an ``s3://`` output is staged locally and uploaded
-when the run succeeds; nothing is uploaded on failure) → the phase's ``run`` → the ``output`` sinks (SageMaker
-files, rejected sample, CloudWatch, report, run summary) → the user's ``postprocess_handler`` → publish → the
-``published`` sinks (the container's exit message).
+A run: check the phase's rules → take the output's lock and open its staging (a local output is staged in a
+hidden folder beside it, an ``s3://`` output in a local folder; see ``storage.output_location(run=True)``) → the
+phase's ``run`` → the ``output`` sinks (SageMaker files, rejected sample, CloudWatch, report, run summary) →
+publish the run in one step (nothing changes on failure) and release the lock → the user's
+``postprocess_handler`` (it reads the published files) → the ``published`` sinks (the container's exit message).
 """
 
 from __future__ import annotations
@@ -40,27 +41,14 @@ def run(monitor: Monitor, phase: Phase, params: Any, spark=None, analyzer_root: 
     if phase.validate is not None:
         phase.validate(params)
     started = time.monotonic()
-    created = _new_local_folder(params.output_path)
-    try:
-        with output_location(params.output_path, getattr(params, "output_kms_key", None)) as out:
-            ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public)
-            ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
-            outcome = _execute(monitor, phase, params, ctx, started)
-            _postprocess(getattr(params, "post_analytics_processor_script", None))
-    except BaseException:
-        if created and os.path.isdir(created) and not os.listdir(created):
-            os.rmdir(created)  # a run that failed before writing anything leaves no empty folder behind
-        raise
+    with output_location(params.output_path, getattr(params, "output_kms_key", None), run=True) as out:
+        ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public)
+        ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
+        outcome = _execute(monitor, phase, params, ctx, started)
     outcome.output_path = out.public(str(out))
+    _postprocess(getattr(params, "post_analytics_processor_script", None))  # it reads the published files
     sinks.write(_sink_context(monitor, phase, params, outcome, ctx, analyzer_root), sinks.PUBLISHED)
     return outcome
-
-
-def _new_local_folder(path: str) -> str | None:
-    """The local output folder the run is about to create (None: it exists already, or it is s3://)."""
-    from monitor_lib.io.uri import is_s3
-
-    return None if is_s3(path) or os.path.exists(path) else os.path.abspath(path)
 
 
 def run_nested(monitor: Monitor, phase: Phase, params: Any, parent: RunContext, subfolder: str) -> RunOutcome:
@@ -81,7 +69,7 @@ def _sink_context(monitor, phase, params, outcome, ctx: RunContext, analyzer_roo
 
 def _execute(monitor: Monitor, phase: Phase, params: Any, ctx: RunContext, started: float) -> RunOutcome:
     outcome = phase.run(params, ctx)
-    outcome.output_path = ctx.out
+    outcome.output_path = ctx.public(ctx.out)  # where the run is published, not its staging folder
     outcome.spark_master = ctx.spark_master
     outcome.seconds = time.monotonic() - started
     sinks.write(_sink_context(monitor, phase, params, outcome, ctx), sinks.OUTPUT)

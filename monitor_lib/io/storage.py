@@ -14,16 +14,21 @@ EMR, or hadoop-aws with ``s3a://``). Listing, single files and outputs still go 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import gzip
 import logging
 import os
 import shutil
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from monitor_lib import filenames
 from monitor_lib.errors import DatasetNotFoundError, EmptyDatasetError, StorageError, UnreadableInputError
 from monitor_lib.io import s3
 from monitor_lib.io.uri import hidden
@@ -106,8 +111,20 @@ def ensure_dir(uri: str) -> str:
 
 # ---------------------------------------------------------------- outputs
 
-# Files uploaded after every other one, in this order: their presence says the run is complete.
-PUBLISHED_LAST = ("_merge_summary.json", "run_summary.json", "report.html")
+# Uploaded after every other one, in this order: their presence says the run is complete.
+PUBLISHED_LAST = filenames.PUBLISHED_LAST
+# In a run folder while it is not whole: readers ignore such a folder (monitor_lib.sinks.report.history).
+INCOMPLETE = filenames.INCOMPLETE
+TEST_PAUSE_ENV = "MODEL_MONITOR_TEST_PAUSE_AT"
+
+
+def pause_for_tests(stage: str) -> None:
+    """A test hook: with ``MODEL_MONITOR_TEST_PAUSE_AT=<stage>`` the process says so on stderr and sleeps at that
+    point, so a test can kill it there (stages: ``written`` — some files of the run written, not all;
+    ``publish`` — a local run staged, not yet swapped in; an s3:// run half uploaded). Nothing else reads it."""
+    if os.environ.get(TEST_PAUSE_ENV) == stage:
+        print(f"test hook: paused at {stage}", file=sys.stderr, flush=True)
+        time.sleep(3600)
 
 
 class _Staging:
@@ -118,11 +135,17 @@ class _Staging:
     (:meth:`OutputFolder.mirror_folders`) as empty placeholders. :meth:`publish` then uploads what the job wrote
     (one PUT per object), deletes the objects whose local copy the job removed, and uploads
     :data:`PUBLISHED_LAST` last.
+
+    For a run (``run=True``) the folder is marked incomplete (the :data:`INCOMPLETE` object) before the first
+    object of the run changes in S3 — at :meth:`publish`, or earlier when executors are handed the output
+    (:meth:`OutputFolder.destination`) — and the marker is deleted after the last upload.
     """
 
-    def __init__(self, uri: str, kms_key: str | None):
+    def __init__(self, uri: str, kms_key: str | None, run: bool = False):
         self.uri = uri.rstrip("/")
         self.kms_key = kms_key
+        self.run = run
+        self.marked = False
         self.settings = s3.S3Settings.from_environment()
         self.dir = tempfile.mkdtemp(prefix="model-monitor-output-")
         self.mirrored: dict[str, tuple[int, int]] = {}  # relative path -> (inode, mtime) when copied in
@@ -134,7 +157,7 @@ class _Staging:
         for name, _size in children:
             rel = os.path.join(rel_folder, name) if rel_folder else name
             local = os.path.join(self.dir, rel)
-            if rel in self.mirrored or os.path.exists(local):
+            if rel in self.mirrored or os.path.exists(local) or rel == INCOMPLETE:
                 continue
             os.makedirs(os.path.dirname(local), exist_ok=True)
             with open(local, "wb") as fh:
@@ -142,6 +165,14 @@ class _Staging:
                     fh.write(s3.fetch(s3.join(self.uri, rel), self.settings, "output_path", decompress=False))
             st = os.stat(local)
             self.mirrored[rel] = (st.st_ino, st.st_mtime_ns)
+
+    def mark_incomplete(self) -> None:
+        if self.run and not self.marked:
+            target = s3.join(self.uri, INCOMPLETE)
+            with s3.write_errors("output_path", target):
+                bucket, key = s3.split(target)
+                self.settings.client().put_object(Bucket=bucket, Key=key, Body=b"", **s3._encryption(self.kms_key))
+            self.marked = True
 
     def publish(self) -> None:
         written = []
@@ -153,18 +184,185 @@ class _Staging:
                 local = os.path.join(root, n)
                 rel = os.path.relpath(local, self.dir).replace(os.sep, "/")
                 st = os.stat(local)
-                if self.mirrored.get(rel) != (st.st_ino, st.st_mtime_ns):
+                if self.mirrored.get(rel) != (st.st_ino, st.st_mtime_ns) and rel != INCOMPLETE:
                     written.append(rel)
         removed = sorted(r for r in self.mirrored if not os.path.exists(os.path.join(self.dir, r)))
         last = [r for name in PUBLISHED_LAST for r in written if r == name]
-        for rel in [r for r in written if r not in last]:
+        self.mark_incomplete()
+        for i, rel in enumerate([r for r in written if r not in last]):
             s3.upload(os.path.join(self.dir, rel), s3.join(self.uri, rel), self.settings, self.kms_key)
+            if i == 0:
+                pause_for_tests("publish")
         for rel in removed:
             s3.delete(s3.join(self.uri, rel), self.settings)
         for rel in last:
             s3.upload(os.path.join(self.dir, rel), s3.join(self.uri, rel), self.settings, self.kms_key)
+        if self.marked:
+            s3.delete(s3.join(self.uri, INCOMPLETE), self.settings)
         log.info("uploaded %d file(s) to %s%s, removed %d stale object(s)", len(written), self.uri,
                  " (SSE-KMS)" if self.kms_key else "", len(removed))
+
+    def discard(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# renameat2(2) flags and the "current directory" file descriptor (linux/fcntl.h)
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap two paths in one step (``renameat2(..., RENAME_EXCHANGE)``, Linux 3.15+, glibc 2.28+). False when
+    the system or the file system does not offer it; raises OSError for other failures (EXDEV, EBUSY…)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), b)
+
+
+def _siblings(final: str, kind: str) -> list[str]:
+    """The hidden ``.<name>.<kind>-<id>`` folders next to ``final`` (staging folders, old runs set aside)."""
+    parent, name = os.path.split(final)
+    prefix = f".{name}.{kind}-"
+    try:
+        return sorted(os.path.join(parent, n) for n in os.listdir(parent) if n.startswith(prefix))
+    except FileNotFoundError:
+        return []
+
+
+class _LocalStaging:
+    """A whole local run written beside its output and swapped in at the end.
+
+    The folder ``<parent>/.<name>.staging-<id>`` starts as a copy of the output (so the job's rules — overwrite,
+    remove what it no longer writes — apply unchanged) holding the :data:`INCOMPLETE` marker; the job writes
+    into it; :meth:`publish` removes the marker and swaps it with the output in one step
+    (``renameat2(RENAME_EXCHANGE)``), or, where that call is missing, renames the output aside and the staging
+    folder into place (a kill between the two is repaired by the next run, :func:`_recover_local`). When the
+    output cannot be renamed at all (a mount point: EBUSY, EXDEV), the files are moved into it one by one
+    under the :data:`INCOMPLETE` marker. The old run is deleted afterwards.
+    """
+
+    def __init__(self, final: str):
+        self.final = final
+        parent, name = os.path.split(final)
+        self.dir = os.path.join(parent, f".{name}.staging-{uuid.uuid4().hex[:12]}")
+        try:
+            if os.path.isdir(final):
+                shutil.copytree(final, self.dir, symlinks=True,
+                                ignore=lambda _d, names: [n for n in names if n.startswith(".") and n.endswith(".tmp")])
+            else:
+                os.makedirs(self.dir)
+            with open(os.path.join(self.dir, INCOMPLETE), "wb"):
+                pass
+        except OSError as e:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise StorageError(f"output_path {final} cannot be staged in {self.dir}: {e.strerror or e}") from None
+        self.cloned = set(_files_below(self.dir)) - {INCOMPLETE}
+
+    def publish(self) -> None:
+        try:
+            os.remove(os.path.join(self.dir, INCOMPLETE))
+            pause_for_tests("publish")
+            if not os.path.lexists(self.final):
+                os.rename(self.dir, self.final)
+                return
+            try:
+                if _exchange(self.dir, self.final):
+                    shutil.rmtree(self.dir, ignore_errors=True)  # now the previous run
+                    return
+                aside = os.path.join(os.path.dirname(self.final),
+                                     f".{os.path.basename(self.final)}.old-{uuid.uuid4().hex[:12]}")
+                os.rename(self.final, aside)
+            except OSError as e:
+                if e.errno not in (errno.EBUSY, errno.EXDEV, errno.EPERM, errno.EACCES):
+                    raise
+                self._move_into()
+                return
+            os.rename(self.dir, self.final)
+            shutil.rmtree(aside, ignore_errors=True)
+        except OSError as e:
+            raise StorageError(f"output_path {self.final} cannot be published from {self.dir}: "
+                               f"{e.strerror or e}") from None
+
+    def _move_into(self) -> None:
+        """The output folder cannot be swapped: move the files in under the marker, delete what the job removed."""
+        marker = os.path.join(self.final, INCOMPLETE)
+        with open(marker, "wb"):
+            pass
+        staged = set(_files_below(self.dir))
+        for rel in sorted(staged):
+            target = os.path.join(self.final, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            try:
+                os.replace(os.path.join(self.dir, rel), target)
+            except OSError as e:
+                if e.errno != errno.EXDEV:
+                    raise
+                tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
+                shutil.copy2(os.path.join(self.dir, rel), tmp)
+                os.replace(tmp, target)
+        for rel in sorted(self.cloned - staged):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(self.final, rel))
+        os.remove(marker)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _files_below(folder: str) -> list[str]:
+    out = []
+    for root, _dirs, names in os.walk(folder):
+        out += [os.path.relpath(os.path.join(root, n), folder) for n in names]
+    return out
+
+
+def _recover_local(final: str) -> None:
+    """Under the output's lock, before a run stages: put back an output a killed run had renamed aside (killed
+    between its two renames), and delete what killed runs left (staging folders, old runs set aside)."""
+    for old in _siblings(final, "old"):
+        if not os.path.lexists(final):
+            log.warning("output_path %s: restoring the previous run from %s (a run was killed while publishing)",
+                        final, old)
+            os.rename(old, final)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    for staging in _siblings(final, "staging"):
+        log.info("output_path %s: removing %s, left by a run that did not finish", final, staging)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# final output folder -> its staging folder, while a run writes: paths below the output handed to Spark
+# executors (destination()) go to the staging folder, not to the published run.
+_ACTIVE_LOCAL: dict[str, str] = {}
+
+
+def _staged_path(path: str) -> str:
+    path = os.path.abspath(path)
+    for final, staging in _ACTIVE_LOCAL.items():
+        if path == final or path.startswith(final + os.sep):
+            return staging + path[len(final):]
+    return path
+
+
+def incomplete_run(folder: str) -> bool:
+    """True when the run folder ``folder`` (local or ``s3://``) is marked as not whole (:data:`INCOMPLETE`): a
+    run was killed while publishing it (or is publishing it now). Readers ignore such a folder."""
+    if s3.is_s3(folder):
+        settings = s3.S3Settings.from_environment()
+        with s3.boto_errors("run folder", folder, "listed"):
+            return any(name == INCOMPLETE for name, _ in s3.list_children(folder, settings))
+    return os.path.exists(os.path.join(local_path(folder), INCOMPLETE))
 
 
 @dataclass(frozen=True)
@@ -240,17 +438,18 @@ class OutputFolder(str):
     """Where a job writes its outputs: the local folder it writes into — the ``str`` value itself, so
     ``os.path.join(out, name)`` and plain file functions work — and where those files end up.
 
-    For a local output that folder is the output. For an ``s3://`` output it is a staging folder that
-    :func:`output_location` uploads when the job is done: :meth:`public` says where a file written into it
-    ends up, :meth:`mirror_folders` prepares subfolders the job clears. Spark executors do not write into it
-    (on a cluster they do not share the driver's disk): they write to :meth:`destination`.
+    For a plain local output that folder is the output. For a run's local output (``output_location(...,
+    run=True)``) it is the hidden staging folder beside it, swapped in when the run is done. For an ``s3://``
+    output it is a local staging folder that :func:`output_location` uploads when the job is done. In both
+    staged cases :meth:`public` says where a file written into it ends up; :meth:`mirror_folders` prepares
+    subfolders of an ``s3://`` output the job clears. Spark executors write to :meth:`destination`.
     """
 
     uri: str  # the output as configured: a local folder or an s3:// URI
     kms_key: str | None
 
     def __new__(cls, path: str, uri: str | None = None, kms_key: str | None = None,
-                staging: _Staging | None = None) -> OutputFolder:
+                staging: _Staging | _LocalStaging | None = None) -> OutputFolder:
         folder = super().__new__(cls, os.path.abspath(path))
         folder.uri = (uri or str(folder)).rstrip("/")
         folder.kms_key = kms_key
@@ -259,12 +458,13 @@ class OutputFolder(str):
 
     @property
     def staged(self) -> bool:
-        """True when the folder stands in for an ``s3://`` output (its files are uploaded at the end)."""
+        """True when the folder stands in for the output (uploaded to ``s3://`` or swapped in at the end)."""
         return self._staging is not None
 
     def public(self, path: str) -> str:
-        """Where a file written in this folder ends up: its ``s3://`` URI for a staged output, the path itself
-        otherwise (and for any path outside the folder, an ``s3://`` URI included)."""
+        """Where a file written in this folder ends up: its ``s3://`` URI or its path in the published local
+        folder for a staged output, the path itself otherwise (and for any path outside the folder, an
+        ``s3://`` URI included)."""
         if self._staging is None or s3.is_s3(path):
             return path
         rel = os.path.relpath(os.path.abspath(path), self)
@@ -272,13 +472,15 @@ class OutputFolder(str):
             return self.uri
         if rel == ".." or rel.startswith(".." + os.sep):
             return path
+        if isinstance(self._staging, _LocalStaging):
+            return os.path.join(self.uri, rel)
         return s3.join(self.uri, rel.replace(os.sep, "/"))
 
     def mirror_folders(self, rels) -> None:
-        """Before a job clears and rewrites subfolders (relative to this folder) of a staged output: bring in
-        the names of the objects already there (empty placeholders), so the ones it removes are deleted from
-        S3 too. Nothing to do for a local output."""
-        if self._staging is None:
+        """Before a job clears and rewrites subfolders (relative to this folder) of a staged ``s3://`` output:
+        bring in the names of the objects already there (empty placeholders), so the ones it removes are
+        deleted from S3 too. Nothing to do for a local output (its staging folder is a copy of it)."""
+        if not isinstance(self._staging, _Staging):
             return
         for rel in rels:
             folder = os.path.normpath(rel.replace("/", os.sep))
@@ -286,30 +488,52 @@ class OutputFolder(str):
 
     def destination(self) -> Destination:
         """The output itself, for files written by Spark executors: the ``s3://`` prefix of a staged output
-        (they bypass the staging folder and its upload), else this folder."""
-        if self._staging is not None:
+        (they bypass the staging folder and its upload; a run's folder is marked incomplete first), else this
+        folder (a local run's staging folder: executors share the driver's disk in local mode)."""
+        if isinstance(self._staging, _Staging):
+            self._staging.mark_incomplete()
             return Destination(self.uri, self._staging.settings, self.kms_key)
         return Destination(str(self))
 
 
+# s3:// output -> the staging of the run writing it: executors handed a URI below it mark the run incomplete.
+_ACTIVE_S3: dict[str, _Staging] = {}
+
+
 def destination(output: str, kms_key: str | None = None) -> Destination:
     """Where Spark executors write the files of ``output``: an :class:`OutputFolder` (see
-    :meth:`OutputFolder.destination`), an ``s3://`` URI, or a local folder (created)."""
+    :meth:`OutputFolder.destination`), an ``s3://`` URI, or a local folder (created). A path or URI below the
+    output of a run being written is that run's: its local staging folder; its ``s3://`` folder, marked
+    incomplete first."""
     if isinstance(output, OutputFolder):
         return output.destination()
     if s3.is_s3(output):
-        return Destination(output.rstrip("/"), s3.S3Settings.from_environment(), kms_key)
-    return Destination(os.path.abspath(ensure_dir(output)))
+        uri = output.rstrip("/")
+        for root, staging in _ACTIVE_S3.items():
+            if uri == root or uri.startswith(root + "/"):
+                staging.mark_incomplete()
+        return Destination(uri, s3.S3Settings.from_environment(), kms_key)
+    return Destination(os.path.abspath(ensure_dir(_staged_path(output))))
 
 
 @contextlib.contextmanager
-def output_location(uri: str, kms_key: str | None = None) -> Iterator[OutputFolder]:
+def output_location(uri: str, kms_key: str | None = None, run: bool = False) -> Iterator[OutputFolder]:
     """The :class:`OutputFolder` of ``uri``: the folder itself for a local path; for ``s3://`` a staging
     folder uploaded when the block ends without error (nothing is uploaded on failure; files that executors
     wrote to its :meth:`~OutputFolder.destination` are in S3 already). ``kms_key`` encrypts the uploaded
-    objects with SSE-KMS. An :class:`OutputFolder` given as ``uri`` is used as it is."""
+    objects with SSE-KMS. An :class:`OutputFolder` given as ``uri`` is used as it is.
+
+    ``run=True`` — the output folder of a run, whole or absent, one writer at a time: the block holds the
+    output's lock (:mod:`monitor_lib.io.lock`); a local output is staged beside it and swapped in when the block
+    ends without error (:class:`_LocalStaging`; on failure or a kill the previous run stays as it was); an
+    ``s3://`` output is marked :data:`INCOMPLETE` while its objects change (readers ignore it) and unmarked
+    after the last upload."""
     if isinstance(uri, OutputFolder):
         yield uri
+        return
+    if run:
+        with _run_output(uri, kms_key) as out:
+            yield out
         return
     if not s3.is_s3(uri):
         yield OutputFolder(ensure_dir(uri))
@@ -321,3 +545,42 @@ def output_location(uri: str, kms_key: str | None = None) -> Iterator[OutputFold
         staging.publish()
     finally:
         shutil.rmtree(staging.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _run_output(uri: str, kms_key: str | None) -> Iterator[OutputFolder]:
+    from monitor_lib.io.lock import output_lock
+
+    if s3.is_s3(uri):
+        uri = uri.rstrip("/")
+        with output_lock(uri):
+            staging = _Staging(uri, kms_key, run=True)
+            _ACTIVE_S3[uri] = staging
+            try:
+                staging.mirror("", content=True)
+                yield OutputFolder(staging.dir, uri, kms_key, staging)
+                staging.publish()
+            finally:
+                _ACTIVE_S3.pop(uri, None)
+                staging.discard()
+        return
+    final = os.path.abspath(local_path(uri))
+    if os.path.islink(final):
+        final = os.path.realpath(final)
+    if os.path.exists(final) and not os.path.isdir(final):
+        raise StorageError(f"output_path {uri} is a file, not a folder")
+    try:
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+    except OSError as e:
+        raise StorageError(f"output_path {uri}: its folder {os.path.dirname(final)} cannot be created: "
+                           f"{e.strerror or e}") from None
+    with output_lock(final):
+        _recover_local(final)
+        staging = _LocalStaging(final)
+        _ACTIVE_LOCAL[final] = staging.dir
+        try:
+            yield OutputFolder(staging.dir, final, None, staging)
+            staging.publish()
+        finally:
+            _ACTIVE_LOCAL.pop(final, None)
+            staging.discard()

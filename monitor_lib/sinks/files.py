@@ -1,6 +1,7 @@
 """The file sinks of a run's output folder: the SageMaker files of the phase, the rejected-records sample and
-``run_summary.json``. Re-running into the same folder overwrites them atomically and removes the ones this run
-did not write (a window with no data leaves no stale statistics behind)."""
+``run_summary.json``. They are written into the run's staging folder (``storage.output_location(run=True)``),
+which is published whole: re-running into the same folder replaces the previous run's files and removes the
+ones this run did not write (a window with no data leaves no stale statistics behind)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 
 from monitor_lib import filenames
 from monitor_lib.formats.jsonfmt import write_json_atomic
+from monitor_lib.io.storage import pause_for_tests
 from monitor_lib.sinks.base import Sink, SinkContext
 
 
@@ -27,6 +29,7 @@ def _sagemaker_files(ctx: SinkContext) -> None:
         outcome.files[doc.key] = ctx.public(path)
         written.add(doc.name)
     remove_stale(ctx.out, [n for n in ctx.phase.files if n not in written])
+    pause_for_tests("written")  # a test hook: the run's SageMaker files written, its summary not yet
 
 
 def _rejected_sample(ctx: SinkContext) -> None:

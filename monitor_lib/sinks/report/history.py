@@ -2,7 +2,9 @@
 output root (SageMaker's ``{endpoint}/{schedule}/yyyy/mm/dd/hh`` layout).
 
 A run folder is one with a ``run_summary.json`` (ours) or a ``constraint_violations.json`` (the real
-container's, which writes no summary). Per schedule the page draws a status strip (one square per run,
+container's, which writes no summary). Incomplete folders are left out and counted (:func:`run_folder_state`):
+those with the ``_INCOMPLETE`` marker (an ``s3://`` run killed while uploading, downloaded) and those with
+files only this tool writes but no ``run_summary.json``. Per schedule the page draws a status strip (one square per run,
 linked to that run's ``report.html``), then per feature the drift distance and the completeness over time
 and per model metric its value over time, each with its threshold as a dashed step line and the runs that
 violated it as red dots. Features and metrics that were ever violated come first.
@@ -51,14 +53,45 @@ class RunPoint:
 # ---------------------------------------------------------------- reading
 
 
-def find_run_folders(root: str) -> list[str]:
-    """Every folder under ``root`` holding a run's reports, in path order (skips ``_``/``.`` folders)."""
-    found = []
+# Files only this tool writes into a run folder: with one of them and no run_summary.json, a folder is one of
+# our runs whose summary was never written (killed by an older version that wrote in place), not the real
+# container's.
+_OURS_ONLY = (filenames.REPORT, filenames.PROFILE, filenames.REJECTED_SAMPLE)
+
+
+def run_folder_state(files) -> str | None:
+    """What the file names of a folder say: ``"run"`` (a whole run: ours with its ``run_summary.json``, or the
+    real container's — ``constraint_violations.json`` and no file only we write), ``"incomplete"`` (the
+    :data:`~monitor_lib.filenames.INCOMPLETE` marker of a run being or killed while published, or our files
+    without their summary) or None (not a run folder)."""
+    files = set(files)
+    if filenames.INCOMPLETE in files:
+        return "incomplete"
+    if filenames.RUN_SUMMARY in files:
+        return "run"
+    if filenames.VIOLATIONS in files:
+        return "incomplete" if files & set(_OURS_ONLY) else "run"
+    return None
+
+
+def scan_run_folders(root: str) -> tuple[list[str], list[str]]:
+    """(whole run folders, incomplete run folders) under ``root``, in path order (skips ``_``/``.`` folders:
+    staging folders of runs being written are hidden)."""
+    found: list[str] = []
+    incomplete: list[str] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
-        if filenames.RUN_SUMMARY in files or filenames.VIOLATIONS in files:
+        state = run_folder_state(files)
+        if state == "run":
             found.append(folder)
-    return found
+        elif state == "incomplete":
+            incomplete.append(folder)
+    return found, incomplete
+
+
+def find_run_folders(root: str) -> list[str]:
+    """Every folder under ``root`` holding a whole run's reports, in path order (see :func:`scan_run_folders`)."""
+    return scan_run_folders(root)[0]
 
 
 def _place(root: str, folder: str, summary: dict) -> tuple[str, datetime]:
@@ -167,7 +200,9 @@ def _series_sections(monitor, points: list[RunPoint], base: str) -> list[str]:
         return []
     names: list[str] = []
     for p in points:
-        names += [n for n in list(p.values) + list(p.violated) if n not in names]
+        for n in [*p.values, *p.violated]:  # a series both measured and violated in one run is one card
+            if n not in names:
+                names.append(n)
     ranking = [t for t in trends if t.rank]
 
     def worst(n: str) -> float:

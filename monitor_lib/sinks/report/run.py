@@ -78,9 +78,13 @@ def _overview(outcome: RunOutcome, title: str, notes: list[str]) -> str:
     files = s.get("files") or {}
     if files:
         parts += ["<h2 style='margin-top:14px'>Files</h2>",
-                  f"<p class='muted'>in {esc(os.path.abspath(outcome.output_path))}</p>",
+                  f"<p class='muted'>in {esc(_folder(outcome.output_path))}</p>",
                   table(("", ""), ((esc(k), esc(_relative(v, outcome.output_path))) for k, v in files.items()))]
     return section("Run", *parts)
+
+
+def _folder(path: str) -> str:
+    return path if "://" in path else os.path.abspath(path)
 
 
 def _relative(path: str, folder: str) -> str:
