@@ -12,6 +12,11 @@ Checks and their descriptions (``java_double`` prints numbers as Java's ``Double
   matching a Fractional baseline (widening; removes a known false alarm), Boolean values as matching a
   String baseline (we report Boolean columns as String); numbers for a String baseline do not match.
   Not evaluated for an ``Unknown`` baseline (no expected type) or a column without non-null values.
+  Under our extension ``string_accepts_numeric`` (constraints.json ``monitoring_config`` or a feature's
+  overrides) numeric-looking values match a String baseline too: a column mixing ``85086.0`` and
+  ``Unknown`` is String for Deequ, and its own rows would otherwise fail the check. The most frequent
+  values that did not match (up to ``TYPE_EXAMPLES``, from the current frequent-items sketch) are kept
+  for run_summary.json and the report, never for SageMaker's files.
   Real text: ``Data type match requirement is not met. Expected data type: Integral, Expected match:
   100.0%. Observed: Only 99.64592817400101% of data is Integral.``
 * ``completeness_check`` — violation iff current completeness (non-null / records) < the feature's
@@ -58,7 +63,7 @@ then ``extra_column_check`` for the extra columns in current-data order.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import datasketches as ds
 
@@ -76,12 +81,17 @@ from monitor_lib.profile.sketches import (
 )
 from monitor_lib.profile.state import ColumnState, Profile
 from monitor_lib.profile.types import (
+    BOOLEAN,
+    FRACTIONAL,
+    INTEGRAL,
     NUMERIC_TYPES,
+    STRING,
     T_BOOLEAN,
     T_FRACTIONAL,
     T_INTEGRAL,
     T_STRING,
     sagemaker_type,
+    value_class,
 )
 
 DATA_TYPE = "data_type_check"
@@ -94,6 +104,8 @@ CATEGORICAL_VALUES = "categorical_values_check"
 EXTRA_COLUMNS_CAP = 100  # more extra columns than this are one summarising violation
 EXTRA_NAMES_SHOWN = 10  # names listed in that violation
 NAME_SHOWN_CHARS = 80  # a longer column name is cut in the summary text
+TYPE_EXAMPLES = 5  # values that failed data_type_check kept per feature (run_summary.json and the report)
+VALUE_SHOWN_CHARS = 100  # a longer example value is cut
 
 UNLISTED = "\x00unlisted values"  # current values a purged frequent-items sketch no longer lists
 
@@ -109,6 +121,7 @@ class FeatureOutcome:
     in_domain: float | None  # share of non-null values in the baseline domain; None: no domain / no values
     drift: DriftResult | None  # None: comparison disabled or not computable
     emit_metrics: bool
+    type_examples: list[str] = field(default_factory=list)  # frequent current values not of the baseline type
 
     @property
     def drift_distance(self) -> float | None:
@@ -128,17 +141,45 @@ def _pct(share: float) -> str:
 # ---------------------------------------------------------------- measurements
 
 
-def type_match(baseline_type: str, col: ColumnState) -> float | None:
-    if not col.present:
+# the value classes that match each baseline type (String: + INTEGRAL, FRACTIONAL under string_accepts_numeric)
+_MATCHING = {T_INTEGRAL: {INTEGRAL}, T_FRACTIONAL: {INTEGRAL, FRACTIONAL}, T_STRING: {STRING, BOOLEAN},
+             T_BOOLEAN: {BOOLEAN}}
+
+
+def _matching_classes(baseline_type: str, string_accepts_numeric: bool) -> set[int] | None:
+    classes = _MATCHING.get(baseline_type)
+    if classes is not None and baseline_type == T_STRING and string_accepts_numeric:
+        classes = classes | {INTEGRAL, FRACTIONAL}
+    return classes
+
+
+def type_match(baseline_type: str, col: ColumnState, string_accepts_numeric: bool = False) -> float | None:
+    classes = _matching_classes(baseline_type, string_accepts_numeric)
+    if not col.present or classes is None:
         return None
-    n_string = col.present - col.n_integral - col.n_fractional - col.n_boolean
-    matching = {
-        T_INTEGRAL: col.n_integral,
-        T_FRACTIONAL: col.n_fractional + col.n_integral,
-        T_STRING: n_string + col.n_boolean,
-        T_BOOLEAN: col.n_boolean,
-    }.get(baseline_type)
-    return None if matching is None else matching / col.present
+    counts = {INTEGRAL: col.n_integral, FRACTIONAL: col.n_fractional, BOOLEAN: col.n_boolean,
+              STRING: col.present - col.n_integral - col.n_fractional - col.n_boolean}
+    return sum(counts[c] for c in classes) / col.present
+
+
+def type_mismatch_examples(baseline_type: str, col: ColumnState, string_accepts_numeric: bool = False,
+                           limit: int = TYPE_EXAMPLES) -> list[str]:
+    """Up to ``limit`` of the most frequent current values whose class does not match the baseline type, from
+    the frequent-items sketch (none for typed numbers, which always match; a sketch that purged keeps only
+    frequent values, so rare failures may have no example)."""
+    classes = _matching_classes(baseline_type, string_accepts_numeric)
+    sketch = frequent_from_bytes(col.frequent)
+    if classes is None or sketch is None or sketch.is_empty():
+        return []
+    rows = sketch.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
+    rows = sorted(rows, key=lambda r: (-r[1], r[0]))  # by count, then value: reproducible
+    out = []
+    for item, *_ in rows:
+        if value_class(item) not in classes:
+            out.append(item if len(item) <= VALUE_SHOWN_CHARS else item[:VALUE_SHOWN_CHARS - 1] + "…")
+            if len(out) == limit:
+                break
+    return out
 
 
 def in_domain(domains: list[str], col: ColumnState) -> float | None:
@@ -196,14 +237,17 @@ def _drift(fc: FeatureConstraint, eff: EffectiveFeatureConfig, stats: FeatureSta
 
 def measure_feature(fc: FeatureConstraint, eff: EffectiveFeatureConfig, stats: FeatureStatistics | None,
                     col: ColumnState, item_count: int) -> FeatureOutcome:
+    matched = type_match(fc.inferred_type, col, eff.string_accepts_numeric)
     return FeatureOutcome(
         name=fc.name,
         inferred_type=sagemaker_type(col.deequ_type),
         completeness=col.present / item_count if item_count else None,
-        type_match=type_match(fc.inferred_type, col),
+        type_match=matched,
         in_domain=in_domain(fc.domains, col) if fc.domains is not None else None,
         drift=_drift(fc, eff, stats, col) if eff.perform_comparison else None,
         emit_metrics=eff.emit_metrics,
+        type_examples=(type_mismatch_examples(fc.inferred_type, col, eff.string_accepts_numeric)
+                       if matched is not None and matched < 1.0 else []),
     )
 
 
@@ -328,6 +372,7 @@ def feature_measurements(constraints: Constraints, outcome: CheckOutcome) -> lis
             "completeness_threshold": fc.completeness if fc is not None else None,
             "type_match": o.type_match,
             "type_match_threshold": eff.datatype_check_threshold if eff and o.type_match is not None else None,
+            "type_mismatch_examples": o.type_examples,
             "in_domain": o.in_domain,
             "in_domain_threshold": eff.domain_content_threshold if eff and o.in_domain is not None else None,
             "drift_distance": o.drift.distance if o.drift else None,

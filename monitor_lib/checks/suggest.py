@@ -12,7 +12,8 @@ SageMaker's suggester is built on Deequ's rules; each choice below names the rul
   ``max_categories`` distinct values) where at most 10 % of the distinct values were seen only once
   (Deequ ``CategoricalRangeRule``); the domain lists the values in bucket order.
 * ``monitoring_config``: the real container's defaults (1.0, 1.0, Enabled, 0.1, Robust, 0.1, LInfinity);
-  ``categorical_drift_method`` may be overridden.
+  ``categorical_drift_method`` may be overridden; our extension key ``string_accepts_numeric: true`` is
+  written only when asked for (String features then accept numeric-looking values in data_type_check).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def suggested_domain(feature: FeatureStatistics) -> list[str] | None:
     return [b.value for b in s.buckets]
 
 
-def suggest_constraints(stats: DatasetStatistics, categorical_drift_method: str | None = None) -> Constraints:
+def suggest_constraints(stats: DatasetStatistics, categorical_drift_method: str | None = None,
+                        string_accepts_numeric: bool = False) -> Constraints:
     features = []
     for f in stats.features:
         common = f.numerical or f.string
@@ -68,6 +70,7 @@ def suggest_constraints(stats: DatasetStatistics, categorical_drift_method: str 
     config = MonitoringConfig(
         distribution_constraints=DistributionConstraints(
             categorical_drift_method=categorical_drift_method or DistributionConstraints().categorical_drift_method
-        )
+        ),
+        string_accepts_numeric=True if string_accepts_numeric else None,
     )
     return Constraints(features=features, monitoring_config=config)

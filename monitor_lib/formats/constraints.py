@@ -5,6 +5,11 @@ Reads every known version: 2024 (with ``categorical_*``), 2021 (without), the 20
 override spellings (DG: feature-level ``monitoringConfigOverrides``; SDK:
 ``string_constraints.monitoring_config_overrides``). Keys a file leaves out are filled with the real
 container's defaults and, unless changed, left out again on writing, so every version round-trips.
+
+Our one extension key, ``monitoring_config.string_accepts_numeric`` (``true``/``false``; also accepted in a
+feature's overrides): under it a String baseline feature counts numeric-looking values (``85086.0``) as matching
+in ``data_type_check``. SageMaker's analyzer does not know the key; it is written only when set, so files
+suggested with the default are the container's layout.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class MonitoringConfig:
     datatype_check_threshold: float = 1.0
     domain_content_threshold: float = 1.0
     distribution_constraints: DistributionConstraints = field(default_factory=DistributionConstraints)
+    # our extension: a String baseline accepts numeric-looking values in data_type_check (None: key absent)
+    string_accepts_numeric: bool | None = None
     # How the source file spelled this block (for round trips only; not part of equality):
     # keys it left out (filled with defaults above) and the 2019 keys it used
     # ("enable_comparisons" for perform_comparison, "min_domain_mass" for domain_content_threshold).
@@ -73,6 +80,7 @@ class FeatureOverrides:
     comparison_method: str | None = None
     categorical_comparison_threshold: float | None = None
     categorical_drift_method: str | None = None
+    string_accepts_numeric: bool | None = None  # our extension key (see the module docstring)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -89,6 +97,7 @@ class EffectiveFeatureConfig:
     comparison_method: str
     categorical_comparison_threshold: float
     categorical_drift_method: str
+    string_accepts_numeric: bool = False
 
 
 @dataclass
@@ -123,6 +132,7 @@ class FeatureConstraint:
             comparison_method=pick(o.comparison_method, dc.comparison_method),
             categorical_comparison_threshold=categorical_threshold,
             categorical_drift_method=pick(o.categorical_drift_method, dc.effective_categorical_drift_method),
+            string_accepts_numeric=bool(pick(o.string_accepts_numeric, config.string_accepts_numeric)),
         )
 
 
@@ -155,8 +165,11 @@ _READERS: dict[str, Any] = {
     "comparison_method": lambda n: n.as_choice(COMPARISON_METHODS),
     "categorical_comparison_threshold": JsonNode.as_float,
     "categorical_drift_method": lambda n: n.as_choice(CATEGORICAL_DRIFT_METHODS),
+    "string_accepts_numeric": JsonNode.as_bool,
 }
-_TOP_LEVEL = ("evaluate_constraints", "emit_metrics", "datatype_check_threshold", "domain_content_threshold")
+STRING_ACCEPTS_NUMERIC = "string_accepts_numeric"
+_TOP_LEVEL = ("evaluate_constraints", "emit_metrics", "datatype_check_threshold", "domain_content_threshold",
+              STRING_ACCEPTS_NUMERIC)
 _CATEGORICAL = ("categorical_comparison_threshold", "categorical_drift_method")
 
 
@@ -200,7 +213,8 @@ def _parse_monitoring_config(mc: JsonNode) -> MonitoringConfig:
     return MonitoringConfig(
         **{k: v for k, v in values.items() if k in _TOP_LEVEL},
         distribution_constraints=distribution,
-        absent_keys=frozenset(k for k, node in nodes.items() if node is None and k not in _CATEGORICAL),
+        absent_keys=frozenset(k for k, node in nodes.items()
+                              if node is None and k not in _CATEGORICAL and k != STRING_ACCEPTS_NUMERIC),
         legacy_keys=frozenset(
             k
             for k, used in (("enable_comparisons", legacy_perform), ("min_domain_mass", legacy_domain))
@@ -310,6 +324,8 @@ def _monitoring_config_to_dict(mc: MonitoringConfig) -> dict[str, Any]:
             key == "domain_content_threshold" and "min_domain_mass" in mc.legacy_keys
         ):
             d[key] = _value(value)
+    if mc.string_accepts_numeric is not None:
+        d[STRING_ACCEPTS_NUMERIC] = mc.string_accepts_numeric
     dist: dict[str, Any] = {}
     if keep("perform_comparison", dc.perform_comparison, ddefaults.perform_comparison):
         if "enable_comparisons" in mc.legacy_keys:

@@ -42,7 +42,7 @@ from monitor_lib.monitors.common import (
     parse_dataset_format,
     read_optional,
 )
-from monitor_lib.params import existing_file, integer, one_of, param
+from monitor_lib.params import enabled, existing_file, integer, one_of, param
 from monitor_lib.profile.options import DEFAULT_MAX_CATEGORIES, ProfileOptions
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,11 @@ class BaselineParams(ProfileParams, DatasetParams):
     categorical_drift_method: str | None = param("categorical_drift_method", "drift method of String features "
                                                  "written into constraints.json", choices=CATEGORICAL_DRIFT_METHODS,
                                                  default_text="LInfinity")
+    string_accepts_numeric: bool = param("string_accepts_numeric", "write our constraints.json extension "
+                                         "string_accepts_numeric: true, under which String features accept "
+                                         "numeric-looking values (a zipcode column of 85086.0 and Unknown) in "
+                                         "data_type_check; SageMaker does not know the key (Enabled or Disabled)",
+                                         parse=enabled, default=False, default_text="Disabled", switch=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -176,7 +181,7 @@ def run_baseline(params: BaselineParams, ctx: RunContext) -> RunOutcome:
             + (f"; first malformed record in {run.rejected_sample[0]['file']}: {run.rejected_sample[0]['record']!r}"
                if run.rejected_sample else ""))
     statistics = statistics_from_profile(profile)
-    constraints = suggest_constraints(statistics, params.categorical_drift_method)
+    constraints = suggest_constraints(statistics, params.categorical_drift_method, params.string_accepts_numeric)
     types: dict[str, int] = {}
     for f in statistics.features:
         types[f.inferred_type] = types.get(f.inferred_type, 0) + 1

@@ -146,6 +146,9 @@ def _feature_card(index: int, name: str, view: _Run, m: dict | None, violations:
                          + against(m["drift_distance"], m.get("drift_threshold"), True, svg.num))
         if m.get("type_match") is not None:
             facts.append("type match " + against(m["type_match"], m.get("type_match_threshold"), False))
+        if m.get("type_mismatch_examples"):
+            facts.append(f"values not {esc(kind)}, e.g. "
+                         + ", ".join(f"<code class='example'>{esc(v)}</code>" for v in m["type_mismatch_examples"]))
         if m.get("in_domain") is not None:
             facts.append("in baseline domain " + against(m["in_domain"], m.get("in_domain_threshold"), False))
     elif cur is not None:

@@ -7,6 +7,8 @@ decision is plain Python.
 
 from __future__ import annotations
 
+import re
+
 # Deequ StatefulDataType regexes (Java regex syntax; Spark's rlike uses java.util.regex).
 FRACTIONAL_REGEX = r"^(-|\+)? ?\d+((\.\d+)|((?:\.\d+)?[Ee][-+]?\d+))$"
 INTEGRAL_REGEX = r"^(-|\+)? ?\d+$"
@@ -18,6 +20,19 @@ INTEGRAL, FRACTIONAL, BOOLEAN, STRING = 1, 2, 3, 4
 # Deequ type names.
 T_INTEGRAL, T_FRACTIONAL, T_STRING, T_BOOLEAN, T_UNKNOWN = "Integral", "Fractional", "String", "Boolean", "Unknown"
 NUMERIC_TYPES = (T_INTEGRAL, T_FRACTIONAL)
+
+
+_PATTERNS = [(re.compile(INTEGRAL_REGEX, re.ASCII), INTEGRAL), (re.compile(FRACTIONAL_REGEX, re.ASCII), FRACTIONAL),
+             (re.compile(BOOLEAN_REGEX), BOOLEAN)]
+
+
+def value_class(value: str) -> int:
+    """The class code of one string value, as the Spark expression computes it (for the few values a report shows;
+    ``re.ASCII`` because Java's ``\\d`` matches ASCII digits only)."""
+    for pattern, code in _PATTERNS:
+        if pattern.search(value):
+            return code
+    return STRING
 
 
 def decide_type(present: int, n_integral: int, n_fractional: int, n_boolean: int) -> str:
