@@ -46,22 +46,31 @@ class Param:
     switch_value: str = "Enabled"
     default_text: str = ""  # the default as the reference page shows it (when not the field's default)
     group: str = ""  # the flags' section in --help and in the reference
+    # a path the run reads or writes, checked before any work (monitor_lib.preflight): "input" (a file or a
+    # folder that must exist and be readable), "input_file" (a file), "output" (a folder that can be created
+    # or written); "" for anything else. s3:// URIs are checked when used.
+    path: str = ""
 
+
+PATH_KINDS = ("", "input", "input_file", "output")
 
 PARAM_KEY = "model_monitor_param"
 
 
 def param(env: str, help: str, *, flag: str | None = None, parse: Parser | None = None, default: Any = None,
           required: bool = False, choices: Iterable[str] | None = None, switch: bool = False,
-          switch_value: str = "Enabled", default_text: str = "", group: str = "") -> Any:
+          switch_value: str = "Enabled", default_text: str = "", group: str = "", path: str = "") -> Any:
     """A dataclass field declared as a parameter. ``flag`` defaults to ``--`` + the lower-cased environment
-    name with dashes; ``parse`` to text (``choices`` given: one of them)."""
+    name with dashes; ``parse`` to text (``choices`` given: one of them); ``path`` says whether the value is a
+    path the run reads or writes (see :attr:`Param.path`)."""
+    if path not in PATH_KINDS:
+        raise ValueError(f"param {env}: path must be one of {PATH_KINDS}, got {path!r}")
     choices = tuple(choices) if choices is not None else None
     if parse is None:
         parse = one_of(choices) if choices else text
     spec = Param(env=env, flag=flag or "--" + env.lower().replace("_", "-"), help=help, parse=parse,
                  required=required, choices=choices, switch=switch, switch_value=switch_value,
-                 default_text=default_text, group=group)
+                 default_text=default_text, group=group, path=path)
     return field(default=default, metadata={PARAM_KEY: spec})
 
 

@@ -22,6 +22,7 @@ from monitor_lib.formats.constraints import write_constraints
 from monitor_lib.formats.statistics import write_statistics
 from monitor_lib.io import s3
 from monitor_lib.io.storage import INCOMPLETE, incomplete_run, local_path, output_location
+from monitor_lib.preflight import check_input, check_output
 from monitor_lib.profile.state import PROFILE_FILE_NAME, Profile, merge_profiles, read_profile, write_profile
 from monitor_lib.profile.summarize import statistics_from_profile
 
@@ -59,7 +60,10 @@ def merge_profile_files(paths: list[str], output_path: str, categorical_drift_me
         if incomplete_run(folder):
             raise ConfigError(f"{p} is in an incomplete run folder ({INCOMPLETE}: its run was killed while "
                               "being written): re-run that window first")
-    merged = _merged([(p, read_profile(p)) for p in paths])
+    for p in paths:
+        check_input(p, "profile", file=True)
+    check_output(output_path, "--output")
+    merged = _merged([(p, _read_profile(p)) for p in paths])
     statistics = statistics_from_profile(merged)
     constraints = suggest_constraints(statistics, categorical_drift_method)
     with output_location(output_path, kms_key, run=True) as out:  # whole or absent, one writer
@@ -73,6 +77,13 @@ def merge_profile_files(paths: list[str], output_path: str, categorical_drift_me
     log.info("merged %d profile(s): %d records, %d features, written to %s", len(paths), merged.item_count,
              len(merged.columns), output_path)
     return MergedProfiles(len(paths), merged.item_count, len(merged.columns), output_path, files)
+
+
+def _read_profile(path: str) -> Profile:
+    try:
+        return read_profile(path)
+    except UnicodeDecodeError as e:
+        raise FormatError(path, "", f"not UTF-8 text (byte {e.start}): not a profile state file") from None
 
 
 def _merged(profiles: list[tuple[str, Profile]]) -> Profile:

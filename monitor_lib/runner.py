@@ -37,9 +37,11 @@ def _spark_factory(monitor: Monitor, phase: Phase, spark):
 def run(monitor: Monitor, phase: Phase, params: Any, spark=None, analyzer_root: str | None = None) -> RunOutcome:
     """Run ``phase`` of ``monitor`` with ``params`` (its parameter dataclass); write every enabled sink."""
     from monitor_lib.io.storage import output_location
+    from monitor_lib.preflight import check_paths
 
     if phase.validate is not None:
         phase.validate(params)
+    check_paths(params)  # every local input and output, before Spark starts
     started = time.monotonic()
     with output_location(params.output_path, getattr(params, "output_kms_key", None), run=True) as out:
         ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public)

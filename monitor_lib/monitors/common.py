@@ -40,10 +40,10 @@ class DatasetParams:
     FORMAT_CHOICES: ClassVar[tuple[str, ...]] = ("csv", "json", "parquet")
 
     dataset_source: str = param("dataset_source", "the dataset: a file, a folder (read recursively) or an s3:// URI",
-                                flag="--dataset", required=True)
+                                flag="--dataset", required=True, path="input")
     dataset_format: DatasetFormat = param("dataset_format", FORMAT_HELP, parse=parse_dataset_format, required=True)
     output_path: str = param("output_path", "the folder (or s3:// URI) that receives the outputs", flag="--output",
-                             required=True)
+                             required=True, path="output")
     output_kms_key: str | None = param("output_kms_key", "s3:// outputs: encrypt the uploaded objects with this KMS "
                                        "key (SSE-KMS)", flag="--kms-key")
     html_report: bool = param("html_report", "draw report.html in the output folder (Enabled or Disabled)",

@@ -108,12 +108,14 @@ class MonitoringRunParams(ProfileParams, MonitoringParams):
     FORMAT_CHOICES = ("capture", "csv", "json", "parquet")
 
     dataset_source: str = param("dataset_source", "capture root ({endpoint}/{variant}/yyyy/mm/dd/hh/*.jsonl, or a flat "
-                                "folder) or dataset; a folder, file or s3:// URI", flag="--dataset", required=True)
+                                "folder) or dataset; a folder, file or s3:// URI", flag="--dataset", required=True,
+                                path="input")
     dataset_format: DatasetFormat = param("dataset_format", FORMAT_HELP, parse=parse_dataset_format, required=True,
                                           default_text="sagemakerCaptureJson of endpointInput and endpointOutput")
-    baseline_constraints: str = param("baseline_constraints", "constraints.json of the baseline", required=True)
+    baseline_constraints: str = param("baseline_constraints", "constraints.json of the baseline", required=True,
+                                      path="input_file")
     baseline_statistics: str | None = param("baseline_statistics", "statistics.json of the baseline (without it "
-                                            "drift cannot be measured)")
+                                            "drift cannot be measured)", path="input_file")
     record_preprocessor_script: str | None = param(
         "record_preprocessor_script", "a .py defining preprocess_handler(inference_record[, logger])",
         parse=existing_file)

@@ -47,18 +47,19 @@ class ModelBiasParams(MonitoringParams):
     FORMAT_CHOICES = ("capture", "merged", "csv", "json", "parquet")
 
     dataset_source: str = param("dataset_source", "the labelled dataset, merged records or capture root (a file, "
-                                "folder or s3:// URI)", flag="--dataset", required=True)
+                                "folder or s3:// URI)", flag="--dataset", required=True, path="input")
     dataset_format: DatasetFormat | None = param(
         "dataset_format", FORMAT_HELP, parse=parse_dataset_format,
         default_text="the analysis config's dataset_type; monitoring: sagemakerCaptureJson with "
                      "ground_truth_source, else sagemakerMergeJson")
     analysis_config: str = param("analysis_config", "Clarify's analysis_config.json: label, "
                                  "label_values_or_threshold, facet, group_variable, headers, methods",
-                                 required=True)
+                                 required=True, path="input_file")
     baseline_constraints: str | None = param("baseline_constraints", "the baseline's analysis.json (monitoring "
-                                             "runs)")
+                                             "runs)", path="input_file")
     ground_truth_source: str | None = param("ground_truth_source", "monitoring: ground-truth root; the window's "
-                                            "captures are merged with it first", flag="--ground-truth")
+                                            "captures are merged with it first", flag="--ground-truth",
+                                            path="input")
     inference_attribute: str | None = param("inference_attribute", "the predicted label: 0-based position or JSON "
                                             "path in the endpoint output (a dataset column for datasets)",
                                             group=ATTRIBUTES)

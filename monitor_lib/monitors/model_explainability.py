@@ -46,14 +46,14 @@ class ModelExplainabilityParams(MonitoringParams):
     FORMAT_CHOICES = ("capture", "csv", "json", "parquet")
 
     dataset_source: str = param("dataset_source", "the dataset (baseline) or capture root (monitoring): a file, "
-                                "folder or s3:// URI", flag="--dataset", required=True)
+                                "folder or s3:// URI", flag="--dataset", required=True, path="input")
     dataset_format: DatasetFormat | None = param(
         "dataset_format", FORMAT_HELP, parse=parse_dataset_format,
         default_text="the analysis config's dataset_type; monitoring: sagemakerCaptureJson (the requests)")
     analysis_config: str = param("analysis_config", "Clarify's analysis_config.json: methods.shap, predictor (the "
-                                 "model), headers, label", required=True)
+                                 "model), headers, label", required=True, path="input_file")
     baseline_constraints: str | None = param("baseline_constraints", "the baseline's analysis.json (monitoring "
-                                             "runs)")
+                                             "runs)", path="input_file")
     features_attribute: str | None = param("features_attribute", "JSON requests: the JSON path of the features",
                                            group="attributes")
     max_records: int = param("max_explained_records", "records explained per run; beyond it a seeded sample of "

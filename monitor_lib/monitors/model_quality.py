@@ -65,7 +65,7 @@ class ModelQualityParams(MonitoringParams):
     FORMAT_CHOICES = ("capture", "merged", "csv", "json", "parquet")
 
     dataset_source: str = param("dataset_source", "the labelled dataset, merged records or capture root (a file, "
-                                "folder or s3:// URI)", flag="--dataset", required=True)
+                                "folder or s3:// URI)", flag="--dataset", required=True, path="input")
     dataset_format: DatasetFormat = param(
         "dataset_format", FORMAT_HELP, parse=parse_dataset_format, required=True,
         default_text="required for a baseline; monitoring: sagemakerCaptureJson with ground_truth_source, else "
@@ -84,9 +84,10 @@ class ModelQualityParams(MonitoringParams):
     positive_label: str | None = param("positive_label", "binary: the positive class", default_text="1 / true",
                                        group=ATTRIBUTES)
     baseline_constraints: str | None = param("baseline_constraints", "constraints.json of the model-quality "
-                                             "baseline (monitoring runs)")
+                                             "baseline (monitoring runs)", path="input_file")
     ground_truth_source: str | None = param("ground_truth_source", "monitoring: ground-truth root; the window's "
-                                            "captures are merged with it first", flag="--ground-truth")
+                                            "captures are merged with it first", flag="--ground-truth",
+                                            path="input")
     seed: int = param("seed", "seed of the 5 bootstrap samples behind the standard deviations", parse=integer(),
                       default=0)
 
@@ -145,11 +146,12 @@ class MergeParams:
     """SageMaker's ground-truth merger: capture records of the window joined with their labels."""
 
     dataset_source: str = param("dataset_source", "capture root ({endpoint}/{variant}/yyyy/mm/dd/hh)",
-                                flag="--dataset", required=True)
+                                flag="--dataset", required=True, path="input")
     ground_truth_source: str = param("ground_truth_source", "ground-truth root (every file is read: labels arrive "
-                                     "after the predictions)", flag="--ground-truth", required=True)
+                                     "after the predictions)", flag="--ground-truth", required=True,
+                                     path="input")
     output_path: str = param("output_path", "the folder (or s3:// URI) that receives the merged records",
-                             flag="--output", required=True)
+                             flag="--output", required=True, path="output")
     start_time: datetime | None = param("start_time", "window start, ISO-8601 UTC (inclusive)", parse=parse_time)
     end_time: datetime | None = param("end_time", "window end, ISO-8601 UTC (exclusive)", parse=parse_time)
     output_kms_key: str | None = param("output_kms_key", "s3:// outputs: encrypt the uploaded objects with this KMS "

@@ -81,21 +81,21 @@ BASELINE_FILES = [
     pytest.param("dq-constraints", "list.json", "expected an object, got an array", id="dq-constraints-list"),
     pytest.param("dq-constraints", "no_features.json", "features: required key is missing",
                  id="dq-constraints-keyless"),
-    pytest.param("dq-constraints", "missing.json", "no such file", id="dq-constraints-missing"),
+    pytest.param("dq-constraints", "missing.json", "does not exist", id="dq-constraints-missing"),
     pytest.param("dq-constraints", "binary.json", "not UTF-8 text (byte ", id="dq-constraints-not-utf8"),
-    pytest.param("dq-constraints", "a_folder.json", "is a folder, not a JSON file", id="dq-constraints-folder"),
+    pytest.param("dq-constraints", "a_folder.json", "is a folder, not a file", id="dq-constraints-folder"),
     pytest.param("dq-statistics", "corrupt.json", "invalid JSON at line 1 column 15", id="dq-statistics-corrupt"),
     pytest.param("dq-statistics", "empty.json", "invalid JSON at line 1 column 1", id="dq-statistics-empty"),
     pytest.param("dq-statistics", "list.json", "expected an object, got an array", id="dq-statistics-list"),
     pytest.param("dq-statistics", "no_dataset.json", "dataset: required key is missing", id="dq-statistics-keyless"),
-    pytest.param("dq-statistics", "missing.json", "no such file", id="dq-statistics-missing"),
+    pytest.param("dq-statistics", "missing.json", "does not exist", id="dq-statistics-missing"),
     pytest.param("dq-statistics", "binary.json", "not UTF-8 text (byte ", id="dq-statistics-not-utf8"),
     pytest.param("mq-constraints", "corrupt.json", "invalid JSON at line 1 column 15", id="mq-constraints-corrupt"),
     pytest.param("mq-constraints", "empty.json", "invalid JSON at line 1 column 1", id="mq-constraints-empty"),
     pytest.param("mq-constraints", "list.json", "expected an object, got an array", id="mq-constraints-list"),
     pytest.param("mq-constraints", "no_group.json", "no model-quality group: expected one of regression_constraints",
                  id="mq-constraints-keyless"),
-    pytest.param("mq-constraints", "missing.json", "no such file", id="mq-constraints-missing"),
+    pytest.param("mq-constraints", "missing.json", "does not exist", id="mq-constraints-missing"),
     pytest.param("mq-constraints", "binary.json", "not UTF-8 text (byte ", id="mq-constraints-not-utf8"),
 ]
 
@@ -107,7 +107,10 @@ def test_bad_baseline_file(files, which, name, says):
             "dq-statistics": lambda: _dq_monitor(files, statistics=bad),
             "mq-constraints": lambda: _mq_monitor(files, bad)}[which]()
     line = _one_error_line(_run(argv))
-    assert line.startswith(f"error: {bad}"), line  # the message starts with the file
+    field = "baseline_statistics" if which == "dq-statistics" else "baseline_constraints"
+    # the file's own problems start with the file; a missing file or a folder is found before any work
+    # (monitor_lib/preflight.py) and named with its field
+    assert line.startswith((f"error: {bad}: ", f"error: {field} {bad} ")), line
     assert says in line
 
 
