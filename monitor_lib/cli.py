@@ -22,9 +22,11 @@ from monitor_lib.errors import (
     EXIT_ERROR,
     EXIT_INTERNAL,
     EXIT_OK,
+    EXIT_RUN_FAILED,
     ConfigError,
     MonitorError,
 )
+from monitor_lib.monitors.base import FAILED
 
 log = logging.getLogger("monitor_lib")
 
@@ -45,7 +47,7 @@ def cmd_monitor_command(args: argparse.Namespace) -> int:
     job = job_from_args(args, args.extras)
     outcome = run(job.monitor, job.phase, job.typed())
     print_outcome(job.monitor, outcome)
-    return EXIT_OK
+    return EXIT_RUN_FAILED if outcome.status == FAILED else EXIT_OK
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -100,7 +102,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                             f"SageMaker environment under {root}", strict=False, **extra)
         outcome = run(monitor, phase, typed, analyzer_root=root)
         print_outcome(monitor, outcome)
-        return EXIT_OK
+        return EXIT_ANALYZER_FAILED if outcome.status == FAILED else EXIT_OK  # the message file has its reason
     except Exception as e:  # the container contract: message file + exit 255, whatever went wrong
         log.error("Exception performing analysis: %s", e)
         if not isinstance(e, MonitorError) or os.environ.get("MODEL_MONITOR_DEBUG"):

@@ -7,7 +7,10 @@ analyzer does):
 * 0 — the run completed (with or without violations, or with no data in the window);
 * 1 — an unexpected internal error (one line; ``MODEL_MONITOR_DEBUG=1`` prints the traceback);
 * 2 — a :class:`MonitorError`: bad flags or configuration, a missing / unreadable / malformed input file,
-  a storage or Spark failure. The message names the field or file.
+  a storage or Spark failure. The message names the field or file;
+* 3 — the run read records but could not analyse them (status ``Failed``): every record read was rejected,
+  or more than ``max_rejected_fraction`` of them. Its run_summary.json, rejected sample and report are
+  written; the message gives the counts by kind.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_ERROR = 2
+EXIT_RUN_FAILED = 3  # a run whose records were (too often) rejected: status Failed
 EXIT_ANALYZER_FAILED = 255  # what the real analyzer container exits with on any exception
 
 

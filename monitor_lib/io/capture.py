@@ -8,8 +8,11 @@ directory) are all read and filtered by their records' time.
 Decoding (:func:`capture_entries`) happens in Spark, one expression per line, no Python UDF, in the stages
 of :mod:`monitor_lib.io.capture_stages`:
 
-1. A line that is not valid UTF-8 is ``invalid_utf8``; not a JSON object, ``malformed_json``; a JSON
-   object without ``captureData``, ``not_a_capture_record``. Shadow-experiment traffic
+1. A blank line (white space only) is skipped (``blank_line``). A line over
+   :data:`~monitor_lib.io.capture_stages.MAX_LINE_BYTES` (16 MiB) is ``record_too_large`` (never parsed);
+   not valid UTF-8, ``invalid_utf8``; not a JSON object, ``malformed_json`` — or ``too_deeply_nested`` when
+   it nests deeper than Spark's parser accepts (:data:`~monitor_lib.io.capture_stages.MAX_JSON_DEPTH`); a
+   JSON object without ``captureData``, ``not_a_capture_record``. Shadow-experiment traffic
    (``eventMetadata.invocationSource == "ShadowExperiment"``) is skipped, as the real image does.
    ``eventMetadata.inferenceTime`` missing or unparseable is ``missing_inference_time``; records
    outside ``[start_time, end_time)`` are skipped (``outside_window``).
@@ -26,7 +29,8 @@ of :mod:`monitor_lib.io.capture_stages`:
      element; a bare array of scalars is one record by position; an object is one record by key
      (``{"features": [...]}`` — the SageMaker algorithms' shape — is one record by position); a scalar is
      a one-value record. ``application/jsonlines`` payloads hold one such JSON text per line. Text that
-     does not parse is ``malformed_payload``.
+     does not parse is ``malformed_payload`` (``too_deeply_nested`` when nested too deep); an object that
+     names a key twice is ``duplicate_key`` (no rule would count its feature once and say which value).
    The input's and the output's records pair up by index; different counts are
    ``record_count_mismatch``; an empty list of records is skipped (``empty_payload``).
 4. Names: a record by key keeps its keys. Values by position take the baseline's feature names —
@@ -102,16 +106,16 @@ def list_capture_files(source: str, start: datetime | None, end: datetime | None
 
 
 def read_capture_lines(spark, files: list[str]):
-    """The raw lines of the capture files (gzip handled), empty lines dropped, with their file."""
+    """Every line of the capture files (gzip handled) with its file — blank lines too: the stages count them
+    (``blank_line``), so that every line read ends profiled, rejected or skipped."""
     from pyspark.sql import functions as F
 
     from monitor_lib.io import s3
     from monitor_lib.io.storage import spark_reads_s3
 
     if files and s3.is_s3(files[0]) and not spark_reads_s3():  # read by boto3 in the executors
-        return s3.lines_frame(spark, files).select("line", "file")
-    df = spark.read.text(files).select(F.col("value").alias("line"), F.input_file_name().alias("file"))
-    return df.where(F.length(F.trim("line")) > 0)
+        return s3.lines_frame(spark, files, keep_blank=True).select("line", "file")
+    return spark.read.text(files).select(F.col("value").alias("line"), F.input_file_name().alias("file"))
 
 
 def capture_entries(lines, spec: CaptureSpec):

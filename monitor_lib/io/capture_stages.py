@@ -33,6 +33,16 @@ from datetime import UTC, datetime, timedelta
 from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.spark import is_valid_utf8
 
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""A capture line longer than this many bytes (16 MiB) is rejected as ``record_too_large`` and never parsed
+(Spark's JSON parser refuses strings over 20,000,000 characters, so a valid line of 50 MB read as
+``malformed_json`` before this limit)."""
+
+MAX_JSON_DEPTH = 1000
+"""The deepest nesting Spark's JSON parser accepts (Jackson's ``StreamReadConstraints`` in Spark 4.1: 1,000
+levels of objects and arrays). A line (or payload) that fails to parse and nests deeper is
+``too_deeply_nested``, not ``malformed_json`` (``malformed_payload``)."""
+
 # The entries' markers (column ``c``): one per record, its group size in the profile is the record count.
 RECORD = "\x00record"
 REJECT = "\x00reject:"
@@ -48,8 +58,8 @@ CAPTURE_SCHEMA = (
 """The fields of a capture line the stages read (``__bad``: the line when it is not a JSON object)."""
 
 RECORDS_TYPE = ("array<struct<pos: array<string>, named: array<struct<c: string, s: string>>, bad: boolean, "
-                "too_many: boolean>>")
-"""The records of one part (:func:`part_records`)."""
+                "too_many: boolean, kind: string>>")
+"""The records of one part (:func:`part_records`); ``kind`` says why a ``bad`` one is rejected."""
 
 
 @dataclass(frozen=True)
@@ -70,30 +80,65 @@ def _micros(t: datetime) -> int:
     return int((t - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
 
 
+def too_large(line):
+    """A line over :data:`MAX_LINE_BYTES` (its bytes, not its characters)."""
+    from pyspark.sql import functions as F
+
+    return F.octet_length(line) > F.lit(MAX_LINE_BYTES)
+
+
+def too_deep(text):
+    """Whether a JSON ``text`` nests objects / arrays deeper than :data:`MAX_JSON_DEPTH` (string literals do
+    not count). Meant for texts that failed to parse: the cheap test (enough opening brackets) guards the
+    exact one (the running depth over the text's brackets)."""
+    from pyspark.sql import functions as F
+
+    opening = F.length(text) - F.length(F.translate(text, "[{", ""))
+    no_strings = F.regexp_replace(text, r'"[^"\\]*+(?:\\.[^"\\]*+)*+"', "")
+    brackets = F.split(F.regexp_replace(no_strings, r"[^\[\]{}]", ""), "")
+    start = F.struct(F.lit(0).alias("d"), F.lit(0).alias("m"))
+
+    def step(acc, ch):
+        d = acc["d"] + F.when(ch.isin("[", "{"), F.lit(1)).otherwise(F.lit(-1))
+        return F.struct(d.alias("d"), F.greatest(acc["m"], d).alias("m"))
+
+    depth = F.aggregate(brackets, start, step, lambda acc: acc["m"])
+    return F.coalesce((opening > F.lit(MAX_JSON_DEPTH)) & (depth > F.lit(MAX_JSON_DEPTH)), F.lit(False))
+
+
 def parse_lines(lines):
     """Stage 1: ``line, file, j`` — each capture line parsed with :data:`CAPTURE_SCHEMA` (permissive: a line
-    that is not a JSON object gets ``j.__bad`` set or ``j`` null; :func:`line_verdict` names it)."""
+    that is not a JSON object gets ``j.__bad`` set or ``j`` null; :func:`line_verdict` names it). A line over
+    :data:`MAX_LINE_BYTES` is not parsed (``j`` null)."""
     from pyspark.sql import functions as F
 
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "__bad"}
-    return lines.select("line", "file", F.from_json("line", CAPTURE_SCHEMA, options).alias("j"))
+    line = F.col("line")
+    return lines.select("line", "file", F.from_json(F.when(~too_large(line), line), CAPTURE_SCHEMA, options)
+                        .alias("j"))
 
 
 def line_verdict(spec: CaptureSpec, j):
     """Stage 2, one column: why a parsed line (``j``, from :func:`parse_lines`) yields no record, else null.
 
-    ``REJECT +`` ``invalid_utf8`` | ``malformed_json`` | ``not_a_capture_record`` |
-    ``missing_inference_time``; ``SKIP +`` ``shadow_experiment`` | ``outside_window`` (``inferenceTime``
-    outside ``[spec.start, spec.end)``), tested in this order.
+    ``SKIP + blank_line`` (nothing but white space); ``REJECT +`` ``record_too_large`` (over
+    :data:`MAX_LINE_BYTES`) | ``invalid_utf8`` | ``too_deeply_nested`` (does not parse, nests deeper than
+    :data:`MAX_JSON_DEPTH`) | ``malformed_json`` | ``not_a_capture_record`` | ``missing_inference_time``;
+    ``SKIP +`` ``shadow_experiment`` | ``outside_window`` (``inferenceTime`` outside ``[spec.start,
+    spec.end)``), tested in this order.
     """
     from pyspark.sql import functions as F
 
     line = F.col("line")
     ts = F.try_to_timestamp(j["eventMetadata"]["inferenceTime"])
     us = F.unix_micros(ts)
+    unparsed = j.isNull() | j["__bad"].isNotNull() | ~F.ltrim(line).startswith("{")
     kind = (
-        F.when(~is_valid_utf8(line), F.lit(REJECT + "invalid_utf8"))
-        .when(j.isNull() | j["__bad"].isNotNull() | ~F.ltrim(line).startswith("{"), F.lit(REJECT + "malformed_json"))
+        F.when(line.rlike(r"^\s*$"), F.lit(SKIP + "blank_line"))
+        .when(too_large(line), F.lit(REJECT + "record_too_large"))
+        .when(~is_valid_utf8(line), F.lit(REJECT + "invalid_utf8"))
+        .when(unparsed & too_deep(line), F.lit(REJECT + "too_deeply_nested"))
+        .when(unparsed, F.lit(REJECT + "malformed_json"))
         .when(j["captureData"].isNull(), F.lit(REJECT + "not_a_capture_record"))
         .when(F.coalesce(j["eventMetadata"]["invocationSource"], F.lit("")) == "ShadowExperiment",
               F.lit(SKIP + "shadow_experiment"))
@@ -216,8 +261,10 @@ def parse_record_texts(p: str, width: int) -> list:
 
 def part_records(p: str, width: int) -> list:
     """Stage 8: ``{p}_records`` (:data:`RECORDS_TYPE`: per record its values by position ``pos`` or its
-    ``(name, value)`` pairs ``named``, ``bad`` when it does not parse, ``too_many`` for more CSV fields than
-    ``width - 1``), with ``{p}_err`` and ``{p}_fmt`` carried on."""
+    ``(name, value)`` pairs ``named``, ``bad`` when it cannot be used and ``kind`` why — ``malformed_payload``,
+    ``too_deeply_nested``, or ``duplicate_key`` for an object naming a key twice, which would count the
+    feature twice —, ``too_many`` for more CSV fields than ``width - 1``), with ``{p}_err`` and ``{p}_fmt``
+    carried on."""
     from pyspark.sql import functions as F
 
     csv, js = F.col(f"{p}_csv"), F.col(f"{p}_json")
@@ -227,7 +274,8 @@ def part_records(p: str, width: int) -> list:
         values = F.array(*[x["p"][f"f{i}"] for i in range(width)])
         n = x["n"]
         return F.struct(F.when(n < width, F.slice(values, 1, n)).alias("pos"), no_pairs.alias("named"),
-                        F.lit(False).alias("bad"), (n >= width).alias("too_many"))
+                        F.lit(False).alias("bad"), (n >= width).alias("too_many"),
+                        F.lit(None).cast("string").alias("kind"))
 
     def from_json(x):
         m, a, v = x["m"], x["a"], x["v"]
@@ -237,9 +285,14 @@ def part_records(p: str, width: int) -> list:
             F.coalesce(a, v))
         named = F.when(m.isNotNull() & ~positional_object, F.transform(
             F.map_entries(m), lambda e: F.struct(e["key"].alias("c"), e["value"].alias("s"))))
-        bad = F.when(x["t"].startswith("{"), m.isNull()).otherwise(pos.isNull())
-        return F.struct(F.when(~bad, pos).alias("pos"), named.alias("named"), bad.alias("bad"),
-                        F.lit(False).alias("too_many"))
+        unparsed = F.when(x["t"].startswith("{"), m.isNull()).otherwise(pos.isNull())
+        duplicate = F.coalesce(F.size(F.array_distinct(F.map_keys(m))) < F.size(m), F.lit(False))
+        kind = (F.when(unparsed & too_deep(x["t"]), F.lit("too_deeply_nested"))
+                .when(unparsed, F.lit("malformed_payload"))
+                .when(duplicate, F.lit("duplicate_key")))
+        bad = kind.isNotNull()
+        return F.struct(F.when(~bad, pos).alias("pos"), F.when(~bad, named).alias("named"), bad.alias("bad"),
+                        F.lit(False).alias("too_many"), kind.alias("kind"))
 
     records = F.coalesce(F.transform(csv, from_csv), F.transform(js, from_json))
     return [F.col(f"{p}_err"), records.alias(f"{p}_records"), F.col(f"{p}_fmt")]
@@ -274,11 +327,12 @@ def record_entries(spec: CaptureSpec):
             | F.when(both_positional, n_ip + n_op != n_names).otherwise((n_ip > n_names) | (n_op > n_names))
         )
         bad = F.coalesce(i["bad"], F.lit(False)) | F.coalesce(o["bad"], F.lit(False))
+        why = F.coalesce(F.when(i["bad"], i["kind"]), F.when(o["bad"], o["kind"]), F.lit("malformed_payload"))
         pairs = F.concat(
             name_pairs(o["pos"], start), F.coalesce(o["named"], empty_pairs),
             name_pairs(i["pos"], not start), F.coalesce(i["named"], empty_pairs),
         )
-        kind = (F.when(bad, F.lit(REJECT + "malformed_payload"))
+        kind = (F.when(bad, F.concat(F.lit(REJECT), why))
                 .when(wrong, F.lit(REJECT + "wrong_field_count"))
                 .otherwise(F.lit(RECORD)))
         head = F.array(F.struct(kind.alias("c"), F.lit(None).cast("string").alias("s")))

@@ -277,12 +277,15 @@ def _slices(spark, n_files: int) -> int:
     return max(1, min(n_files, spark.sparkContext.defaultParallelism * 4))
 
 
-def _file_lines(uri: str, settings: S3Settings, skip_header: bool) -> Iterator[tuple[bytes, str, int]]:
+def _file_lines(uri: str, settings: S3Settings, skip_header: bool,
+                keep_blank: bool = False) -> Iterator[tuple[bytes, str, int]]:
     """(line bytes, uri, position) of one object: lines split like Hadoop's (\\n, \\r\\n, \\r), blank
-    lines dropped; with ``skip_header`` the first non-blank line (a CSV header) too."""
+    lines dropped unless ``keep_blank``; with ``skip_header`` the first non-blank line (a CSV header) too."""
     header_pending = skip_header
     for i, line in enumerate(fetch(uri, settings, "input").splitlines()):
         if not line.strip():
+            if keep_blank:
+                yield bytearray(line), uri, i
             continue
         if header_pending:
             header_pending = False
@@ -290,17 +293,18 @@ def _file_lines(uri: str, settings: S3Settings, skip_header: bool) -> Iterator[t
         yield bytearray(line), uri, i
 
 
-def lines_frame(spark, uris: list[str], skip_header: bool = False, settings: S3Settings | None = None):
-    """DataFrame ``line string, file string, pos long`` of the objects' non-blank lines, read in the
-    executors. Lines keep their bytes (binary cast to string): ``is_valid_utf8`` sees invalid UTF-8
-    exactly as after Spark's own text reader."""
+def lines_frame(spark, uris: list[str], skip_header: bool = False, settings: S3Settings | None = None,
+                keep_blank: bool = False):
+    """DataFrame ``line string, file string, pos long`` of the objects' non-blank lines (every line with
+    ``keep_blank``: the capture reader counts blank ones), read in the executors. Lines keep their bytes
+    (binary cast to string): ``is_valid_utf8`` sees invalid UTF-8 exactly as after Spark's own text reader."""
     from pyspark.sql import functions as F
 
     settings = settings or S3Settings.from_environment()
 
     def read(part):
         for uri in part:
-            yield from _file_lines(uri, settings, skip_header)
+            yield from _file_lines(uri, settings, skip_header, keep_blank)
 
     rdd = spark.sparkContext.parallelize(uris, _slices(spark, len(uris))).mapPartitions(read)
     df = spark.createDataFrame(rdd, "raw binary, file string, pos long")

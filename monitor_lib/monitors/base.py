@@ -26,6 +26,7 @@ from monitor_lib.timefmt import iso_utc, parse_time
 COMPLETED = "Completed"
 WITH_VIOLATIONS = "CompletedWithViolations"
 NO_DATA = "NoData"
+FAILED = "Failed"  # records were read but (too many of them) could not be analysed: exit code EXIT_RUN_FAILED
 
 
 def completed_message(n_violations: int) -> str:
@@ -71,12 +72,16 @@ class RunOutcome:
     documents: list[Document] = field(default_factory=list)  # SageMaker files to write (not serialised)
     artifacts: Any = None  # the monitor's in-memory results, for the report and the API (not serialised)
     no_data_reason: str = ""
+    failure_reason: str = ""  # set: the run ends Failed (see monitor_lib.monitors.common.rejection_failure)
 
     # ---------------------------------------------------------------- derived
 
     def finish(self, has_data: bool = True) -> RunOutcome:
-        """Set status and message from the violations (or the missing data)."""
-        if not has_data:
+        """Set status and message from the violations (or the missing data, or the failure)."""
+        if self.failure_reason:
+            self.status = FAILED
+            self.message = f"{FAILED}: {self.failure_reason}."
+        elif not has_data:
             self.status = NO_DATA
             self.message = f"{COMPLETED}: No data in window {self.window_text}: {self.no_data_reason}."
         else:
@@ -116,11 +121,13 @@ class RunOutcome:
                     "message": self.message})
         if self.no_data_reason:
             doc["no_data_reason"] = self.no_data_reason
+        if self.failure_reason:
+            doc["failure_reason"] = self.failure_reason
         return doc
 
     COMMON = ("job", "monitor", "phase", "status", "endpoint", "schedule", "window", "files_read", "records",
               "records_rejected", "records_skipped", "violations", "violations_by_check", "spark_master", "seconds",
-              "files", "message", "no_data_reason")
+              "files", "message", "no_data_reason", "failure_reason")
 
     @classmethod
     def from_summary(cls, doc: dict[str, Any], folder: str = "") -> RunOutcome:
@@ -143,7 +150,8 @@ class RunOutcome:
                    files=dict(doc.get("files") or {}), seconds=float(doc.get("seconds") or 0.0),
                    spark_master=str(doc.get("spark_master") or ""), output_path=folder,
                    details={k: v for k, v in doc.items() if k not in cls.COMMON},
-                   no_data_reason=str(doc.get("no_data_reason") or ""))
+                   no_data_reason=str(doc.get("no_data_reason") or ""),
+                   failure_reason=str(doc.get("failure_reason") or ""))
 
 
 @dataclass

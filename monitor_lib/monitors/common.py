@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from monitor_lib.errors import ConfigError
 from monitor_lib.io.dataset_format import DatasetFormat
-from monitor_lib.params import check_required, enabled, existing_file, json_text, param
+from monitor_lib.params import check_required, enabled, existing_file, json_text, number, param
 from monitor_lib.timefmt import iso_utc, parse_time
 
 DEFAULT_CAPTURE_FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}'
@@ -21,6 +21,14 @@ FORMAT_SHORTHANDS = {"capture": DEFAULT_CAPTURE_FORMAT, "merged": DEFAULT_MERGE_
 
 def parse_dataset_format(value: Any, name: str) -> DatasetFormat:
     return DatasetFormat.parse(json_text(value, name), name)
+
+
+def fraction(value: Any, name: str) -> float:
+    """A number in [0, 1]."""
+    result = number(value, name)
+    if not 0.0 <= result <= 1.0:
+        raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")
+    return result
 
 
 def check_window(start: datetime | None, end: datetime | None) -> None:
@@ -77,6 +85,10 @@ class MonitoringParams(DatasetParams):
     post_analytics_processor_script: str | None = param(
         "post_analytics_processor_script", "a .py defining postprocess_handler(), run after the analysis",
         parse=existing_file, group="outputs")
+    max_rejected_fraction: float = param(
+        "max_rejected_fraction", "a monitoring run whose rejected records exceed this share of the records read "
+        "(rejected / (analysed + rejected); skipped lines do not count) ends Failed, exit code 3; a window whose "
+        "every record was rejected always does", parse=fraction, default=1.0, group="window")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -107,6 +119,32 @@ def no_data_counts(rejected: dict[str, int], skipped: dict[str, int]) -> str:
     parts = [f"{sum(counts.values())} {name} ({counts_text(counts)})"
              for name, counts in (("rejected", rejected), ("skipped", skipped)) if counts]
     return "; ".join(parts) if parts else "the files hold no records"
+
+
+def rejection_failure(analysed: int, rejected: dict[str, int], skipped: dict[str, int], max_fraction: float,
+                      window: str, what: str = "profiled") -> str:
+    """Why a monitoring run fails on its rejected records, or ``""``: records were read and every one was
+    rejected, or more than ``max_fraction`` of them (rejected / (analysed + rejected); skipped records — blank
+    lines, outside the window, shadow traffic — are left out on purpose and count for neither)."""
+    n_rejected = sum(rejected.values())
+    read = analysed + n_rejected
+    if n_rejected == 0 or (analysed > 0 and n_rejected <= max_fraction * read):
+        return ""
+    rule = ("none could be " + what if analysed == 0
+            else f"a share of {n_rejected / read:.4g}, more than max_rejected_fraction {max_fraction:g}")
+    text = f"{n_rejected} of {read} record(s) in window {window} rejected ({counts_text(rejected)}), {rule}"
+    if analysed:
+        text += f"; {analysed} {what}"
+    if skipped:
+        text += f"; {sum(skipped.values())} skipped ({counts_text(skipped)})"
+    return text
+
+
+def merge_rejected(merge) -> dict[str, int]:
+    """The capture lines a ground-truth merge (its outcome, or None) rejected, ``capture_<kind>``: records read
+    that no metric can use. Its rejected labels are left out: ground truth is not windowed, and a bad label
+    line of another hour must not fail this window."""
+    return {k: v for k, v in (merge.rejected if merge is not None else {}).items() if k.startswith("capture_")}
 
 
 def record_lines(outcome, what: str, files: bool = True) -> list[str]:

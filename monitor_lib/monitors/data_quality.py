@@ -41,6 +41,7 @@ from monitor_lib.monitors.common import (
     no_data_counts,
     parse_dataset_format,
     read_optional,
+    rejection_failure,
 )
 from monitor_lib.params import enabled, existing_file, integer, one_of, param
 from monitor_lib.profile.options import DEFAULT_MAX_CATEGORIES, ProfileOptions
@@ -285,6 +286,13 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
                  "baseline_statistics": params.baseline_statistics, "records_profiled": 0, "features": 0,
                  "features_measured": []},
         artifacts=DataQualityArtifacts(constraints=constraints, baseline=baseline))
+    profiled = profile.item_count if profile is not None else 0
+    outcome.failure_reason = rejection_failure(profiled, rejected, skipped, params.max_rejected_fraction,
+                                               outcome.window_text)
+    if outcome.failure_reason:  # nothing (trustworthy) to check: no statistics, no violations
+        outcome.records = outcome.details["records_profiled"] = profiled
+        log.error("%s", outcome.failure_reason)
+        return outcome.finish()
     if profile is None or profile.item_count == 0:
         if not data_files:
             outcome.no_data_reason = f"no capture files under {params.dataset_source} for this window"

@@ -28,8 +28,10 @@ from monitor_lib.monitors.common import (
     DEFAULT_MERGE_FORMAT,
     FORMAT_HELP,
     MonitoringParams,
+    merge_rejected,
     no_data_counts,
     parse_dataset_format,
+    rejection_failure,
 )
 from monitor_lib.params import integer, number, param
 
@@ -182,6 +184,12 @@ def run_bias(params: ModelBiasParams, ctx: RunContext) -> RunOutcome:
     outcome.details.update({"label_type": t.label_type, "facet_types": dict(t.facet_types),
                             "jobs_reading_input": t.jobs_reading_input, "notes": list(run.notes)})
     art.notes = list(run.notes)
+    if not params.is_baseline:
+        outcome.failure_reason = rejection_failure(t.records, {**merge_rejected(merge), **t.rejected}, t.skipped,
+                                                   params.max_rejected_fraction, outcome.window_text, "analysed")
+    if outcome.failure_reason:
+        log.error("%s", outcome.failure_reason)
+        return outcome.finish()
     if t.records == 0:
         reason = _no_data_reason(params, ctx.public(source), run, merge)
         if params.is_baseline:

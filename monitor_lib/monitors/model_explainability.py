@@ -28,6 +28,7 @@ from monitor_lib.monitors.common import (
     MonitoringParams,
     no_data_counts,
     parse_dataset_format,
+    rejection_failure,
 )
 from monitor_lib.params import integer, number, param
 
@@ -157,6 +158,12 @@ def run_explain(params: ModelExplainabilityParams, ctx: RunContext) -> RunOutcom
             from None
     outcome.rejected, outcome.skipped, outcome.rejected_sample = dict(tallies.rejected), dict(tallies.skipped), \
         tallies.sample
+    if not params.is_baseline:
+        outcome.failure_reason = rejection_failure(tallies.records, tallies.rejected, tallies.skipped,
+                                                   params.max_rejected_fraction, outcome.window_text, "explained")
+    if outcome.failure_reason:
+        log.error("%s", outcome.failure_reason)
+        return outcome.finish()
     if tallies.records == 0:
         reason = (f"no capture files under {source} for this window" if not files else
                   f"{len(files)} file(s) read, no record to explain: "

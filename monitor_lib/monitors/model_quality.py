@@ -37,10 +37,12 @@ from monitor_lib.monitors.common import (
     MonitoringParams,
     check_window,
     counts_text,
+    merge_rejected,
     no_data_counts,
     parse_dataset_format,
     read_optional,
     record_lines,
+    rejection_failure,
 )
 from monitor_lib.params import check_required, integer, number, param
 from monitor_lib.timefmt import parse_time
@@ -261,6 +263,13 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
                                                               dict(tallies.skipped))
         outcome.rejected_sample = tallies.sample
         outcome.details["records_evaluated"] = tallies.records
+    if not params.is_baseline:
+        outcome.failure_reason = rejection_failure(
+            outcome.records, {**merge_rejected(merge), **outcome.rejected}, outcome.skipped,
+            params.max_rejected_fraction, outcome.window_text, "evaluated")
+    if outcome.failure_reason:
+        log.error("%s", outcome.failure_reason)
+        return outcome.finish()
     if tallies is None or tallies.records == 0:
         reason = _no_labels_reason(params, ctx.public(source), fmt, data_files, tallies, merge)
         if params.is_baseline:

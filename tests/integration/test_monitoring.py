@@ -180,14 +180,24 @@ def test_empty_window_is_a_clear_outcome(spark, tmp_path, capsys):
     assert summary["status"] == "NoData" and summary["records_profiled"] == 0 and summary["message"] == message
     assert not (out / "constraint_violations.json").exists()
 
-    # files in the window, but every record outside it or broken
-    write_lines(hour_dir(root, 12) / "late.jsonl", [capture_line("1", "2", "2026-11-20T13:05:00Z"), "{oops"])
+    # files in the window, every record outside it: still no data
+    write_lines(hour_dir(root, 12) / "late.jsonl", [capture_line("1", "2", "2026-11-20T13:05:00Z"), ""])
     assert main(["-q", "monitor", "--dataset", str(root), "--baseline-constraints",
                  str(DQ / "good_cases" / "constraints.json"), "--output", str(out),
                  "--start-time", "2026-11-20T12:00:00Z", "--end-time", "2026-11-20T13:00:00Z"]) == 0
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["message"] == ("Completed: No data in window [2026-11-20T12:00:00Z, 2026-11-20T13:00:00Z): "
-                                  "1 capture file(s) read, no record to profile: 1 rejected (malformed_json: 1); "
+                                  "1 capture file(s) read, no record to profile: "
+                                  "2 skipped (blank_line: 1, outside_window: 1).")
+    # ... and one broken: the window could not be read, a failure (issue 17; exit code 3)
+    write_lines(hour_dir(root, 12) / "late.jsonl", [capture_line("1", "2", "2026-11-20T13:05:00Z"), "{oops"])
+    assert main(["-q", "monitor", "--dataset", str(root), "--baseline-constraints",
+                 str(DQ / "good_cases" / "constraints.json"), "--output", str(out),
+                 "--start-time", "2026-11-20T12:00:00Z", "--end-time", "2026-11-20T13:00:00Z"]) == 3
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert summary["status"] == "Failed"
+    assert summary["message"] == ("Failed: 1 of 1 record(s) in window [2026-11-20T12:00:00Z, 2026-11-20T13:00:00Z) "
+                                  "rejected (malformed_json: 1), none could be profiled; "
                                   "1 skipped (outside_window: 1).")
 
 
