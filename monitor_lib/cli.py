@@ -194,41 +194,52 @@ def cmd_monitors(args: argparse.Namespace) -> int:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; ``argv`` (its ``--type``) decides which monitor's flags each command has."""
+    from monitor_lib import cli_help
     from monitor_lib.checks.drift import CATEGORICAL, method_names
     from monitor_lib.commands import add_monitor_command, given_type
     from monitor_lib.driver.submit import add_submit_parser
     from monitor_lib.monitors import registry
 
     type_hint = given_type(list(argv or []))
-    p = argparse.ArgumentParser(
-        prog="model-monitor",
-        description="Spark-native SageMaker Model Monitor: baselines, monitoring runs, reports. "
-                    "`model-monitor monitors` lists the monitor types; `model-monitor COMMAND --help` the flags.")
+    raw = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="model-monitor", description=cli_help.DESCRIPTION, epilog=cli_help.EPILOG,
+                                formatter_class=raw)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
     sub = p.add_subparsers(dest="command", required=True)
 
-    a = sub.add_parser("analyze", help="run as the SageMaker analyzer container (env / processingjobconfig.json)")
+    a = sub.add_parser("analyze", help="run as the SageMaker analyzer container (env / processingjobconfig.json)",
+                       description=cli_help.ANALYZE_DESCRIPTION, epilog=cli_help.analyze_epilog(),
+                       formatter_class=raw)
     a.set_defaults(func=cmd_analyze)
     for command in registry.commands():
         add_monitor_command(sub, command, type_hint)
         sub.choices[command].set_defaults(func=cmd_monitor_command)
 
     r = sub.add_parser("report", help="draw the history of every run under a monitoring output root into one "
-                                      "HTML page (or draw one run's report.html again)")
+                                      "HTML page (or draw one run's report.html again)",
+                       description="Draw the history of every run under a monitoring output root into one HTML "
+                                   "page, or one run's report.html again.", epilog=cli_help.REPORT_EPILOG,
+                       formatter_class=raw)
     r.add_argument("root", metavar="OUTPUT_ROOT",
                    help="monitoring output root ({endpoint}/{schedule}/yyyy/mm/dd/hh/ below it), or one run's folder")
     r.add_argument("--output", help="the page to write (default OUTPUT_ROOT/history.html, or the run's report.html)")
     r.set_defaults(func=cmd_report)
 
-    m = sub.add_parser("merge-profiles", help="merge profile.json states into the statistics of their union")
+    m = sub.add_parser("merge-profiles", help="merge profile.json states into the statistics of their union",
+                       description="Merge the profile.json files of earlier baseline or monitoring runs (hours "
+                                   "into a day, shards of a backfill) without Spark: writes statistics.json, "
+                                   "suggested constraints.json and the merged profile.json.",
+                       epilog=cli_help.MERGE_PROFILES_EPILOG, formatter_class=raw)
     m.add_argument("profiles", nargs="+", help="profile.json files or s3:// URIs (from earlier runs)")
     m.add_argument("--output", dest="output_path", required=True, help="folder or s3:// URI")
     m.add_argument("--categorical-drift-method", choices=method_names(CATEGORICAL))
     m.add_argument("--kms-key", dest="kms_key", help="s3:// outputs: SSE-KMS with this key")
     m.set_defaults(func=cmd_merge_profiles)
 
-    t = sub.add_parser("monitors", help="list the registered monitor types")
+    t = sub.add_parser("monitors", help="list the registered monitor types",
+                       description="List the registered monitor types.", epilog=cli_help.MONITORS_EPILOG,
+                       formatter_class=raw)
     t.set_defaults(func=cmd_monitors)
 
     add_submit_parser(sub)

@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import io
 import json
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +66,14 @@ def add_monitor_command(sub, command: str, type_hint: str | None) -> None:
             pass  # reported when the command runs
     phase = monitor.phase_for_command(command)
     types = [m.name for m in registry.monitors() if m.phase_for_command(command)]
-    p = sub.add_parser(command, help=phase.help,
-                       description=f"{phase.title}. Flags of --type {monitor.name}; "
-                                   f"`model-monitor {command} --type T --help` shows those of another type.")
+    from monitor_lib.cli_help import monitor_command_epilog
+
+    description = (f"{phase.title}: {phase.help}. Flags of --type {monitor.name}; `model-monitor {command} --type T "
+                   "--help` shows those of another type. Every flag is also a key of a --config YAML file and a "
+                   "SageMaker environment name (docs/reference.md).")
+    p = sub.add_parser(command, help=phase.help, description=textwrap.fill(description, 100),
+                       epilog=monitor_command_epilog(command, monitor, phase, registry.default_for(command)),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(*TYPE_FLAGS, dest="monitor_type", metavar="{" + ",".join(types) + "}",
                    help=f"the monitor type (default {registry.default_for(command).name}); "
                         "--analysis-type is the same flag")

@@ -19,6 +19,23 @@ from monitor_lib.errors import ConfigError
 TARGETS = ("local", "standalone", "emr", "sagemaker")
 EXIT_OK, EXIT_JOB_FAILED, EXIT_TIMEOUT = 0, 1, 3
 
+SUBMIT_EPILOG = f"""examples:
+  model-monitor submit --target local baseline -- --dataset train.csv --format csv --header --output out/
+  model-monitor submit --target standalone --master spark://host:7077 monitor -- \\
+      --dataset s3://bucket/capture/ep --baseline-constraints s3://bucket/baseline/constraints.json \\
+      --output s3://bucket/runs/ep/2026/11/20/10
+  model-monitor submit --target emr --cluster-id j-XXXX --code-uri s3://bucket/code monitor -- ...
+  model-monitor submit --target sagemaker --image-uri ACCOUNT.dkr.ecr.REGION.amazonaws.com/model-monitor \\
+      --role-arn arn:aws:iam::ACCOUNT:role/R monitor -- ...
+
+The job's flags are checked before anything is packaged or submitted.
+
+exit codes:
+  {EXIT_OK}    the job succeeded (or was submitted, with --no-wait)
+  {EXIT_JOB_FAILED}    the job failed (its state and where its logs are on stderr)
+  2    bad flags: submit's own or the job's (one line naming it)
+  {EXIT_TIMEOUT}    --timeout-seconds passed while following the job (it keeps running)"""
+
 
 def add_submit_parser(sub) -> argparse.ArgumentParser:
     s = sub.add_parser(
@@ -26,7 +43,8 @@ def add_submit_parser(sub) -> argparse.ArgumentParser:
                        "or a SageMaker Processing job",
         description="Package monitor_lib and the job's entry script, submit the job to the target, follow it and "
                     "report where the outputs are. Usage: model-monitor submit --target T [options] JOB -- "
-                    "[the flags of `model-monitor JOB`].")
+                    "[the flags of `model-monitor JOB`].", epilog=SUBMIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--target", required=True, choices=TARGETS)
     s.add_argument("--poll-seconds", type=float, default=15.0, help="emr / sagemaker: status polling interval (15)")
     s.add_argument("--timeout-seconds", type=float,
