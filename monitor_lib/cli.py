@@ -270,12 +270,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_ERROR
-    except Exception as e:  # a bug: one line, the traceback on request
-        print(f"error: internal error ({type(e).__name__}: {' '.join(str(e).split())[:500]}); rerun with "
-              "MODEL_MONITOR_DEBUG=1 for the traceback", file=sys.stderr)
+    except OSError as e:
+        if e.filename is None or not e.strerror:
+            return _internal_error(e)
+        # the machine refused a file (permission, disk full, a path through a file): not a bug
+        print(f"error: {e.filename}: {e.strerror}", file=sys.stderr)
         if os.environ.get("MODEL_MONITOR_DEBUG"):
             traceback.print_exc()
-        return EXIT_INTERNAL
+        return EXIT_ERROR
+    except Exception as e:
+        return _internal_error(e)
+
+
+def _internal_error(e: Exception) -> int:
+    """A bug: one line, the traceback on request."""
+    print(f"error: internal error ({type(e).__name__}: {' '.join(str(e).split())[:500]}); rerun with "
+          "MODEL_MONITOR_DEBUG=1 for the traceback", file=sys.stderr)
+    if os.environ.get("MODEL_MONITOR_DEBUG"):
+        traceback.print_exc()
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ exit codes:
   {EXIT_ERROR}    a file is missing, not a profile.json (a statistics.json is not one), of other sketch
        sizes, or --output cannot be written: one line naming it"""
 
-MONITORS_EPILOG = f"""example:
+MONITORS_EPILOG = f"""examples:
   model-monitor monitors       name, SageMaker analysis_type, commands (phase) of each monitor type
 
 exit codes:
@@ -148,12 +148,14 @@ def monitor_command_epilog(command: str, monitor, phase, default_monitor) -> str
         wanted = spec.required or (command != "baseline" and spec.path in ("input", "input_file"))
         if not wanted or spec.env in filled:
             continue
-        if spec.env == "dataset_format" and formats:
-            words += ["--format", formats[0]] + (["--header"] if formats[0] == "csv" else [])
+        if spec.env == "dataset_format" and formats:  # a baseline is a labelled dataset, a monitoring run a capture
+            fmt = "csv" if command == "baseline" and "csv" in formats else formats[0]
+            words += ["--format", fmt] + (["--header"] if fmt == "csv" else [])
         elif spec.choices:
             words += [spec.flag, spec.choices[0]]
         else:
             words += [spec.flag, _placeholder(spec)]
+    words += list(getattr(phase.params, "EXAMPLE_FLAGS", ()))
     keys = ", ".join(env_names(phase.params)[:3])
     config = _wrapped([*words[:2 if monitor is default_monitor else 4], "--config", "job.yaml"])
     return f"""examples:

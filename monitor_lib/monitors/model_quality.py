@@ -65,6 +65,8 @@ class ModelQualityParams(MonitoringParams):
     """
 
     FORMAT_CHOICES = ("capture", "merged", "csv", "json", "parquet")
+    # flags the --help example adds to the required ones (monitor_lib/cli_help.py)
+    EXAMPLE_FLAGS = ("--inference-attribute", "prediction", "--ground-truth-attribute", "label")
 
     dataset_source: str = param("dataset_source", "the labelled dataset, merged records or capture root (a file, "
                                 "folder or s3:// URI)", flag="--dataset", required=True, path="input")

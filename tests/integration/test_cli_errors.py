@@ -203,3 +203,206 @@ def test_argparse_usage_errors_exit_2(argv):
     assert lines[-1].startswith("model-monitor") and ": error: " in lines[-1]
     assert {"nosuch": "invalid choice: 'nosuch'", "monitor": "argument --kll-k: expected one argument",
             "monitors": "unrecognized arguments: extra"}[argv[0]] in lines[-1]
+
+
+# ---------------------------------------------------------------- errors before work (monitor_lib/preflight.py)
+
+def _run_in(argv: list[str], cwd: Path, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ANALYZER_KEYS} | (env_extra or {})
+    return subprocess.run([MODEL_MONITOR, *argv], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory) -> dict[str, Path]:
+    """A dataset, a file where a folder is expected, a profile.json that is not UTF-8, a statistics.json."""
+    d = tmp_path_factory.mktemp("preflight")
+    (d / "data.csv").write_text("a,b\n1,2\n3,4\n")
+    (d / "a_file").write_text("not a folder\n")
+    (d / "binary.json").write_bytes(b"\xff\xfe\x00\x81 not utf-8")
+    return {p.name: p for p in d.iterdir()} | {"dir": d, "missing": d / "no-such-thing"}
+
+
+def _dq_baseline(p: dict[str, Path], output: Path | str, dataset: Path | None = None) -> list[str]:
+    return ["baseline", "--dataset", str(dataset or p["data.csv"]), "--format", "csv", "--header", "--output",
+            str(output)]
+
+
+# (argv, the exact error line) — every one is found before Spark starts: the one stderr line proves it (a started
+# Spark prints its own lines), and the run's folder is never created
+PREFLIGHT = [
+    pytest.param(lambda p: _dq_baseline(p, p["a_file"]),
+                 "error: output_path {a_file} is a file, not a folder: give a folder (it is created if needed)",
+                 id="output-is-a-file"),
+    pytest.param(lambda p: [*_dq_monitor({"data.csv": p["data.csv"], "out": p["a_file"]})],
+                 "error: output_path {a_file} is a file, not a folder: give a folder (it is created if needed)",
+                 id="monitor-output-is-a-file"),
+    pytest.param(lambda p: _dq_baseline(p, p["a_file"] / "runs" / "out"),
+                 "error: output_path {a_file}/runs/out cannot be created: {a_file} is a file, not a folder",
+                 id="output-below-a-file"),
+    # read-only for root too (a chmod 0555 folder is writable by root): sysfs refuses new files to everyone
+    pytest.param(lambda p: _dq_baseline(p, "/sys/model-monitor-preflight/out"),
+                 "error: output_path /sys/model-monitor-preflight/out is not writable (/sys is not): "
+                 "Permission denied", id="output-read-only"),
+    pytest.param(lambda p: _dq_baseline(p, p["dir"] / "out", dataset=p["missing"]),
+                 "error: dataset_source {missing} does not exist", id="dataset-missing"),
+    pytest.param(lambda p: [*_dq_monitor({"data.csv": p["missing"], "out": p["dir"] / "out"}),
+                            "--baseline-statistics", str(DQ_STATISTICS)],
+                 "error: dataset_source {missing} does not exist", id="monitor-dataset-missing"),
+    pytest.param(lambda p: [*_dq_monitor({"data.csv": p["data.csv"], "out": p["dir"] / "out"}),
+                            "--baseline-statistics", str(p["missing"])],
+                 "error: baseline_statistics {missing} does not exist", id="baseline-statistics-missing"),
+    pytest.param(lambda p: [*_mq_monitor({"data.csv": p["data.csv"], "out": p["dir"] / "out"}, MQ_CONSTRAINTS),
+                            "--ground-truth", str(p["missing"])],
+                 "error: ground_truth_source {missing} does not exist", id="ground-truth-missing"),
+    pytest.param(lambda p: ["merge-profiles", str(p["missing"]), "--output", str(p["dir"] / "out")],
+                 "error: profile {missing} does not exist", id="merge-profiles-missing"),
+    pytest.param(lambda p: ["merge-profiles", str(p["dir"]), "--output", str(p["dir"] / "out")],
+                 "error: profile {dir} is a folder, not a file", id="merge-profiles-folder"),
+    pytest.param(lambda p: ["merge-profiles", str(p["binary.json"]), "--output", str(p["dir"] / "out")],
+                 "error: {binary}: not UTF-8 text (byte 0): not a profile state file",
+                 id="merge-profiles-not-utf8"),
+    pytest.param(lambda p: ["merge-profiles", str(DQ_STATISTICS), "--output", str(p["dir"] / "out")],
+                 f"error: {DQ_STATISTICS}: format: not a profile state file", id="merge-profiles-statistics-json"),
+    pytest.param(lambda p: ["merge-profiles", str(DQ_STATISTICS), "--output", str(p["a_file"])],
+                 "error: --output {a_file} is a file, not a folder: give a folder (it is created if needed)",
+                 id="merge-profiles-output-is-a-file"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), PREFLIGHT)
+def test_errors_before_work(paths, tmp_path, argv, expected):
+    proc = _run_in(argv(paths), cwd=tmp_path)
+    line = _one_error_line(proc)
+    names = {k.removesuffix(".json"): str(v) for k, v in paths.items()}
+    assert line.startswith(expected.format(**names)), line
+    assert not (paths["dir"] / "out").exists()  # no output folder
+    assert list(tmp_path.iterdir()) == []  # no spark-warehouse/, nothing else in the working directory
+
+
+def test_analyze_checks_paths_before_work(paths, tmp_path):
+    """The container edge: the same check, the message in <root>/output/message, exit 255, no traceback."""
+    root = tmp_path / "opt_ml"
+    (root / "config").mkdir(parents=True)
+    env = {"dataset_source": str(paths["data.csv"]), "dataset_format": '{"csv": {"header": true}}',
+           "output_path": str(root / "processing" / "resultdata"),
+           "baseline_constraints": str(paths["missing"])}
+    (root / "config" / "processingjobconfig.json").write_text(json.dumps({"Environment": env}))
+    proc = _run_in(["analyze"], cwd=tmp_path, env_extra={"MODEL_MONITOR_OPT_ML": str(root)})
+    assert proc.returncode == 255, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    expected = f"baseline_constraints {paths['missing']} does not exist"
+    assert (root / "output" / "message").read_text() == expected
+    assert proc.stderr.splitlines() == [f"{proc.stderr.split(' ERROR ')[0]} ERROR monitor_lib: "
+                                        f"Exception performing analysis: {expected}"]
+    assert not (root / "processing").exists()
+
+
+def test_report_to_a_read_only_folder_is_one_line(paths, tmp_path):
+    """An OSError naming a file is the machine's refusal, not a bug: one line naming it, exit 2."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    line = _one_error_line(_run_in(["report", str(root), "--output", "/sys/history.html"], cwd=tmp_path))
+    assert line.startswith("error: /sys/") and line.endswith(": Permission denied"), line
+
+
+# ---------------------------------------------------------------- Spark's errors as one line (these start Spark)
+
+def _spark_error_line(proc: subprocess.CompletedProcess, cwd: Path) -> str:
+    """The run failed after Spark started: exit 2, the last stderr line is the error, and neither a Python
+    traceback, nor a Java stack, nor Spark's task-failure logs, nor a stage progress bar are on stderr."""
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    java = [ln for ln in lines if ln.startswith(("\tat ", "Caused by:", "org.apache.", "java."))
+            or " ERROR " in ln or "[Stage " in ln]
+    assert java == [], proc.stderr[-3000:]
+    assert "spark-warehouse" not in [p.name for p in cwd.iterdir()]  # a temporary warehouse, removed at exit
+    return lines[-1]
+
+
+@pytest.mark.slow  # two Spark starts
+def test_wrong_format_is_one_line_naming_file_and_format(paths, tmp_path):
+    """A CSV read as Parquet (Spark's footer check names the file's last 4 bytes) and as JSON."""
+    data = paths["data.csv"]
+    proc = _run_in(["-q", *_dq_baseline(paths, tmp_path / "out-pq")[:3], "--format", "parquet", "--output",
+                    str(tmp_path / "out-pq")], cwd=tmp_path)
+    tail = list(data.read_bytes()[-4:])
+    assert _spark_error_line(proc, tmp_path) == (
+        f"error: dataset_source {data} cannot be read as Parquet (--format parquet): file:{data} is not a "
+        f"Parquet file. Expected magic number at tail, but found {tail}")
+    proc = _run_in(["-q", "baseline", "--dataset", str(data), "--format", "json", "--output",
+                    str(tmp_path / "out-json")], cwd=tmp_path)
+    first = data.read_text().splitlines()[0]
+    assert _spark_error_line(proc, tmp_path) == (
+        f"error: dataset_source {data} cannot be read as JSON (--format json): no record is a JSON object; "
+        f"the first line is {first!r}")
+    assert not (tmp_path / "out-pq").exists() and not (tmp_path / "out-json").exists()
+
+
+@pytest.mark.slow  # two Spark starts
+def test_empty_csv_is_no_data_like_a_header_only_one(tmp_path):
+    """Monitoring a dataset whose CSV is empty ends exactly as a header-only one does: Completed with no data,
+    exit 0, the same run summary (a baseline refuses both: test_readers.test_empty_inputs)."""
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("a,b\n")
+    ended = {}
+    for name in ("empty.csv", "header.csv"):
+        out = tmp_path / f"out-{name}"
+        proc = _run_in(["-q", *_dq_monitor({"data.csv": tmp_path / name, "out": out})], cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "Traceback" not in proc.stderr
+        summary = json.loads((out / "run_summary.json").read_text())
+        ended[name] = (proc.stdout.splitlines()[0],
+                       {k: summary[k] for k in ("status", "files_read", "records", "records_rejected")})
+    assert ended["empty.csv"] == ended["header.csv"] == (
+        "Completed: No data in window [beginning, end): 1 capture file(s) read, no record to profile: the files "
+        "hold no records.", {"status": "NoData", "files_read": 1, "records": 0, "records_rejected": {}})
+    assert "spark-warehouse" not in [p.name for p in tmp_path.iterdir()]
+
+
+# ---------------------------------------------------------------- --help of every command
+
+def _help_cases() -> list:
+    from monitor_lib.monitors import registry
+
+    cases = [pytest.param([], id="top-level"), pytest.param(["analyze"], id="analyze")]
+    for command in registry.commands():
+        for m in registry.monitors():
+            if m.phase_for_command(command):
+                cases.append(pytest.param([command, "--type", m.name], id=f"{command}-{m.name}"))
+    return cases + [pytest.param([c], id=c) for c in ("report", "merge-profiles", "monitors", "submit")]
+
+
+def _examples(text: str) -> list[list[str]]:
+    """The command lines under ``examples:`` (continuation lines joined), split like a shell does."""
+    import shlex
+
+    block = text.split("examples:\n", 1)[1].split("\n\n", 1)[0].replace("\\\n", " ")
+    return [shlex.split(ln) for ln in block.splitlines() if ln.strip().startswith("model-monitor")]
+
+
+@pytest.mark.parametrize("argv", _help_cases())
+def test_help_of_every_command(argv):
+    proc = _run([*argv, "--help"])
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    text = proc.stdout
+    assert "exit codes:" in text
+    if argv[:1] == ["analyze"]:  # no flags: which files and variables it reads, what it writes
+        from monitor_lib.monitors import registry
+
+        for needed in ("ROOT/config/processingjobconfig.json", "ROOT/config/resourceconfig.json",
+                       "MODEL_MONITOR_OPT_ML", "ROOT/output/message", "255", "model-monitor analyze",
+                       *registry.environment_names(), *(m.analysis_type for m in registry.monitors())):
+            assert needed in text, needed
+        return
+    examples = _examples(text)
+    assert examples, text
+    command = argv[0] if argv else None
+    for words in examples:
+        assert words[0] == "model-monitor" and (command is None or words[1] == command), words
+    if argv[1:2] == ["--type"]:  # the first example is a valid job: the declared flags parse and validate
+        from monitor_lib.commands import parse_job
+
+        job = parse_job(command, examples[0][2:])
+        assert job.monitor.name == argv[2] and job.command == command
