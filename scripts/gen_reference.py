@@ -14,7 +14,27 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _checked_paths(params) -> list[str]:
+    """The sentence saying which parameters are paths checked before Spark starts (monitor_lib.preflight)."""
+    from monitor_lib.params import declared, existing_file
+
+    kinds: dict[str, list[str]] = {"input": [], "output": []}
+    for _, spec in declared(params):
+        kind = spec.path or ("input_file" if spec.parse is existing_file else "")
+        if kind:
+            kinds["output" if kind == "output" else "input"].append(f"`{spec.env}`")
+    if not kinds["input"] and not kinds["output"]:
+        return []
+    parts = []
+    if kinds["input"]:
+        parts.append(f"{', '.join(kinds['input'])} must exist and be readable")
+    if kinds["output"]:
+        parts.append(f"{', '.join(kinds['output'])} must be a folder that can be created and written")
+    return [f"Checked before Spark starts (local paths; `s3://` URIs when first used): {'; '.join(parts)}.", ""]
+
+
 def render() -> str:
+    from monitor_lib.cli_help import EXIT_CODES
     from monitor_lib.monitors import registry
     from monitor_lib.params import reference_rows
     from monitor_lib.sinks.registry import sinks
@@ -38,11 +58,14 @@ def render() -> str:
             if formats:
                 lines += [f"`--format {'|'.join(formats)}` (with `--header` / `--no-header` for csv) is a shorthand "
                           "for `dataset_format`.", ""]
+            lines += _checked_paths(phase.params)
             lines += ["| name (environment, YAML) | flag | default | choices | what |",
                       "| --- | --- | --- | --- | --- |"]
             for name, flag, default, choices, help_text in reference_rows(phase.params):
                 lines.append(f"| `{name}` | `{flag}` | {_cell(default)} | {_cell(choices)} | {_cell(help_text)} |")
             lines.append("")
+    lines += ["## Exit codes", "", "Of `model-monitor` (`model-monitor --help`; `analyze --help` and `submit --help` "
+              "give theirs):", "", "```", EXIT_CODES, "```", ""]
     lines += ["## Sinks", "", "What every run writes, in this order (`monitor_lib/sinks/registry.py`):", "",
               "| sink | stage |", "| --- | --- |"]
     lines += [f"| `{s.name}` | {s.stage} |" for s in sinks()]
