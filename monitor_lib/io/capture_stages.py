@@ -302,7 +302,8 @@ def record_entries(spec: CaptureSpec):
     """Stage 9, one column of entries ``array<struct<c, s>>`` from the ``in_*`` and ``out_*`` columns of
     :func:`part_records` and a ``verdict`` column (:func:`line_verdict`): input and output records paired
     by index, their values named after ``spec.names``, one :data:`RECORD` / :data:`REJECT` / :data:`SKIP`
-    marker per record (or per line that yields none)."""
+    marker per record (or per line that yields none). A record that would give one name two values (a key
+    twice, or a positional value named like a key of the other part) is ``duplicate_key``."""
     from pyspark.sql import functions as F
 
     names = F.array(*[F.lit(n) for n in spec.names]) if spec.names else F.array().cast("array<string>")
@@ -332,8 +333,12 @@ def record_entries(spec: CaptureSpec):
             name_pairs(o["pos"], start), F.coalesce(o["named"], empty_pairs),
             name_pairs(i["pos"], not start), F.coalesce(i["named"], empty_pairs),
         )
+        names_given = F.transform(pairs, lambda e: e["c"])
+        # one name twice in a record (an output value named like a key of the input object): never counted twice
+        twice = F.size(F.array_distinct(names_given)) < F.size(names_given)
         kind = (F.when(bad, F.concat(F.lit(REJECT), why))
                 .when(wrong, F.lit(REJECT + "wrong_field_count"))
+                .when(twice, F.lit(REJECT + "duplicate_key"))
                 .otherwise(F.lit(RECORD)))
         head = F.array(F.struct(kind.alias("c"), F.lit(None).cast("string").alias("s")))
         return F.when(kind == RECORD, F.concat(head, pairs)).otherwise(head)
