@@ -105,10 +105,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return EXIT_ANALYZER_FAILED if outcome.status == FAILED else EXIT_OK  # the message file has its reason
     except Exception as e:  # the container contract: message file + exit 255, whatever went wrong
         log.error("Exception performing analysis: %s", e)
-        if not isinstance(e, MonitorError) or os.environ.get("MODEL_MONITOR_DEBUG"):
+        if (not isinstance(e, MonitorError) and not _refused_file(e)) or os.environ.get("MODEL_MONITOR_DEBUG"):
             traceback.print_exc()
         write_message(root, str(e), overwrite=False)
         return EXIT_ANALYZER_FAILED
+
+
+def _refused_file(e: BaseException) -> bool:
+    """An OSError naming a file (permission denied, disk full, a path through a file): the machine refused it,
+    not a bug — reported in one line, without a traceback."""
+    return isinstance(e, OSError) and e.filename is not None and bool(e.strerror)
 
 
 def _has_field(cls, name: str) -> bool:
@@ -271,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return EXIT_ERROR
     except OSError as e:
-        if e.filename is None or not e.strerror:
+        if not _refused_file(e):
             return _internal_error(e)
         # the machine refused a file (permission, disk full, a path through a file): not a bug
         print(f"error: {e.filename}: {e.strerror}", file=sys.stderr)
