@@ -22,7 +22,7 @@ EXIT_CODES = f"""exit codes:
 
 ENVIRONMENT = """environment:
   MODEL_MONITOR_DEBUG=1           tracebacks, and Spark's task-failure logs
-  MODEL_MONITOR_SPARK_LOG_LEVEL   Spark's log level (default WARN)
+  MODEL_MONITOR_SPARK_LOG_LEVEL   Spark's log level (default WARN; INFO shows task failures too)
   MODEL_MONITOR_DRIVER_MEMORY     the driver heap of local mode (default 4g)
   spark-defaults.conf, PYSPARK_SUBMIT_ARGS   any Spark setting (master, memory, ...)"""
 

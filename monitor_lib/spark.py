@@ -8,8 +8,8 @@ When this process starts the JVM itself, the SQL warehouse (``spark.sql.warehous
 as an empty ``spark-warehouse/`` in the working directory) goes to a temporary folder removed at exit, unless it
 is configured. The task-failure loggers of the driver (``Executor``, ``TaskSetManager``) are silenced: a failed
 read or job reaches the caller as an exception, which the edges print as one line naming the file; their Java
-stack traces (a hundred lines for a CSV read as Parquet) come back with ``MODEL_MONITOR_DEBUG=1`` or an explicit
-``MODEL_MONITOR_SPARK_LOG_LEVEL``.
+stack traces (a hundred lines for a CSV read as Parquet) come back with ``MODEL_MONITOR_DEBUG=1`` or
+``MODEL_MONITOR_SPARK_LOG_LEVEL=INFO`` (or more verbose).
 """
 
 from __future__ import annotations
@@ -106,8 +106,9 @@ def get_spark(app_name: str = "spark-model-monitor"):
     for key, value in _DEFAULTS.items():
         if not conf.contains(key):
             spark.conf.set(key, value)
-    spark.sparkContext.setLogLevel(os.environ.get("MODEL_MONITOR_SPARK_LOG_LEVEL", "WARN"))
-    if not os.environ.get("MODEL_MONITOR_DEBUG") and not os.environ.get("MODEL_MONITOR_SPARK_LOG_LEVEL"):
+    level = os.environ.get("MODEL_MONITOR_SPARK_LOG_LEVEL", "WARN")
+    spark.sparkContext.setLogLevel(level)
+    if not os.environ.get("MODEL_MONITOR_DEBUG") and level.strip().upper() in ("WARN", "ERROR", "FATAL", "OFF"):
         _silence(spark, _TASK_FAILURE_LOGGERS)
     log.info("spark %s, master %s", spark.version, spark.sparkContext.master)
     return spark
