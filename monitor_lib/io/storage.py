@@ -59,7 +59,7 @@ def list_data_files(uri: str, what: str = "dataset_source",
     """
     if s3.is_s3(uri):
         return s3.list_files(uri, what, keep_dir, allow_empty)
-    path = local_path(uri)
+    path = _staged_path(local_path(uri))  # below the output of a run being written: what that run wrote
     if not os.path.lexists(path):
         raise DatasetNotFoundError(f"{what} {uri} does not exist")
     if os.path.isfile(path) or os.path.islink(path) and not os.path.isdir(path):
@@ -348,10 +348,11 @@ _ACTIVE_LOCAL: dict[str, str] = {}
 
 
 def _staged_path(path: str) -> str:
-    path = os.path.abspath(path)
+    """``path`` in the staging folder of the run writing it when it lies below that run's output, else as given."""
+    full = os.path.abspath(path)
     for final, staging in _ACTIVE_LOCAL.items():
-        if path == final or path.startswith(final + os.sep):
-            return staging + path[len(final):]
+        if full == final or full.startswith(final + os.sep):
+            return staging + full[len(final):]
     return path
 
 
