@@ -131,9 +131,9 @@ def _refused(output: str, lock: str, holder: Holder | None, waited: float) -> Ou
 
 
 class _LocalLock:
-    def __init__(self, output: str):
+    def __init__(self, output: str, path: str | None = None):
         self.output = os.path.abspath(output)
-        self.path = lock_location(self.output)
+        self.path = path or lock_location(self.output)
         self.holder = Holder.me(self.output)
         self.fd: int | None = None
 
@@ -281,12 +281,13 @@ def _precondition_failed(e) -> bool:
 
 
 @contextlib.contextmanager
-def output_lock(output: str) -> Iterator[str]:
+def output_lock(output: str, path: str | None = None) -> Iterator[str]:
     """Hold the lock of ``output`` (a local folder or an ``s3://`` prefix) for the block; yield the lock's path.
-    Refuses (or waits, see :data:`WAIT_ENV`) while another live run holds it; takes over a stale one."""
+    Refuses (or waits, see :data:`WAIT_ENV`) while another live run holds it; takes over a stale one. ``path``:
+    another place for a local lock file than :func:`lock_location` (inside an output whose parent is read-only)."""
     wait = _seconds(WAIT_ENV, 0.0)
     stale_after = _seconds(STALE_ENV, DEFAULT_STALE_SECONDS)
-    lock = _S3Lock(output) if s3.is_s3(output) else _LocalLock(output)
+    lock = _S3Lock(output) if s3.is_s3(output) else _LocalLock(output, path)
     started = time.monotonic()
     while True:
         holder = lock.try_acquire(stale_after)

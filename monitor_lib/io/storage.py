@@ -248,17 +248,26 @@ class _LocalStaging:
     (``renameat2(RENAME_EXCHANGE)``), or, where that call is missing, renames the output aside and the staging
     folder into place (a kill between the two is repaired by the next run, :func:`_recover_local`). When the
     output cannot be renamed at all (a mount point: EBUSY, EXDEV), the files are moved into it one by one
-    under the :data:`INCOMPLETE` marker. The old run is deleted afterwards.
+    under the :data:`INCOMPLETE` marker. The old run is deleted afterwards. With ``inside`` (an existing output
+    whose parent this process cannot write) the staging folder is ``<output>/.model-monitor.staging-<id>`` and
+    the files are always moved in under the marker.
     """
 
-    def __init__(self, final: str):
+    def __init__(self, final: str, inside: bool = False):
         self.final = final
+        self.inside = inside
         parent, name = os.path.split(final)
-        self.dir = os.path.join(parent, f".{name}.staging-{uuid.uuid4().hex[:12]}")
+        self.dir = (os.path.join(final, f"{INSIDE_PREFIX}staging-{uuid.uuid4().hex[:12]}") if inside
+                    else os.path.join(parent, f".{name}.staging-{uuid.uuid4().hex[:12]}"))
+
+        def skipped(folder: str, names: list[str]) -> list[str]:
+            top = os.path.abspath(folder) == final
+            return [n for n in names if n.startswith(".") and n.endswith(".tmp")
+                    or top and n.startswith(INSIDE_PREFIX)]
+
         try:
             if os.path.isdir(final):
-                shutil.copytree(final, self.dir, symlinks=True,
-                                ignore=lambda _d, names: [n for n in names if n.startswith(".") and n.endswith(".tmp")])
+                shutil.copytree(final, self.dir, symlinks=True, ignore=skipped)
             else:
                 os.makedirs(self.dir)
             with open(os.path.join(self.dir, INCOMPLETE), "wb"):
@@ -272,6 +281,9 @@ class _LocalStaging:
         try:
             os.remove(os.path.join(self.dir, INCOMPLETE))
             pause_for_tests("publish")
+            if self.inside:
+                self._move_into()
+                return
             if not os.path.lexists(self.final):
                 os.rename(self.dir, self.final)
                 return
@@ -330,6 +342,10 @@ def _files_below(folder: str) -> list[str]:
 def _recover_local(final: str) -> None:
     """Under the output's lock, before a run stages: put back an output a killed run had renamed aside (killed
     between its two renames), and delete what killed runs left (staging folders, old runs set aside)."""
+    if os.path.isdir(final):
+        for name in os.listdir(final):
+            if name.startswith(f"{INSIDE_PREFIX}staging-"):
+                shutil.rmtree(os.path.join(final, name), ignore_errors=True)
     for old in _siblings(final, "old"):
         if not os.path.lexists(final):
             log.warning("output_path %s: restoring the previous run from %s (a run was killed while publishing)",
@@ -340,6 +356,14 @@ def _recover_local(final: str) -> None:
     for staging in _siblings(final, "staging"):
         log.info("output_path %s: removing %s, left by a run that did not finish", final, staging)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+# Inside an output whose parent folder cannot be written: its lock file and staging folders.
+INSIDE_PREFIX = ".model-monitor."
+
+
+def _writable(folder: str) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
 
 
 # final output folder -> its staging folder, while a run writes: paths below the output handed to Spark
@@ -575,9 +599,11 @@ def _run_output(uri: str, kms_key: str | None) -> Iterator[OutputFolder]:
     except OSError as e:
         raise StorageError(f"output_path {uri}: its folder {os.path.dirname(final)} cannot be created: "
                            f"{e.strerror or e}") from None
-    with output_lock(final):
+    # an output folder in a folder this process cannot write (a mounted volume): its lock and staging go inside it
+    inside = os.path.isdir(final) and not _writable(os.path.dirname(final))
+    with output_lock(final, os.path.join(final, f"{INSIDE_PREFIX}lock") if inside else None):
         _recover_local(final)
-        staging = _LocalStaging(final)
+        staging = _LocalStaging(final, inside)
         _ACTIVE_LOCAL[final] = staging.dir
         try:
             yield OutputFolder(staging.dir, final, None, staging)

@@ -455,9 +455,10 @@ def test_the_s3_lock_refuses_takes_over_and_two_takers_do_not_both_win(bucket, t
 # ---------------------------------------------------------------- publishing, each way
 
 
-def _publish(out: Path, files: dict[str, str], fail: bool = False) -> None:
+def _publish(out: Path, files: dict[str, str], fail: bool = False) -> Path:
     with output_location(str(out), run=True) as folder:
-        assert folder.staged and Path(folder).parent == out.parent and Path(folder).name.startswith(f".{out.name}.")
+        assert folder.staged and (Path(folder).parent == out.parent and Path(folder).name.startswith(f".{out.name}.")
+                                  or Path(folder).parent == out and Path(folder).name.startswith(".model-monitor."))
         for name, text in files.items():
             if text is None:
                 os.remove(os.path.join(folder, name))
@@ -467,6 +468,7 @@ def _publish(out: Path, files: dict[str, str], fail: bool = False) -> None:
         assert folder.public(os.path.join(folder, "a.json")) == str(out / "a.json")
         if fail:
             raise RuntimeError("the run failed")
+    return Path(folder)
 
 
 def _contents(out: Path) -> dict[str, str]:
@@ -482,7 +484,7 @@ def test_renameat2_swaps_two_folders_in_one_step(tmp_path):
     assert os.listdir(tmp_path / "a") == ["y"] and os.listdir(tmp_path / "b") == ["x"]
 
 
-@pytest.mark.parametrize("way", ["exchange", "rename-aside", "move-into"])
+@pytest.mark.parametrize("way", ["exchange", "rename-aside", "move-into", "inside"])
 def test_a_run_is_published_whole_each_way_and_a_failed_one_changes_nothing(tmp_path, monkeypatch, way):
     if way == "rename-aside":  # a system without renameat2
         monkeypatch.setattr(storage, "_exchange", lambda a, b: False)
@@ -490,10 +492,13 @@ def test_a_run_is_published_whole_each_way_and_a_failed_one_changes_nothing(tmp_
         def busy(a, b):
             raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), b)
         monkeypatch.setattr(storage, "_exchange", busy)
+    elif way == "inside":  # an output folder whose parent cannot be written (tests run as root: simulated)
+        monkeypatch.setattr(storage, "_writable", lambda folder: folder != str(tmp_path))
     out = tmp_path / "out"
     _publish(out, {"a.json": "1", "b.json": "1", "sub/c.json": "1"})  # the first run: a plain rename
     assert _contents(out) == {"a.json": "1", "b.json": "1", "sub/c.json": "1"}
-    _publish(out, {"a.json": "2", "b.json": None})  # overwrites a, removes b, keeps sub/c
+    staged = _publish(out, {"a.json": "2", "b.json": None})  # overwrites a, removes b, keeps sub/c
+    assert staged.parent == (out if way == "inside" else out.parent)
     assert _contents(out) == {"a.json": "2", "sub/c.json": "1"}
     with pytest.raises(RuntimeError):
         _publish(out, {"a.json": "3", "sub/c.json": None}, fail=True)
