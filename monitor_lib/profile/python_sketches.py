@@ -7,9 +7,12 @@ and replaces only the aggregation: one ``mapInArrow`` over that frame builds, pe
 column, the same partial state the native aggregates hold — counts, sum, second central moment,
 min/max, a DataSketches KLL (same ``k``), HLL (same ``lg_k``, HLL_8, fed the same xxhash64 values)
 and frequent-strings sketch (the map size Spark picks for the same number of tracked items) — with
-the Python ``datasketches`` library, the library that decodes the native sketches. The driver
-merges the per-partition states (one small row per partition and column). It is still one pass over
-the input: one Spark job, no cache, no second scan.
+the Python ``datasketches`` library, the library that decodes the native sketches — except the KLL, which is
+:class:`~monitor_lib.profile.kll.SeededKll`: DataSketches' algorithm and bytes with its coin flips seeded by
+(column, partition), merged on the driver in partition order, so the same input in the same partitions gives the
+same files (the native aggregates' KLL cannot be seeded; see kll.py). The driver merges the per-partition states
+(one small row per partition and column). It is still one pass over the input: one Spark job, no cache, no
+second scan.
 
 The choice is made by capability detection (:func:`sketch_backend`): the functions are looked up in
 the running session's function registry. ``MODEL_MONITOR_SKETCHES=python`` (or
@@ -95,12 +98,12 @@ def frequent_lg_map_size(max_items: int) -> int:
 
 # --- the per-partition function (runs in the Python workers) ---------------------------------------
 
-STATE_FIELDS = ("rows", "bad", "present", "nint", "nfrac", "nbool", "ncount", "sum", "m2", "min", "max",
+STATE_FIELDS = ("p", "rows", "bad", "present", "nint", "nfrac", "nbool", "ncount", "sum", "m2", "min", "max",
                 "kll", "hll", "topk")
 
 
 def state_schema(key_type: str) -> str:
-    return (f"c {key_type}, rows long, bad long, present long, nint long, nfrac long, nbool long, "
+    return (f"c {key_type}, p int, rows long, bad long, present long, nint long, nfrac long, nbool long, "
             "ncount long, sum double, m2 double, min double, max double, kll binary, hll binary, topk binary")
 
 
@@ -110,13 +113,15 @@ class _Partial:
     __slots__ = ("rows", "bad", "present", "nint", "nfrac", "nbool", "ncount", "sum", "m2", "min", "max",
                  "kll", "hll", "topk")
 
-    def __init__(self, kll_k: int, hll_lg_k: int, lg_map: int | None):
+    def __init__(self, kll_k: int, hll_lg_k: int, lg_map: int | None, seed: int):
         import datasketches as dsk
+
+        from monitor_lib.profile.kll import SeededKll
 
         self.rows = self.bad = self.present = self.nint = self.nfrac = self.nbool = self.ncount = 0
         self.sum = self.m2 = 0.0
         self.min = self.max = None
-        self.kll = dsk.kll_doubles_sketch(kll_k)
+        self.kll = SeededKll(kll_k, seed)
         self.hll = dsk.hll_sketch(hll_lg_k, dsk.tgt_hll_type.HLL_8)
         self.topk = dsk.frequent_strings_sketch(lg_map) if lg_map else None
 
@@ -148,7 +153,7 @@ class _Partial:
             lo, hi = float(dv.min()), float(dv.max())
             self.min = lo if self.min is None else min(self.min, lo)
             self.max = hi if self.max is None else max(self.max, hi)
-            self.kll.update(np.array(dv, dtype=np.float64))  # a writable copy: nanobind refuses read-only arrays
+            self.kll.update(dv)
         if h.null_count < len(h):
             # HLL ignores duplicates: feed each distinct hash once (the same register state as feeding all)
             update = self.hll.update
@@ -161,11 +166,11 @@ class _Partial:
                                    strict=True):
                 update(item, count)
 
-    def as_row(self, key) -> dict:
+    def as_row(self, key, partition: int) -> dict:
         return {
-            "c": key, "rows": self.rows, "bad": self.bad, "present": self.present, "nint": self.nint,
+            "c": key, "p": partition, "rows": self.rows, "bad": self.bad, "present": self.present, "nint": self.nint,
             "nfrac": self.nfrac, "nbool": self.nbool, "ncount": self.ncount, "sum": self.sum, "m2": self.m2,
-            "min": self.min, "max": self.max, "kll": bytes(self.kll.serialize()),
+            "min": self.min, "max": self.max, "kll": self.kll.serialize(),
             "hll": bytes(self.hll.serialize_updatable()),
             "topk": bytes(self.topk.serialize()) if self.topk is not None else None,
         }
@@ -179,7 +184,12 @@ def partition_states(kll_k: int, hll_lg_k: int, max_items: int | None):
     def run(batches):
         import pyarrow as pa
         import pyarrow.compute as pc
+        from pyspark import TaskContext
 
+        from monitor_lib.profile.kll import stable_seed
+
+        context = TaskContext.get()
+        partition = context.partitionId() if context is not None else 0
         partials: dict = {}
         schema = None
         for batch in batches:
@@ -198,12 +208,12 @@ def partition_states(kll_k: int, hll_lg_k: int, max_items: int | None):
                 part = sorted_batch.slice(lo, hi - lo)
                 p = partials.get(key)
                 if p is None:
-                    p = partials[key] = _Partial(kll_k, hll_lg_k, lg_map)
+                    p = partials[key] = _Partial(kll_k, hll_lg_k, lg_map, stable_seed("kll", key, partition))
                 p.update(part.column("s"), part.column("t"), part.column("d"), part.column("h"),
                          part.column("bad"))
             schema = batch.schema
         if partials:
-            rows = [p.as_row(k) for k, p in partials.items()]
+            rows = [p.as_row(k, partition) for k, p in partials.items()]
             key_type = schema.field("c").type if schema is not None else pa.int64()
             yield pa.RecordBatch.from_pylist(rows, schema=_arrow_schema(key_type))
 
@@ -216,7 +226,7 @@ def _arrow_schema(key_type):
     longs = [(f, pa.int64()) for f in ("rows", "bad", "present", "nint", "nfrac", "nbool", "ncount")]
     doubles = [(f, pa.float64()) for f in ("sum", "m2", "min", "max")]
     blobs = [(f, pa.binary()) for f in ("kll", "hll", "topk")]
-    return pa.schema([("c", key_type), *longs, *doubles, *blobs])
+    return pa.schema([("c", key_type), ("p", pa.int32()), *longs, *doubles, *blobs])
 
 
 # --- merging the partition states -----------------------------------------------------------------
@@ -228,11 +238,14 @@ DRIVER_MERGE_MAX_PARTITIONS = 64
 
 
 def _merge_partials(rows, hll_lg_k: int) -> dict:
-    """Merge state rows (dicts or Rows of :func:`state_schema`) by column key: ``{key: accumulator}``."""
+    """Merge state rows (dicts or Rows of :func:`state_schema`) by column key, in partition order (the seeded KLL
+    merge depends on the order): ``{key: accumulator}``."""
     import datasketches as dsk
 
+    from monitor_lib.profile.kll import SeededKll, stable_seed
+
     acc: dict = {}
-    for r in rows:
+    for r in sorted(rows, key=lambda r: r["p"]):
         key = r["c"]
         a = acc.get(key)
         if a is None:
@@ -253,7 +266,7 @@ def _merge_partials(rows, hll_lg_k: int) -> dict:
             a["sum"] += float(r["sum"])
             a["min"] = float(r["min"]) if a["min"] is None else min(a["min"], float(r["min"]))
             a["max"] = float(r["max"]) if a["max"] is None else max(a["max"], float(r["max"]))
-        kll = dsk.kll_doubles_sketch.deserialize(bytes(r["kll"]))
+        kll = SeededKll.deserialize(bytes(r["kll"]), stable_seed("kll-merge", key))
         if a["kll"] is None:
             a["kll"] = kll
         else:
@@ -284,7 +297,7 @@ def merge_states(rows, kll_k: int, hll_lg_k: int) -> dict:
             "rows": a["rows"], "bad": a["bad"], "present_0": a["present"], "nint_0": a["nint"],
             "nfrac_0": a["nfrac"], "nbool_0": a["nbool"], "ncount_0": n, "sum_0": a["sum"] if n else None,
             "min_0": a["min"], "max_0": a["max"], "var_0": a["m2"] / n if n else None, "m2_0": a["m2"],
-            "kll_0": bytes(a["kll"].serialize()) if a["kll"] is not None else None,
+            "kll_0": a["kll"].serialize() if a["kll"] is not None else None,
             "hll_0": _hll_bytes(a),
         }
         if a["topk"] is not None:
@@ -303,9 +316,9 @@ def merge_by_column(hll_lg_k: int):
         out = []
         for key, a in _merge_partials(rows, hll_lg_k).items():
             out.append({
-                "c": key, **{f: a[f] for f in ("rows", "bad", "present", "nint", "nfrac", "nbool", "ncount",
+                "c": key, "p": -1, **{f: a[f] for f in ("rows", "bad", "present", "nint", "nfrac", "nbool", "ncount",
                                                "sum", "m2", "min", "max")},
-                "kll": bytes(a["kll"].serialize()), "hll": _hll_bytes(a),
+                "kll": a["kll"].serialize(), "hll": _hll_bytes(a),
                 "topk": bytes(a["topk"].serialize()) if a["topk"] is not None else None,
             })
         return pd.DataFrame(out, columns=["c", *STATE_FIELDS])

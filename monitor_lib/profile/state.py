@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 import datasketches as ds
 
 from monitor_lib.errors import FormatError, InputError
-from monitor_lib.profile.sketches import frequent_from_bytes, hll_from_bytes, kll_from_bytes
+from monitor_lib.profile.kll import merge_kll_bytes, stable_seed
+from monitor_lib.profile.sketches import frequent_from_bytes, hll_from_bytes
 from monitor_lib.profile.types import decide_type
 
 PROFILE_FORMAT = "spark-model-monitor/profile"
@@ -84,11 +85,10 @@ def _opt(fn, x, y):
 
 
 def _merge_kll(x: bytes | None, y: bytes | None) -> bytes | None:
+    """The seeded KLL merge: merging the same profiles gives the same bytes (kll.py says why DataSketches' does not)."""
     if not x or not y:
         return x or y
-    s = kll_from_bytes(x)
-    s.merge(kll_from_bytes(y))
-    return bytes(s.serialize())
+    return merge_kll_bytes([x, y], stable_seed("profile-merge"))
 
 
 def _merge_hll(x: bytes | None, y: bytes | None, lg_k: int) -> bytes | None:
