@@ -233,6 +233,26 @@ def test_a_killed_first_run_leaves_nothing_a_reader_counts(spark, new_data, tmp_
     assert leftovers(out) == []
 
 
+def test_report_ignores_incomplete_run_folders_and_says_how_many(earlier, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(earlier, root)
+    hours = root.joinpath(*WINDOW[:-1])
+    shutil.copytree(hours / "10", hours / "11")
+    (hours / "11" / "_INCOMPLETE").write_bytes(b"")  # an s3:// run killed while uploading, downloaded
+    shutil.copytree(hours / "10", hours / "12")
+    (hours / "12" / "run_summary.json").unlink()  # ours, killed before its summary by an older version
+    (hours / "12" / "report.html").unlink()
+    stdout = report(root)
+    assert "history of 1 run(s) in 1 schedule(s)" in stdout
+    assert "ignored 2 incomplete run folder(s) (a run killed while writing them; re-run its window): " \
+           "ep/sched/2026/11/20/11, ep/sched/2026/11/20/12" in stdout
+    proc = subprocess.run([MODEL_MONITOR, "report", str(hours / "11")], capture_output=True, text=True, env=env(),
+                          timeout=300, cwd=REPO)
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"error: {hours / '11'} holds an incomplete run (_INCOMPLETE: it was killed while being written): re-run "
+        "its window")
+
+
 # ---------------------------------------------------------------- S3 kills
 
 
