@@ -321,43 +321,33 @@ def _spark_error_line(proc: subprocess.CompletedProcess, cwd: Path) -> str:
     return lines[-1]
 
 
-@pytest.mark.slow  # two Spark starts
-def test_wrong_format_is_one_line_naming_file_and_format(paths, tmp_path):
-    """A CSV read as Parquet (Spark's footer check names the file's last 4 bytes) and as JSON."""
+@pytest.mark.slow  # starts Spark
+def test_csv_read_as_parquet_is_one_line_naming_file_and_format(paths, tmp_path):
+    """Spark's footer check names the file's last 4 bytes; a CSV read as JSON: test_readers."""
     data = paths["data.csv"]
-    proc = _run_in(["-q", *_dq_baseline(paths, tmp_path / "out-pq")[:3], "--format", "parquet", "--output",
-                    str(tmp_path / "out-pq")], cwd=tmp_path)
+    proc = _run_in(["-q", "baseline", "--dataset", str(data), "--format", "parquet", "--output",
+                    str(tmp_path / "out")], cwd=tmp_path)
     tail = list(data.read_bytes()[-4:])
     assert _spark_error_line(proc, tmp_path) == (
         f"error: dataset_source {data} cannot be read as Parquet (--format parquet): file:{data} is not a "
         f"Parquet file. Expected magic number at tail, but found {tail}")
-    proc = _run_in(["-q", "baseline", "--dataset", str(data), "--format", "json", "--output",
-                    str(tmp_path / "out-json")], cwd=tmp_path)
-    first = data.read_text().splitlines()[0]
-    assert _spark_error_line(proc, tmp_path) == (
-        f"error: dataset_source {data} cannot be read as JSON (--format json): no record is a JSON object; "
-        f"the first line is {first!r}")
-    assert not (tmp_path / "out-pq").exists() and not (tmp_path / "out-json").exists()
+    assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.slow  # two Spark starts
-def test_empty_csv_is_no_data_like_a_header_only_one(tmp_path):
-    """Monitoring a dataset whose CSV is empty ends exactly as a header-only one does: Completed with no data,
-    exit 0, the same run summary (a baseline refuses both: test_readers.test_empty_inputs)."""
+@pytest.mark.slow  # starts Spark
+def test_empty_csv_is_no_data(tmp_path):
+    """Monitoring a dataset whose CSV is empty: Completed with no data, exit 0, as a header-only CSV
+    (test_readers.test_empty_and_header_only_csv_end_alike); a baseline refuses both (test_empty_inputs)."""
     (tmp_path / "empty.csv").write_text("")
-    (tmp_path / "header.csv").write_text("a,b\n")
-    ended = {}
-    for name in ("empty.csv", "header.csv"):
-        out = tmp_path / f"out-{name}"
-        proc = _run_in(["-q", *_dq_monitor({"data.csv": tmp_path / name, "out": out})], cwd=tmp_path)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        assert "Traceback" not in proc.stderr
-        summary = json.loads((out / "run_summary.json").read_text())
-        ended[name] = (proc.stdout.splitlines()[0],
-                       {k: summary[k] for k in ("status", "files_read", "records", "records_rejected")})
-    assert ended["empty.csv"] == ended["header.csv"] == (
-        "Completed: No data in window [beginning, end): 1 capture file(s) read, no record to profile: the files "
-        "hold no records.", {"status": "NoData", "files_read": 1, "records": 0, "records_rejected": {}})
+    out = tmp_path / "out"
+    proc = _run_in(["-q", *_dq_monitor({"data.csv": tmp_path / "empty.csv", "out": out})], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.splitlines()[0] == ("Completed: No data in window [beginning, end): 1 capture file(s) read, "
+                                           "no record to profile: the files hold no records.")
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert {k: summary[k] for k in ("status", "files_read", "records", "records_rejected")} == {
+        "status": "NoData", "files_read": 1, "records": 0, "records_rejected": {}}
     assert "spark-warehouse" not in [p.name for p in tmp_path.iterdir()]
 
 

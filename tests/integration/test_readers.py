@@ -118,6 +118,34 @@ def test_empty_inputs(spark, tmp_path):
                                                str(tmp_path / "o")), spark=spark)
 
 
+def test_empty_and_header_only_csv_end_alike(spark, tmp_path):
+    """Monitoring a dataset with no record — an empty CSV or one with only its header — is a NoData run both
+    ways, with the same message (the CLI case: test_cli_errors.test_empty_csv_is_no_data)."""
+    from helpers import simple_constraints
+
+    constraints = tmp_path / "constraints.json"
+    constraints.write_text(json.dumps(simple_constraints(["a", "b"])))
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("a,b\n")
+    ended = []
+    for name in ("empty.csv", "header.csv"):
+        outcome = run_job("data-quality", {"dataset_source": str(tmp_path / name), "dataset_format":
+                                           '{"csv": {"header": true}}', "output_path": str(tmp_path / f"o-{name}"),
+                                           "baseline_constraints": str(constraints)}, spark=spark)
+        ended.append((outcome.status, outcome.message, outcome.records, outcome.files_read))
+    assert ended[0] == ended[1] == ("NoData", "Completed: No data in window [beginning, end): 1 capture file(s) "
+                                    "read, no record to profile: the files hold no records.", 0, 1)
+
+
+def test_csv_read_as_json_names_file_and_format(spark, tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(UnreadableInputError) as e:
+        run_job("data-quality", BaselineParams(str(path), DatasetFormat("json"), str(tmp_path / "o")), spark=spark)
+    assert str(e.value) == (f"dataset_source {path} cannot be read as JSON (--format json): no record is a JSON "
+                            "object; the first line is 'a,b'")
+
+
 def test_unreadable_files_name_the_file(spark, tmp_path):
     (tmp_path / "d").mkdir()
     os.symlink(tmp_path / "gone.csv", tmp_path / "d" / "link.csv")
