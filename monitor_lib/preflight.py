@@ -66,8 +66,9 @@ def check_input(path: str, what: str, file: bool = False) -> None:
 
 def check_output(path: str, what: str = "output_path") -> None:
     """``path`` is a folder that can be written, or can be created: it is not a file, nothing on the way to it
-    is a file, and the output (when it exists) and the nearest existing folder above it take a new file (the
-    run is staged beside the output and renamed into place). ``s3://``: not checked here."""
+    is a file, and it takes a new file — the output itself when it exists (its run is staged beside it, or
+    inside it when its parent is read-only, e.g. a mounted volume), else the nearest existing folder above it,
+    where it will be created. ``s3://``: not checked here."""
     if is_s3(path):
         return
     local = os.path.abspath(_local(path))
@@ -81,8 +82,7 @@ def check_output(path: str, what: str = "output_path") -> None:
         parent = up
     if not os.path.isdir(parent):
         raise StorageError(f"{what} {path} cannot be created: {parent} is a file, not a folder")
-    for folder in ([local] if os.path.isdir(local) else []) + [parent]:
-        _probe(folder, path, what)
+    _probe(local if os.path.isdir(local) else parent, path, what)
 
 
 def _probe(folder: str, path: str, what: str) -> None:
