@@ -43,6 +43,9 @@ MAX_JSON_DEPTH = 1000
 levels of objects and arrays). A line (or payload) that fails to parse and nests deeper is
 ``too_deeply_nested``, not ``malformed_json`` (``malformed_payload``)."""
 
+BLANK = " \t\r\n\f\v"
+"""The characters of a blank line (``blank_line``): ASCII white space, as Python's ``bytes.strip``."""
+
 # The entries' markers (column ``c``): one per record, its group size in the profile is the record count.
 RECORD = "\x00record"
 REJECT = "\x00reject:"
@@ -134,7 +137,7 @@ def line_verdict(spec: CaptureSpec, j):
     us = F.unix_micros(ts)
     unparsed = j.isNull() | j["__bad"].isNotNull() | ~F.ltrim(line).startswith("{")
     kind = (
-        F.when(line.rlike(r"^\s*$"), F.lit(SKIP + "blank_line"))
+        F.when(F.length(F.trim(line, F.lit(BLANK))) == 0, F.lit(SKIP + "blank_line"))
         .when(too_large(line), F.lit(REJECT + "record_too_large"))
         .when(~is_valid_utf8(line), F.lit(REJECT + "invalid_utf8"))
         .when(unparsed & too_deep(line), F.lit(REJECT + "too_deeply_nested"))
