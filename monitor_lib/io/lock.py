@@ -52,11 +52,12 @@ class Holder:
     started: str  # ISO 8601, UTC
     token: str
     output: str
+    pid_started: str = ""  # the process's start time in clock ticks since boot (/proc), to tell a reused pid
 
     @staticmethod
     def me(output: str) -> Holder:
         return Holder(socket.gethostname(), os.getpid(), datetime.now(UTC).isoformat(timespec="seconds"),
-                      uuid.uuid4().hex, output)
+                      uuid.uuid4().hex, output, _process_start(os.getpid()))
 
     def to_json(self) -> bytes:
         return (json.dumps(asdict(self)) + "\n").encode()
@@ -65,7 +66,8 @@ class Holder:
     def parse(data: bytes) -> Holder | None:
         try:
             d = json.loads(data.decode("utf-8"))
-            return Holder(str(d["host"]), int(d["pid"]), str(d["started"]), str(d["token"]), str(d.get("output", "")))
+            return Holder(str(d["host"]), int(d["pid"]), str(d["started"]), str(d["token"]), str(d.get("output", "")),
+                          str(d.get("pid_started", "")))
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
 
@@ -102,10 +104,24 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (field 22 of /proc/<pid>/stat, clock ticks since boot); "" where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode("ascii", "replace")
+        return stat[stat.rindex(")") + 2:].split()[19]
+    except (OSError, ValueError, IndexError):
+        return ""
+
+
 def is_stale(holder: Holder, stale_after: float) -> bool:
-    """Dead pid on this host; on another host, older than ``stale_after`` seconds."""
+    """Dead pid on this host — or a live pid that is another process (its start time differs: the pid was
+    reused, e.g. in a new container with the same host name); on another host, older than ``stale_after``."""
     if holder.host == socket.gethostname():
-        return not _pid_alive(holder.pid)
+        if not _pid_alive(holder.pid):
+            return True
+        now = _process_start(holder.pid)
+        return bool(holder.pid_started and now and now != holder.pid_started)
     return holder.age() > stale_after
 
 

@@ -299,7 +299,11 @@ class _LocalStaging:
                     raise
                 self._move_into()
                 return
-            os.rename(self.dir, self.final)
+            try:
+                os.rename(self.dir, self.final)
+            except OSError:
+                os.rename(aside, self.final)  # the previous run back in place
+                raise
             shutil.rmtree(aside, ignore_errors=True)
         except OSError as e:
             raise StorageError(f"output_path {self.final} cannot be published from {self.dir}: "

@@ -413,6 +413,22 @@ def test_a_dead_holders_lock_is_taken_over_and_another_hosts_only_when_old(tmp_p
         assert json.loads(path.read_text())["pid"] == os.getpid()
     assert not path.exists()
 
+    # a live pid: the same process (its start time matches) holds it; another one reusing the pid does not
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        live = Holder.me(str(out))
+        live = Holder(live.host, sleeper.pid, live.started, "z", str(out), lock_mod._process_start(sleeper.pid))
+        path.write_bytes(live.to_json())
+        with pytest.raises(OutputLockedError, match=f"pid {sleeper.pid} on "), output_lock(str(out)):
+            pass
+        reused = Holder(live.host, sleeper.pid, live.started, "z", str(out), str(int(live.pid_started) - 1))
+        path.write_bytes(reused.to_json())
+        with output_lock(str(out)):
+            assert json.loads(path.read_text())["pid"] == os.getpid()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
     started = (datetime.now(UTC) - timedelta(minutes=10)).isoformat(timespec="seconds")
     path.write_bytes(Holder("elsewhere", 1, started, "y", str(out)).to_json())  # a live run on another host?
     with pytest.raises(OutputLockedError, match="pid 1 on elsewhere"), output_lock(str(out)):
