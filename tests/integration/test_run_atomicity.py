@@ -489,6 +489,22 @@ def test_the_s3_lock_refuses_takes_over_and_two_takers_do_not_both_win(bucket, t
     assert "Contents" not in bucket.list_objects_v2(Bucket=BUCKET, Prefix=key)
 
 
+def test_a_failed_s3_run_changes_nothing_and_releases_its_lock(bucket):
+    bucket.put_object(Bucket=BUCKET, Key="fail/out/statistics.json", Body=b"earlier")
+    with pytest.raises(RuntimeError), output_location(f"s3://{BUCKET}/fail/out", run=True) as folder:
+        assert bucket.get_object(Bucket=BUCKET, Key="fail/.out.lock")["Body"].read()  # held while it runs
+        Path(folder, "statistics.json").write_text("new")
+        folder.destination()  # executors handed the output: the folder is marked incomplete from here on
+        assert incomplete_run(f"s3://{BUCKET}/fail/out")
+        raise RuntimeError("the run failed")
+    # the lock is gone; the marker stays (executors may have written), so readers keep ignoring the folder
+    assert sorted(objects(bucket, "fail/")) == ["out/_INCOMPLETE", "out/statistics.json"]
+    assert objects(bucket, "fail/")["out/statistics.json"] == b"earlier"
+    with output_location(f"s3://{BUCKET}/fail/out", run=True) as folder:  # the re-run clears the marker
+        Path(folder, "statistics.json").write_text("new")
+    assert objects(bucket, "fail/") == {"out/statistics.json": b"new"}
+
+
 # ---------------------------------------------------------------- publishing, each way
 
 
