@@ -372,7 +372,7 @@ def _writable(folder: str) -> bool:
 
 # final output folder -> its staging folder, while a run writes: paths below the output handed to Spark
 # executors (destination()) go to the staging folder, not to the published run.
-_ACTIVE_LOCAL: dict[str, str] = {}
+_ACTIVE_LOCAL: dict[str, _LocalStaging] = {}
 
 
 def _staged_path(path: str) -> str:
@@ -380,8 +380,15 @@ def _staged_path(path: str) -> str:
     full = os.path.abspath(path)
     for final, staging in _ACTIVE_LOCAL.items():
         if full == final or full.startswith(final + os.sep):
-            return staging + full[len(final):]
+            return staging.dir + full[len(final):]
     return path
+
+
+def _active_run(path: str) -> _LocalStaging | None:
+    """The staging of the local run whose output holds ``path`` (a folder below it), if one is being written."""
+    full = os.path.abspath(path)
+    return next((staging for final, staging in _ACTIVE_LOCAL.items()
+                 if full == final or full.startswith(final + os.sep)), None)
 
 
 def incomplete_run(folder: str) -> bool:
@@ -565,7 +572,12 @@ def output_location(uri: str, kms_key: str | None = None, run: bool = False) -> 
             yield out
         return
     if not s3.is_s3(uri):
-        yield OutputFolder(ensure_dir(uri))
+        path = local_path(uri)
+        active = _active_run(path)  # a folder inside a run's output (metrics beside its files): staged with the run
+        if active is not None:
+            yield OutputFolder(ensure_dir(_staged_path(path)), os.path.abspath(path), None, active)
+        else:
+            yield OutputFolder(ensure_dir(path))
         return
     staging = _Staging(uri, kms_key)
     try:
@@ -608,7 +620,7 @@ def _run_output(uri: str, kms_key: str | None) -> Iterator[OutputFolder]:
     with output_lock(final, os.path.join(final, f"{INSIDE_PREFIX}lock") if inside else None):
         _recover_local(final)
         staging = _LocalStaging(final, inside)
-        _ACTIVE_LOCAL[final] = staging.dir
+        _ACTIVE_LOCAL[final] = staging
         try:
             yield OutputFolder(staging.dir, final, None, staging)
             staging.publish()
