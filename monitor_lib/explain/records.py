@@ -139,7 +139,7 @@ def capture_records(spark, config: ExplainConfig, params, source: str, fmt: Data
     named = F.map_from_entries(r["named"])
     by_name = F.array(*[F.element_at(named, F.lit(n)) for n in features])
     x = F.when(r["pos"].isNotNull(), r["pos"]).otherwise(by_name)
-    wrong = (F.when(r["bad"], F.lit("malformed_payload"))
+    wrong = (F.when(r["bad"], F.coalesce(r["kind"], F.lit("malformed_payload")))  # duplicate_key, too_deeply_nested …
              .when(r["too_many"] | (r["pos"].isNotNull() & (F.size(r["pos"]) != len(features))),
                    F.lit("wrong_field_count"))
              .when(r["named"].isNotNull() & F.exists(by_name, lambda v: v.isNull()), F.lit("missing_feature")))

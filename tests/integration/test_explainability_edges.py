@@ -202,6 +202,9 @@ def world(spark, tmp_path_factory):
     lines.append(capture_line(json.dumps({"age": 30.0, "income": 2.0, "tenure": 1.0}), "0.5",
                               time="2026-11-20T12:07:00Z", in_type="application/json", in_encoding="JSON",
                               event_id="no-calls"))
+    lines.append(capture_line('{"age": 30.0, "income": 2.0, "tenure": 1.0, "calls": 3.0, "age": 99.0}', "0.5",
+                              time="2026-11-20T12:08:00Z", in_type="application/json", in_encoding="JSON",
+                              event_id="age-twice"))  # a key named twice: never explained with either value
     (w.hour_dir(12) / "capture-12.jsonl").write_text("\n".join(lines) + "\n")
     w.windows[12] = np.vstack([batched, by_name])
     assert main(w.monitor_args(12)) == 0
@@ -358,9 +361,9 @@ def test_json_requests_batched_and_by_name(world):
     w = world
     out = w.out(12)
     summary = read_json(out / "run_summary.json")
-    assert summary["records"] == 42 and summary["records_rejected"] == {"missing_feature": 1}
+    assert summary["records"] == 42 and summary["records_rejected"] == {"missing_feature": 1, "duplicate_key": 1}
     assert summary["records_skipped"] == {}
-    assert summary["records"] + 1 == 10 * 3 + 12 + 1  # every record of every request: 10 × 3 batched, 13 objects
+    assert summary["records"] + 2 == 10 * 3 + 12 + 2  # every record of every request: 10 × 3 batched, 14 objects
     background = np.loadtxt(w.baseline / "explanations_shap" / "baseline.csv", delimiter=",", ndmin=2)
     phi = shap_reference(churn_score(w.model), background, w.windows[12], nsamples=14)
     assert_close(list(global_shap(read_json(out / "analysis.json")).values()), np.abs(phi).mean(axis=0))
