@@ -177,9 +177,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             for name in p.violated:
                 counts[name] = counts.get(name, 0) + 1
         often = ", ".join(f"{k} ({v})" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+        failed = sum(1 for p in runs if p.status == "Failed")
         print(f"  {schedule} ({kind.replace('-', ' ')}): {len(runs)} runs, "
-              f"{sum(1 for p in runs if p.violated)} with violations; last {runs[-1].when:%Y-%m-%d %H:%M} "
-              f"{runs[-1].status}" + (f"; most violated: {often}" if often else ""))
+              f"{sum(1 for p in runs if p.violated)} with violations" + (f", {failed} failed" if failed else "")
+              + f"; last {runs[-1].when:%Y-%m-%d %H:%M} {runs[-1].status}"
+              + (f"; most violated: {often}" if often else ""))
     if not points:
         print(f"  no monitoring run found under {root} (folders with run_summary.json or constraint_violations.json)")
     return EXIT_OK

@@ -50,7 +50,7 @@ font-size: 12px; margin: 2px 0; }
 .cm td { text-align: right; min-width: 56px; }
 .strip a { display: inline-block; width: 14px; height: 14px; margin: 1px; border-radius: 2px; }
 .strip .Completed { background: #8ce99a; } .strip .CompletedWithViolations { background: var(--bad); }
-.strip .NoData { background: #ffe066; }
+.strip .NoData { background: #ffe066; } .strip .Failed { background: #343a40; }
 a { color: var(--cur); }
 nav a { margin-right: 10px; }
 footer { color: var(--muted); font-size: 12px; padding: 0 28px 24px; }

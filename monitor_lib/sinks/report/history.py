@@ -268,11 +268,12 @@ def render_history(root: str, points: list[RunPoint], base: str) -> str:
     for (schedule, kind), runs in groups.items():
         bad = sum(1 for p in runs if p.violated)
         nodata = sum(1 for p in runs if p.status == "NoData")
+        failed = sum(1 for p in runs if p.status == "Failed")  # records read but (too many) not readable
         rows.append((esc(schedule), esc(_title(kind)), str(len(runs)), f"<span class='bad'>{bad}</span>"
-                     if bad else "0", str(nodata), esc(_label(runs[0].when)), esc(_label(runs[-1].when)),
-                     status_badge(runs[-1].status)))
-    sections.append(section("Schedules", table(("schedule", "kind", "runs", "with violations", "no data", "first",
-                                                "last", "last status"), rows, numeric=(2, 3, 4)),
+                     if bad else "0", str(nodata), f"<span class='bad'>{failed}</span>" if failed else "0",
+                     esc(_label(runs[0].when)), esc(_label(runs[-1].when)), status_badge(runs[-1].status)))
+    sections.append(section("Schedules", table(("schedule", "kind", "runs", "with violations", "no data", "failed",
+                                                "first", "last", "last status"), rows, numeric=(2, 3, 4, 5)),
                             legend((svg.CURRENT, "value"), (svg.THRESHOLD, "threshold (dashed)"),
                                    (svg.VIOLATION, "violation"))))
     for (schedule, kind), runs in groups.items():

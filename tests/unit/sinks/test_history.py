@@ -40,3 +40,20 @@ def test_which_folders_are_runs():
     # the real container's folders in the shared fixtures are still read as runs
     runs, incomplete = scan_run_folders(str(FIXTURES))
     assert [r.rsplit("/", 1)[1] for r in runs] == ["sdk-monitor-taxi-violations"] and incomplete == []
+
+
+def test_a_failed_run_has_its_own_square_and_count():
+    """A window whose records could not be read (status Failed, issue 17 defect 5) is neither a clean run nor an
+    empty hour: its own colour in the strip and its own column in the schedules table."""
+    points = [_point(10, {}, {}), _point(11, {}, {}), _point(12, {}, {})]
+    points[1].status, points[2].status = "Failed", "NoData"
+    html = render_history("/root", points, "/root")
+    squares = re.findall(r'<a class="(\w+)" title="([^"]*)"', html)
+    assert [c for c, _ in squares] == ["Completed", "Failed", "NoData"]
+    assert squares[1][1].endswith(": Failed")
+    table = re.search(r"<h2>Schedules</h2><table>(.*?)</table>", html, re.S).group(1)
+    columns = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table)
+    row = dict(zip(columns, cells, strict=True))
+    assert (row["runs"], row["no data"], row["failed"]) == ("3", "1", "<span class='bad'>1</span>")
+    assert ".strip .Failed {" in html
