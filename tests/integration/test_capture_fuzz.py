@@ -36,7 +36,7 @@ WINDOW = {"start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T11:00:00
 FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}'
 JS = {"in_encoding": "JSON", "in_type": "application/json"}
 STATUSES = {"Completed", "CompletedWithViolations", "NoData", "Failed"}
-EXAMPLES = 25
+EXAMPLES = 30
 TALLY: Counter = Counter()  # over the whole fuzz run: files, lines, mutations and outcomes (printed at the end)
 
 # each deterministic mutation and the kind its line must land in
@@ -82,7 +82,7 @@ def _flavour(args: tuple[list[list[tuple]], str]) -> list[list[tuple]]:
     return files
 
 
-capture_files = st.tuples(st.lists(st.lists(item, min_size=3, max_size=60), min_size=1, max_size=3),
+capture_files = st.tuples(st.lists(st.lists(item, min_size=12, max_size=80), min_size=1, max_size=3),
                           st.sampled_from(["mixed", "no_good", "skipped_only", "mixed"])).map(_flavour)
 
 
