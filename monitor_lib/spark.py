@@ -4,12 +4,12 @@ Spark settings come from the usual places — spark-submit flags, ``spark-defaul
 ``SPARK_CONF_DIR``, ``PYSPARK_SUBMIT_ARGS`` — and this module only adds defaults for what nobody set.
 Local mode (``local[*]``) is used only when no master is configured anywhere.
 
-When this process starts the JVM itself, the SQL warehouse (``spark.sql.warehouse.dir``, which Spark would create
-as an empty ``spark-warehouse/`` in the working directory) goes to a temporary folder removed at exit, unless it
-is configured. The task-failure loggers of the driver (``Executor``, ``TaskSetManager``) are silenced: a failed
-read or job reaches the caller as an exception, which the edges print as one line naming the file; their Java
-stack traces (a hundred lines for a CSV read as Parquet) come back with ``MODEL_MONITOR_DEBUG=1`` or
-``MODEL_MONITOR_SPARK_LOG_LEVEL=INFO`` (or more verbose).
+When this process creates the SparkContext (plain Python, or under spark-submit), the SQL warehouse
+(``spark.sql.warehouse.dir``, which Spark would create as an empty ``spark-warehouse/`` in the working directory)
+goes to a temporary folder removed at exit, unless it is configured. The task-failure loggers of the driver
+(``Executor``, ``TaskSetManager``) are silenced: a failed read or job reaches the caller as an exception, which
+the edges print as one line naming the file; their Java stack traces (a hundred lines for a CSV read as Parquet)
+come back with ``MODEL_MONITOR_DEBUG=1`` or ``MODEL_MONITOR_SPARK_LOG_LEVEL=INFO`` (or more verbose).
 """
 
 from __future__ import annotations
@@ -95,12 +95,12 @@ def get_spark(app_name: str = "spark-model-monitor"):
             # Python workers (record_preprocessor_script) run this interpreter, with this package and
             # pyarrow, not whatever `python3` is first on PATH
             os.environ["PYSPARK_PYTHON"] = sys.executable
-        if _configured("spark.sql.warehouse.dir", "spark.sql.warehouse.dir") is None:
-            builder = builder.config("spark.sql.warehouse.dir", _temporary_warehouse())
         if _configured("spark.ui.showConsoleProgress", "spark.ui.showConsoleProgress") is None:
             # the stage progress bar ends without a newline when a stage fails, and the one-line error
             # would be glued to it; progress is logged by the stages themselves
             builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if SparkContext._active_spark_context is None and not _warehouse_configured():
+        builder = builder.config("spark.sql.warehouse.dir", _temporary_warehouse())
     spark = builder.getOrCreate()
     conf = spark.sparkContext.getConf()
     for key, value in _DEFAULTS.items():
@@ -112,6 +112,19 @@ def get_spark(app_name: str = "spark-model-monitor"):
         _silence(spark, _TASK_FAILURE_LOGGERS)
     log.info("spark %s, master %s", spark.version, spark.sparkContext.master)
     return spark
+
+
+def _warehouse_configured() -> bool:
+    """Whether ``spark.sql.warehouse.dir`` is set anywhere: spark-defaults.conf or PYSPARK_SUBMIT_ARGS, or — when
+    spark-submit started the JVM — its ``--conf``, which are the JVM's system properties."""
+    if _configured("spark.sql.warehouse.dir", "spark.sql.warehouse.dir") is not None:
+        return True
+    if not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        return False
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # connects to spark-submit's JVM (it starts none)
+    return SparkConf().contains("spark.sql.warehouse.dir")
 
 
 def _temporary_warehouse() -> str:

@@ -83,8 +83,9 @@ def simple_constraints(names: list[str], inferred_type: str = "Fractional", **mo
                                          for n in names], "monitoring_config": config}
 
 
-def run_process(cmd, env_extra=None, env=None, timeout=600):
-    """Run a command from the repository root with the current environment (minus PySpark's gateway)."""
+def run_process(cmd, env_extra=None, env=None, timeout=600, cwd=None):
+    """Run a command from the repository root (or ``cwd``) with the current environment (minus PySpark's
+    gateway)."""
     import os
     import subprocess
 
@@ -92,7 +93,7 @@ def run_process(cmd, env_extra=None, env=None, timeout=600):
     env.update(env_extra or {})
     env.pop("PYSPARK_GATEWAY_PORT", None)
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
-                          cwd=Path(__file__).resolve().parents[1])
+                          cwd=cwd or Path(__file__).resolve().parents[1])
 
 
 # ---------------------------------------------------------------- headless Chromium (Debian's package)

@@ -94,10 +94,14 @@ def test_spark_submit_job_and_spark_conf_dir(tmp_path, fixtures):
     """`spark-submit jobs/model_monitor.py baseline` and, for the CLI, the master from spark-defaults.conf."""
     data = fixtures / "sdk-pipeline-dq-baseline" / "baseline_dataset.csv"
     bin_dir = Path(sys.executable).parent
-    r = _run([str(bin_dir / "spark-submit"), "--master", "local[2]", "jobs/model_monitor.py", "baseline",
-              "--dataset", str(data), "--format", "csv", "--no-header", "--output", str(tmp_path / "submit")],
-             {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable})
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    r = _run([str(bin_dir / "spark-submit"), "--master", "local[2]", str(REPO / "jobs" / "model_monitor.py"),
+              "baseline", "--dataset", str(data), "--format", "csv", "--no-header", "--output",
+              str(tmp_path / "submit")],
+             {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}, cwd=workdir)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert list(workdir.iterdir()) == []  # no spark-warehouse/ left in the working directory (issue 17)
     assert "Spark master local[2]" in r.stdout
     assert json.loads((tmp_path / "submit" / "run_summary.json").read_text())["spark_master"] == "local[2]"
 
