@@ -17,6 +17,7 @@ import tempfile
 from typing import Any
 
 from monitor_lib.errors import DatasetNotFoundError, StorageError, UnreadableInputError
+from monitor_lib.io.storage import local_path
 from monitor_lib.io.uri import is_s3
 from monitor_lib.params import declared, existing_file
 
@@ -36,16 +37,12 @@ def check_paths(params: Any) -> None:
             check_input(value, spec.env, file=kind == "input_file")
 
 
-def _local(path: str) -> str:
-    return path[len("file://"):] if path.startswith("file://") else path
-
-
 def check_input(path: str, what: str, file: bool = False) -> None:
     """``path`` exists (a file when ``file``) and can be read: a file opened, a folder listed (``s3://``: not
     checked here)."""
     if is_s3(path):
         return
-    local = _local(path)
+    local = local_path(path)
     if not os.path.exists(local):
         broken = " (a broken link)" if os.path.islink(local) else ""
         raise DatasetNotFoundError(f"{what} {path} does not exist{broken}")
@@ -71,7 +68,7 @@ def check_output(path: str, what: str = "output_path") -> None:
     where it will be created. ``s3://``: not checked here."""
     if is_s3(path):
         return
-    local = os.path.abspath(_local(path))
+    local = os.path.abspath(local_path(path))
     if os.path.exists(local) and not os.path.isdir(local):
         raise StorageError(f"{what} {path} is a file, not a folder: give a folder (it is created if needed)")
     parent = os.path.dirname(local)
@@ -90,7 +87,7 @@ def _probe(folder: str, path: str, what: str) -> None:
     try:
         fd, probe = tempfile.mkstemp(prefix=PROBE_PREFIX, dir=folder)
     except OSError as e:
-        where = "" if os.path.abspath(_local(path)) == folder else f" ({folder} is not)"
+        where = "" if os.path.abspath(local_path(path)) == folder else f" ({folder} is not)"
         raise StorageError(f"{what} {path} is not writable{where}: {e.strerror or e}") from None
     os.close(fd)
     os.remove(probe)

@@ -47,7 +47,6 @@ def run(monitor: Monitor, phase: Phase, params: Any, spark=None, analyzer_root: 
         ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public)
         ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
         outcome = _execute(monitor, phase, params, ctx, started)
-    outcome.output_path = out.public(str(out))
     _postprocess(getattr(params, "post_analytics_processor_script", None))  # it reads the published files
     sinks.write(_sink_context(monitor, phase, params, outcome, ctx, analyzer_root), sinks.PUBLISHED)
     return outcome
@@ -60,9 +59,7 @@ def run_nested(monitor: Monitor, phase: Phase, params: Any, parent: RunContext, 
     os.makedirs(folder, exist_ok=True)
     ctx = RunContext(out=folder, spark_factory=lambda: parent.spark, public=parent.public)
     ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
-    outcome = _execute(monitor, phase, params, ctx, time.monotonic())
-    outcome.output_path = parent.public(folder)
-    return outcome
+    return _execute(monitor, phase, params, ctx, time.monotonic())
 
 
 def _sink_context(monitor, phase, params, outcome, ctx: RunContext, analyzer_root: str | None = None):

@@ -81,6 +81,9 @@ class Holder:
             return float("inf")
 
 
+_RETRY = Holder("?", 0, "", "", "")  # no holder known (released, being written, or taken meanwhile): try again
+
+
 def _seconds(env: str, default: float) -> float:
     raw = os.environ.get(env, "").strip()
     if not raw:
@@ -172,24 +175,24 @@ class _LocalLock:
         try:
             fd = os.open(self.path, os.O_RDWR)
         except FileNotFoundError:
-            return Holder("?", 0, "", "", "")  # released meanwhile: try again
+            return _RETRY  # released meanwhile: try again
         keep = False
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:  # its holder is alive
-                return Holder.parse(_read_fd(fd)) or Holder("?", 0, "", "", "")
+                return Holder.parse(_read_fd(fd)) or _RETRY
             try:
                 same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
             except FileNotFoundError:
                 same = False
             if not same:  # released and maybe re-created meanwhile: try again
-                return Holder("?", 0, "", "", "")
+                return _RETRY
             data = _read_fd(fd)
             holder = Holder.parse(data)
             if holder is None:
                 if time.time() - os.fstat(fd).st_mtime < _UNREADABLE_GRACE:
-                    return Holder("?", 0, "", "", "")
+                    return _RETRY
             elif not is_stale(holder, stale_after):
                 return holder
             os.ftruncate(fd, 0)
@@ -248,19 +251,19 @@ class _S3Lock:
                 got = client.get_object(Bucket=bucket, Key=key)
             except ClientError as e:
                 if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                    return Holder("?", 0, "", "", "")  # released meanwhile: try again
+                    return _RETRY  # released meanwhile: try again
                 raise
             holder = Holder.parse(got["Body"].read())
             if holder is not None and not is_stale(holder, stale_after):
                 return holder
             if holder is None and (datetime.now(UTC) - got["LastModified"]).total_seconds() < _UNREADABLE_GRACE:
-                return Holder("?", 0, "", "", "")
+                return _RETRY
             try:
                 self.etag = client.put_object(Bucket=bucket, Key=key, Body=self.holder.to_json(),
                                               IfMatch=got["ETag"])["ETag"]
             except ClientError as e:
                 if _precondition_failed(e):  # another taker was first
-                    return Holder("?", 0, "", "", "")
+                    return _RETRY
                 raise
         log.warning("took over the stale lock %s of %s", self.path,
                     holder.describe() if holder else "an unreadable lock object")

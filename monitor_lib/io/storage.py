@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import errno
 import gzip
+import io
 import logging
 import os
 import shutil
@@ -170,8 +171,7 @@ class _Staging:
         if self.run and not self.marked:
             target = s3.join(self.uri, INCOMPLETE)
             with s3.write_errors("output_path", target):
-                bucket, key = s3.split(target)
-                self.settings.client().put_object(Bucket=bucket, Key=key, Body=b"", **s3._encryption(self.kms_key))
+                s3.upload_stream(io.BytesIO(), target, self.settings, self.kms_key)
             self.marked = True
 
     def publish(self) -> None:
@@ -377,11 +377,8 @@ _ACTIVE_LOCAL: dict[str, _LocalStaging] = {}
 
 def _staged_path(path: str) -> str:
     """``path`` in the staging folder of the run writing it when it lies below that run's output, else as given."""
-    full = os.path.abspath(path)
-    for final, staging in _ACTIVE_LOCAL.items():
-        if full == final or full.startswith(final + os.sep):
-            return staging.dir + full[len(final):]
-    return path
+    staging = _active_run(path)
+    return path if staging is None else staging.dir + os.path.abspath(path)[len(staging.final):]
 
 
 def _active_run(path: str) -> _LocalStaging | None:
