@@ -3,7 +3,8 @@ files) out. The CLI, ``analyze``, ``spark-submit`` of ``jobs/model_monitor.py`` 
 
 A run: check the phase's rules → take the output's lock and open its staging (a local output is staged in a
 hidden folder beside it, an ``s3://`` output in a local folder; see ``storage.output_location(run=True)``) → the
-phase's ``run`` → the ``output`` sinks (SageMaker files, rejected sample, CloudWatch, report, run summary) →
+phase's ``run`` (the sinks' ``start`` before it, their ``fail`` if it raises) → the ``output`` sinks (SageMaker files,
+rejected sample, CloudWatch files, report, PutMetricData, notifications, lineage, run summary) →
 publish the run in one step (nothing changes on failure) and release the lock → the user's
 ``postprocess_handler`` (it reads the published files) → the ``published`` sinks (the container's exit message).
 """
@@ -46,7 +47,13 @@ def run(monitor: Monitor, phase: Phase, params: Any, spark=None, analyzer_root: 
     with output_location(params.output_path, getattr(params, "output_kms_key", None), run=True) as out:
         ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public)
         ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
-        outcome = _execute(monitor, phase, params, ctx, started)
+        before = _sink_context(monitor, phase, params, None, ctx, analyzer_root)
+        sinks.started(before)
+        try:
+            outcome = _execute(monitor, phase, params, ctx, started)
+        except BaseException as e:
+            sinks.failed(before, e)
+            raise
     _postprocess(getattr(params, "post_analytics_processor_script", None))  # it reads the published files
     sinks.write(_sink_context(monitor, phase, params, outcome, ctx, analyzer_root), sinks.PUBLISHED)
     return outcome
@@ -57,19 +64,20 @@ def run_nested(monitor: Monitor, phase: Phase, params: Any, parent: RunContext, 
     same Spark session, same staging, its own files."""
     folder = os.path.join(parent.out, subfolder)
     os.makedirs(folder, exist_ok=True)
-    ctx = RunContext(out=folder, spark_factory=lambda: parent.spark, public=parent.public)
+    ctx = RunContext(out=folder, spark_factory=lambda: parent.spark, public=parent.public, run_id=parent.run_id)
     ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
     return _execute(monitor, phase, params, ctx, time.monotonic())
 
 
 def _sink_context(monitor, phase, params, outcome, ctx: RunContext, analyzer_root: str | None = None):
-    return sinks.SinkContext(monitor, phase, params, outcome, ctx.out, ctx.public, analyzer_root)
+    return sinks.SinkContext(monitor, phase, params, outcome, ctx.out, ctx.public, analyzer_root, ctx.run_id)
 
 
 def _execute(monitor: Monitor, phase: Phase, params: Any, ctx: RunContext, started: float) -> RunOutcome:
     outcome = phase.run(params, ctx)
     outcome.output_path = ctx.public(ctx.out)  # where the run is published, not its staging folder
     outcome.spark_master = ctx.spark_master
+    outcome.run_id = ctx.run_id
     outcome.seconds = time.monotonic() - started
     sinks.write(_sink_context(monitor, phase, params, outcome, ctx), sinks.OUTPUT)
     log.info("%s %s: outputs in %s", monitor.name, phase.name, ctx.public(ctx.out))

@@ -64,21 +64,17 @@ from typing import Any
 
 import jmespath
 import numpy as np
-import urllib3
 from jmespath.exceptions import JMESPathError
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, NewConnectionError, ReadTimeoutError
-from urllib3.util.retry import Retry
 
 from monitor_lib.errors import ConfigError, MonitorError
 from monitor_lib.explain.spec import PredictorSpec
+from monitor_lib.io import http
+from monitor_lib.io.http import RETRY_AFTER_MAX, RETRY_STATUSES, check_url  # noqa: F401  (documented here)
 
 CSV = "text/csv"
 JSON_LINES = "application/jsonlines"
 JSON = "application/json"
 SUPPORTED_TYPES = (CSV, JSON_LINES, JSON)
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-RETRY_AFTER_MAX = 120  # seconds: a longer Retry-After is cut to this
-BODY_EXCERPT = 200  # characters of an answer quoted in a message
 
 DEFAULT_JSON_LINES_TEMPLATE = '{"features":$features}'
 DEFAULT_JSON_TEMPLATE = "$records"
@@ -411,9 +407,7 @@ def _count(output: float | list) -> str:
     return f"{len(output)} (a list)" if isinstance(output, list) else "1 (a number)"
 
 
-def _excerpt(text: str, limit: int = BODY_EXCERPT) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "…"
+_excerpt = http.excerpt
 
 
 # -- rate limit ------------------------------------------------------------------------------------------------
@@ -452,82 +446,25 @@ def _rate_limiter(spec: PredictorSpec) -> _RateLimiter | None:
 
 # -- HTTP ------------------------------------------------------------------------------------------------------
 
-_pool: tuple[int, urllib3.PoolManager] | None = None  # (pid, pool): one per process
-
-
-def _pool_manager() -> urllib3.PoolManager:
-    global _pool
-    with _lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), urllib3.PoolManager(num_pools=8, maxsize=8))
-        return _pool[1]
-
-
-class _FirstDelayRetry(Retry):
-    """urllib3's back-off skips the delay before the first retry: here the first retry waits ``backoff_factor``
-    seconds, each later one twice the one before."""
-
-    def get_backoff_time(self) -> float:
-        errors = 0
-        for attempt in reversed(self.history):
-            if attempt.redirect_location is not None:
-                break
-            errors += 1
-        return 0.0 if errors == 0 else float(min(self.backoff_max, self.backoff_factor * 2 ** (errors - 1)))
-
-
-def _retry(spec: PredictorSpec) -> Retry:
-    return _FirstDelayRetry(total=spec.max_retries, backoff_factor=spec.backoff_seconds,
-                           status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"POST"}),
-                           respect_retry_after_header=True, retry_after_max=RETRY_AFTER_MAX, raise_on_status=False)
-
 
 def _http_sender(spec: PredictorSpec) -> Callable[[bytes], bytes]:
     url = spec.endpoint_url
     where = _where(spec)
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme not in ("http", "https"):
-        raise ConfigError(f"predictor.endpoint_url {url!r} must be an http:// or https:// URL")
+    check_url(url, "predictor.endpoint_url", show=True)
     headers = {"Content-Type": spec.content_type, "Accept": spec.accept_type or spec.content_type}
-    timeout = urllib3.Timeout(total=spec.timeout_seconds)
-    attempts_max = spec.max_retries + 1
 
     def send(body: bytes) -> bytes:
         try:
-            response = _pool_manager().request("POST", url, body=body, headers=headers, retries=_retry(spec),
-                                               timeout=timeout)
-        except MaxRetryError as e:
-            raise EndpointError(_unreachable(where, e.reason, attempts_max, spec.timeout_seconds)) from None
-        except HTTPError as e:
-            raise EndpointError(f"{where} cannot be called: {_clean(str(e))}") from None
-        if 200 <= response.status < 300:
-            return response.data
-        history = response.retries.history if response.retries is not None else ()
-        attempts = len(history) + 1
-        text = response.data.decode("utf-8", "replace")
-        raise EndpointError(f"{where} answered HTTP {response.status} after {attempts} "
-                            f"attempt{'s' if attempts > 1 else ''}: {_excerpt(text) or '(empty body)'}")
+            answer = http.post(url, body, headers, where=where, timeout_seconds=spec.timeout_seconds,
+                               max_retries=spec.max_retries, backoff_seconds=spec.backoff_seconds)
+        except http.HttpError as e:
+            raise EndpointError(str(e)) from None
+        if answer.ok:
+            return answer.data
+        raise EndpointError(f"{where} answered HTTP {answer.status} after {answer.attempts} "
+                            f"attempt{'s' if answer.attempts > 1 else ''}: {_excerpt(answer.text) or '(empty body)'}")
 
     return send
-
-
-def _unreachable(where: str, reason: Exception | None, attempts: int, timeout: float) -> str:
-    tries = f"after {attempts} attempt{'s' if attempts > 1 else ''}"
-    text = _clean(str(reason))
-    if isinstance(reason, NewConnectionError):  # before ConnectTimeoutError: urllib3 derives it from that
-        if "refused" in text.lower() or isinstance(reason.__cause__ or reason.__context__, ConnectionRefusedError):
-            return f"{where} refused the connection {tries}: is the model server running and listening there?"
-        return f"{where} cannot be reached {tries}: {text}"
-    if isinstance(reason, ConnectTimeoutError):
-        return f"{where} cannot be reached: the connection timed out ({timeout:g} s) {tries}"
-    if isinstance(reason, ReadTimeoutError):
-        return f"{where} did not answer within {timeout:g} s ({tries})"
-    return f"{where} cannot be reached {tries}: {text}"
-
-
-def _clean(text: str) -> str:
-    """urllib3's messages without the ``<urllib3.connection.HTTPConnection object at 0x…>:`` prefixes."""
-    return _excerpt(re.sub(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*", "", text))
 
 
 # -- SageMaker -------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ report. ``model-monitor report`` rebuilds outcomes from run folders (:meth:`RunO
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +74,7 @@ class RunOutcome:
     artifacts: Any = None  # the monitor's in-memory results, for the report and the API (not serialised)
     no_data_reason: str = ""
     failure_reason: str = ""  # set: the run ends Failed (see monitor_lib.monitors.common.rejection_failure)
+    run_id: str = ""  # the run's UUID (RunContext.run_id): run_summary.json, lineage events, notifications
 
     # ---------------------------------------------------------------- derived
 
@@ -109,6 +111,8 @@ class RunOutcome:
     def summary(self) -> dict[str, Any]:
         """``run_summary.json``: the common entries, then the monitor's ``details``."""
         doc: dict[str, Any] = {"job": self.job, "monitor": self.monitor, "phase": self.phase, "status": self.status}
+        if self.run_id:
+            doc["run_id"] = self.run_id
         if self.endpoint is not None or self.schedule is not None or self.phase != "baseline":
             doc.update(endpoint=self.endpoint, schedule=self.schedule)
         if self.phase != "baseline":
@@ -125,7 +129,7 @@ class RunOutcome:
             doc["failure_reason"] = self.failure_reason
         return doc
 
-    COMMON = ("job", "monitor", "phase", "status", "endpoint", "schedule", "window", "files_read", "records",
+    COMMON = ("job", "monitor", "phase", "status", "run_id", "endpoint", "schedule", "window", "files_read", "records",
               "records_rejected", "records_skipped", "violations", "violations_by_check", "spark_master", "seconds",
               "files", "message", "no_data_reason", "failure_reason")
 
@@ -151,7 +155,7 @@ class RunOutcome:
                    spark_master=str(doc.get("spark_master") or ""), output_path=folder,
                    details={k: v for k, v in doc.items() if k not in cls.COMMON},
                    no_data_reason=str(doc.get("no_data_reason") or ""),
-                   failure_reason=str(doc.get("failure_reason") or ""))
+                   failure_reason=str(doc.get("failure_reason") or ""), run_id=str(doc.get("run_id") or ""))
 
 
 @dataclass
@@ -163,6 +167,7 @@ class RunContext:
     public: Callable[[str], str] = lambda path: path  # where a file written under ``out`` ends up
     # run another phase into a subfolder of this output (same Spark session, same staging): set by the runner
     run_nested: Callable[..., RunOutcome] | None = None
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))  # one per run (a nested phase shares it)
     _spark: Any = None
 
     @property

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from monitor_lib.errors import ConfigError
 from monitor_lib.io.dataset_format import DatasetFormat
-from monitor_lib.params import check_required, enabled, existing_file, json_text, number, param
+from monitor_lib.params import check_required, enabled, existing_file, integer, json_text, number, param
 from monitor_lib.timefmt import iso_utc, parse_time
 
 DEFAULT_CAPTURE_FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}'
@@ -57,6 +57,11 @@ class DatasetParams:
     html_report: bool = param("html_report", "draw report.html in the output folder (Enabled or Disabled)",
                               parse=enabled, default=True, default_text="Enabled", flag="--no-html-report",
                               switch=True, switch_value="Disabled", group="outputs")
+    lineage: bool = param("lineage", "write the run's OpenLineage events (openlineage_events.jsonl) and lineage.json "
+                          "(digests of inputs, baseline files and code) in the output folder; the events are also "
+                          "POSTed to OPENLINEAGE_URL when that is set (Enabled or Disabled)", parse=enabled,
+                          default=True, default_text="Enabled", flag="--no-lineage", switch=True,
+                          switch_value="Disabled", group="outputs")
 
     def __post_init__(self) -> None:
         check_required(self)
@@ -85,6 +90,36 @@ class MonitoringParams(DatasetParams):
     post_analytics_processor_script: str | None = param(
         "post_analytics_processor_script", "a .py defining postprocess_handler(), run after the analysis",
         parse=existing_file, group="outputs")
+    put_metric_data: bool = param(
+        "put_metric_data", "publish the run's CloudWatch metrics with PutMetricData (credentials, region and "
+        "AWS_ENDPOINT_URL_CLOUDWATCH from the environment; Enabled or Disabled)", parse=enabled, default=False,
+        default_text="Disabled", switch=True, group="alerts")
+    cloudwatch_namespace: str | None = param(
+        "cloudwatch_namespace", "the namespace PutMetricData publishes to", group="alerts",
+        default_text="aws/sagemaker/Endpoints/<data|model|bias|explainability>-metrics")
+    sns_topic_arn: str | None = param("sns_topic_arn", "publish the run's notification to this SNS topic",
+                                      group="alerts")
+    webhook_url: str | None = param(
+        "webhook_url", "POST the run's notification to this URL, signed per Standard Webhooks with the secret in "
+        "MODEL_MONITOR_WEBHOOK_SECRET (whsec_…)", group="alerts")
+    slack_webhook_url: str | None = param(
+        "slack_webhook_url", "post the run's notification to this Slack incoming webhook (a secret: prefer the "
+        "MODEL_MONITOR_SLACK_WEBHOOK_URL environment variable)", group="alerts")
+    pagerduty_routing_key: str | None = param(
+        "pagerduty_routing_key", "PagerDuty Events v2: trigger an alert per violation, resolve it when a later "
+        "window is clean (a secret: prefer the MODEL_MONITOR_PAGERDUTY_ROUTING_KEY environment variable)",
+        group="alerts")
+    notify_on: str = param("notify_on", "which runs notify SNS, the webhook and Slack: violations (runs with "
+                           "violations, and failed runs) or always", choices=("violations", "always"),
+                           default="violations", group="alerts")
+    report_url: str | None = param(
+        "report_url", "the link to this run's report in notifications", group="alerts",
+        default_text="where report.html is written (a path or s3:// URI)")
+    notify_timeout_seconds: float = param("notify_timeout_seconds", "timeout of each notification request",
+                                          parse=number, default=10.0, group="alerts")
+    notify_max_retries: int = param("notify_max_retries", "retries of a notification answered 429 or 5xx, or "
+                                    "unanswered (1 s, then doubling)", parse=integer(0, 10), default=3,
+                                    group="alerts")
     max_rejected_fraction: float = param(
         "max_rejected_fraction", "a monitoring run whose rejected records exceed this share of the records read "
         "(rejected / (analysed + rejected); skipped lines do not count) ends Failed, exit code 3; a window whose "

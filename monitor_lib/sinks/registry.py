@@ -24,7 +24,16 @@ import logging
 from importlib.metadata import entry_points
 
 from monitor_lib.errors import ConfigError
-from monitor_lib.sinks.base import OUTPUT, PUBLISHED, Sink, SinkContext  # noqa: F401  (the sinks' interface)
+from monitor_lib.sinks.base import (  # noqa: F401  (the sinks' interface)
+    FAILED,
+    OUTPUT,
+    PUBLISHED,
+    SENT,
+    SKIPPED,
+    Sink,
+    SinkContext,
+    record_delivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +41,14 @@ ENTRY_POINT_GROUP = "model_monitor.sinks"
 
 
 def _builtin() -> list[Sink]:
+    from monitor_lib.sinks import cloudwatch_api, lineage, notify
     from monitor_lib.sinks.cloudwatch import SINK as cloudwatch
     from monitor_lib.sinks.files import REJECTED_SAMPLE_SINK, SAGEMAKER_FILES_SINK, SUMMARY_SINK
     from monitor_lib.sinks.message import SINK as exit_message
     from monitor_lib.sinks.report.run import SINK as report
 
-    return [SAGEMAKER_FILES_SINK, REJECTED_SAMPLE_SINK, cloudwatch, report, SUMMARY_SINK, exit_message]
+    return [SAGEMAKER_FILES_SINK, REJECTED_SAMPLE_SINK, cloudwatch, report, *cloudwatch_api.SINKS, *notify.SINKS,
+            *lineage.SINKS, SUMMARY_SINK, exit_message]
 
 
 _sinks: list[Sink] | None = None  # loaded once per process: a cache of what is installed
@@ -65,4 +76,37 @@ def sinks() -> list[Sink]:
 def write(ctx: SinkContext, stage: str) -> None:
     for sink in sinks():
         if sink.stage == stage and sink.enabled(ctx):
-            sink.write(ctx)
+            if sink.best_effort:
+                _guarded(sink, ctx, sink.write, ctx)
+            else:
+                sink.write(ctx)
+
+
+def started(ctx: SinkContext) -> None:
+    """The ``start`` of every enabled sink that has one (never fails the run)."""
+    for sink in sinks():
+        if sink.start is not None and sink.enabled(ctx):
+            _guarded(sink, ctx, sink.start, ctx)
+
+
+def failed(ctx: SinkContext, error: BaseException) -> None:
+    """The ``fail`` of every enabled sink that has one: the phase raised ``error`` (never raises itself)."""
+    for sink in sinks():
+        if sink.fail is not None:
+            try:
+                if sink.enabled(ctx):
+                    sink.fail(ctx, error)
+            except Exception as e:  # the run's own error is the one to show
+                log.warning("sink %s: %s", sink.name, _one_line(e))
+
+
+def _guarded(sink: Sink, ctx: SinkContext, call, *args) -> None:
+    try:
+        call(*args)
+    except Exception as e:
+        log.warning("sink %s failed, the run goes on: %s", sink.name, _one_line(e))
+        record_delivery(ctx, sink.name, FAILED, error=_one_line(e))
+
+
+def _one_line(e: BaseException) -> str:
+    return f"{type(e).__name__}: {' '.join(str(e).split())}"[:500]
