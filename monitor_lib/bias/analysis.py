@@ -93,6 +93,8 @@ class DriftCheck:
     violations: list[dict] = field(default_factory=list)
     compared: int = 0
     not_compared: list[dict] = field(default_factory=list)  # metric, facet, facet_value, why
+    # (metric_name, facet, facet_value) of a violation → (this window's value, the baseline's): for notifications
+    measured: dict[tuple, tuple[float, float]] = field(default_factory=dict)
 
 
 def _continuous(text: str) -> bool:
@@ -135,6 +137,7 @@ def check_bias_drift(baseline: dict, current: dict, baseline_source: str = "anal
         out.compared += 1
         neutral = NEUTRAL.get(v.name, 0.0)
         if _farther(v.value, b.value, neutral):
+            out.measured[(v.name, v.facet, v.facet_value)] = (v.value, b.value)
             out.violations.append({
                 "facet": v.facet, "facet_value": v.facet_value, "metric_name": v.name,
                 "constraint_check_type": CHECK_TYPE,

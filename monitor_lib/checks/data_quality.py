@@ -293,6 +293,20 @@ FEATURE_CHECKS: tuple[
 )
 
 
+def measured(check_type: str, fc: FeatureConstraint, eff: EffectiveFeatureConfig,
+             o: FeatureOutcome) -> tuple[float | None, float | None]:
+    """(value, threshold) a feature check compared (carried in memory by its violation, for notifications)."""
+    if check_type == DATA_TYPE:
+        return o.type_match, eff.datatype_check_threshold
+    if check_type == COMPLETENESS:
+        return o.completeness, fc.completeness
+    if check_type == CATEGORICAL_VALUES:
+        return o.in_domain, eff.domain_content_threshold
+    if check_type == BASELINE_DRIFT and o.drift is not None:
+        return o.drift.distance, o.drift.threshold
+    return None, None
+
+
 def missing_column(name: str) -> Violation:
     return Violation(name, MISSING_COLUMN, f"Column presence requirement is not met. Expected column: {name}. "
                                            "Observed: the column is missing from the current data.")
@@ -350,7 +364,8 @@ def check_data_quality(constraints: Constraints, baseline: DatasetStatistics, cu
         if evaluate:
             for check_type, check in FEATURE_CHECKS:
                 if (description := check(fc, eff, outcome)) is not None:
-                    violations.append(Violation(fc.name, check_type, description))
+                    value, threshold = measured(check_type, fc, eff, outcome)
+                    violations.append(Violation(fc.name, check_type, description, value=value, threshold=threshold))
     if evaluate_all:
         violations.extend(extra_column_violations(extra_columns(constraints, current)))
     return CheckOutcome(violations, features)

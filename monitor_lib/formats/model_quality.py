@@ -353,6 +353,7 @@ def check_model_quality(
                 constraint_check_type=c.comparison_operator,
                 description=(f"Metric {name} with {_java_text(value)} was {c.comparison_operator} "
                              f"{_java_text(float(c.threshold))}"),
+                value=value, threshold=float(c.threshold),
             ))
     return violations
 

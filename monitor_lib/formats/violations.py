@@ -4,7 +4,7 @@ and metric) and feature attribution (per label)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from monitor_lib.formats.jsonfmt import JsonNode, dumps_jackson, load_json_file, write_json_atomic
@@ -19,6 +19,10 @@ class Violation:
     facet: str | None = None  # model bias
     facet_value: str | None = None  # model bias
     label: str | None = None  # feature attribution: the explained output
+    # What was measured and the threshold it was held to (notifications): in memory only, never written to
+    # constraint_violations.json (its bytes stay the real container's), not read back, not compared.
+    value: float | None = field(default=None, compare=False, repr=False)
+    threshold: float | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -208,12 +208,19 @@ def run_bias(params: ModelBiasParams, ctx: RunContext) -> RunOutcome:
         art.drift = drift
         outcome.violations = [Violation(feature_name=None, constraint_check_type=v["constraint_check_type"],
                                         description=v["description"], metric_name=v["metric_name"],
-                                        facet=v["facet"], facet_value=v["facet_value"]) for v in drift.violations]
+                                        facet=v["facet"], facet_value=v["facet_value"],
+                                        **_measured(drift, v)) for v in drift.violations]
         outcome.details.update({"metrics_compared": drift.compared, "not_compared": drift.not_compared})
         violations = list(drift.violations)
         outcome.documents.append(Document("violations", filenames.VIOLATIONS, lambda p: write_json_atomic(
             p, json.dumps({"version": "1.0", "violations": violations}, indent=4) + "\n")))
     return outcome.finish()
+
+
+def _measured(drift, v: dict) -> dict:
+    """The violation's value and threshold (the baseline's value), kept in memory for notifications."""
+    value, threshold = drift.measured.get((v["metric_name"], v["facet"], v["facet_value"]), (None, None))
+    return {"value": value, "threshold": threshold}
 
 
 def _with_stages(config, params: ModelBiasParams, fmt: DatasetFormat):

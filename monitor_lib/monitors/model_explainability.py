@@ -222,7 +222,8 @@ def run_explain(params: ModelExplainabilityParams, ctx: RunContext) -> RunOutcom
         art.drift = drift
         outcome.violations = [Violation(feature_name=None, constraint_check_type=v["constraint_check_type"],
                                         description=v["description"], metric_name=v["metric_name"],
-                                        label=v["label"]) for v in drift.violations]
+                                        label=v["label"], value=drift.ndcg.get(v["label"]),
+                                        threshold=drift.threshold) for v in drift.violations]
         outcome.details.update({"threshold": params.drift_threshold, "ndcg": dict(drift.ndcg),
                                 "not_compared": drift.not_compared, "features_missing": drift.missing})
         violations = list(drift.violations)
