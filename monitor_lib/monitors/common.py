@@ -128,6 +128,9 @@ class MonitoringParams(DatasetParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_window(self.start_time, self.end_time)
+        from monitor_lib.sinks.notify.settings import check_params
+
+        check_params(self)  # the alert parameters' shapes (secrets are checked when the run starts)
         if self.metric_time is None and self.start_time is not None:
             object.__setattr__(self, "metric_time", self.start_time)
 

@@ -1,0 +1,70 @@
+"""What the channels share: the run's notification (built once per run), the rule of ``notify_on``, one POST
+recorded in ``run_summary.json`` ``deliveries.<channel>``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor_lib.io import http
+from monitor_lib.sinks.base import FAILED, SENT, SKIPPED, SinkContext, record_delivery
+from monitor_lib.sinks.notify import message, settings
+
+log = logging.getLogger("monitor_lib.sinks.notify")
+
+_built: dict[str, message.Notification] = {}  # run_id → its notification: one per run, shared by the channels
+
+
+def notification(ctx: SinkContext) -> message.Notification:
+    """The run's notification, built once (the first channel to ask builds it)."""
+    key = ctx.run_id or ctx.outcome.run_id
+    found = _built.get(key)
+    if found is None:
+        _built.clear()  # only the current run is kept
+        found = message.build(ctx.outcome, getattr(ctx.params, "report_url", None), datetime.now(UTC))
+        _built[key] = found
+    return found
+
+
+def skipped_by_notify_on(ctx: SinkContext, channel: str) -> bool:
+    """True (and recorded as skipped) when ``notify_on`` does not ask for this run."""
+    notify_on = getattr(ctx.params, "notify_on", None) or "violations"
+    if message.wants(notify_on, ctx.outcome.status):
+        return False
+    record_delivery(ctx, channel, SKIPPED, reason=f"notify_on is {notify_on} and the run is {ctx.outcome.status}")
+    return True
+
+
+def destination(url: str) -> str:
+    """A URL named without its path, query or credentials (they may hold a token): ``https://host:port``."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def post(ctx: SinkContext, channel: str, url: str, body: bytes, headers: dict[str, str], where: str,
+         **extra: Any) -> http.Answer | None:
+    """POST with the run's timeout and retries; the result recorded as ``deliveries.<channel>``: sent (2xx),
+    failed with the HTTP status and an excerpt of the answer, or failed with the one-line reason no answer came.
+    Never raises for a delivery failure."""
+    how = settings.delivery(ctx.params)
+    try:
+        answer = http.post(url, body, headers, where=where, timeout_seconds=how.timeout_seconds,
+                           max_retries=how.max_retries, backoff_seconds=how.backoff_seconds)
+    except http.HttpError as e:
+        error = " ".join(str(e).split())
+        log.warning("%s: not delivered: %s", channel, error)
+        record_delivery(ctx, channel, FAILED, attempts=how.max_retries + 1, error=error, **extra)
+        return None
+    if answer.ok:
+        log.info("%s: delivered (HTTP %d, %d attempt%s)", channel, answer.status, answer.attempts,
+                 "s" if answer.attempts > 1 else "")
+        record_delivery(ctx, channel, SENT, http_status=answer.status, attempts=answer.attempts, **extra)
+    else:
+        error = f"{where} answered HTTP {answer.status}: {http.excerpt(answer.text)}"
+        log.warning("%s: not delivered: %s", channel, error)
+        record_delivery(ctx, channel, FAILED, http_status=answer.status, attempts=answer.attempts, error=error,
+                        **extra)
+    return answer

@@ -1,0 +1,60 @@
+"""The generic webhook: the run's notification POSTed as JSON to ``webhook_url``, signed per Standard Webhooks 1.0.
+
+Headers: ``webhook-id`` (``msg_<run id>``: the same for every retry and re-delivery of this run's message, so a
+receiver can drop duplicates), ``webhook-timestamp`` (Unix seconds), ``webhook-signature``
+(``v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>``, the key being ``MODEL_MONITOR_WEBHOOK_SECRET``
+without its ``whsec_`` prefix, base64-decoded).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+from monitor_lib.sinks.base import Sink, SinkContext
+from monitor_lib.sinks.notify import channel, settings
+
+NAME = "webhook"
+
+
+def message_id(run_id: str) -> str:
+    return f"msg_{run_id}"
+
+
+def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256>`` of ``{id}.{timestamp}.{body}`` (Standard Webhooks 1.0, symmetric)."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
+
+
+def signed_headers(key: bytes, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    return {"Content-Type": "application/json", "User-Agent": "spark-model-monitor",
+            "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature(key, msg_id, timestamp, body)}
+
+
+def _enabled(ctx: SinkContext) -> bool:
+    if not settings.is_monitoring(ctx.params) or not getattr(ctx.params, "webhook_url", None):
+        return False
+    settings.webhook_secret()  # a ConfigError naming the variable when the run starts (before Spark)
+    return True
+
+
+def _start(ctx: SinkContext) -> None:
+    """Nothing to do: being enabled when the run starts checks the signing secret."""
+
+
+def _write(ctx: SinkContext) -> None:
+    if channel.skipped_by_notify_on(ctx, NAME):
+        return
+    url = ctx.params.webhook_url
+    n = channel.notification(ctx)
+    body = n.body()
+    headers = signed_headers(settings.webhook_secret(), message_id(n.run_id), int(time.time()), body)
+    channel.post(ctx, NAME, url, body, headers, f"webhook_url {channel.destination(url)}",
+                 webhook_id=headers["webhook-id"])
+
+
+SINK = Sink(NAME, _write, _enabled, start=_start, best_effort=True)
