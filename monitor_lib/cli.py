@@ -197,6 +197,32 @@ def cmd_monitors(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_alarms_create(args: argparse.Namespace) -> int:
+    """``model-monitor alarms create``: one CloudWatch alarm per check of a baseline (monitor_lib.alarms)."""
+    from monitor_lib.alarms import AlarmSettings, create_alarms, dry_run_text, put_metric_alarm_requests
+    from monitor_lib.formats.jsonfmt import load_json_file
+    from monitor_lib.monitors import registry
+
+    monitor = registry.get(args.type)
+    settings = AlarmSettings(namespace=args.namespace or monitor.cloudwatch_namespace(args.endpoint),
+                             sns_topic_arn=args.sns_topic_arn, period=args.period,
+                             treat_missing_data=args.treat_missing_data, prefix=args.prefix, endpoint=args.endpoint,
+                             schedule=args.schedule, ok_actions=not args.no_ok_actions,
+                             source=args.baseline_constraints)
+    plan = monitor.alarm_plan(load_json_file(args.baseline_constraints), args.baseline_constraints, args.endpoint,
+                              args.schedule)
+    requests = put_metric_alarm_requests(plan, settings)
+    for what, why in plan.not_alarmed:
+        print(f"no alarm for {what}: {why}", file=sys.stderr)
+    if args.dry_run:
+        print(dry_run_text(requests))
+        return EXIT_OK
+    for name, a in zip(create_alarms(requests), plan.alarms, strict=True):
+        print(f"alarm {name}: {a.statistic} of {a.metric_name} {a.comparison_operator} {a.threshold!r}")
+    print(f"{len(requests)} alarm(s) in {settings.namespace}, actions to {settings.sns_topic_arn}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -249,6 +275,34 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                        description="List the registered monitor types.", epilog=cli_help.MONITORS_EPILOG,
                        formatter_class=raw)
     t.set_defaults(func=cmd_monitors)
+
+    al = sub.add_parser("alarms", help="create CloudWatch alarms from a baseline's constraints",
+                        description="CloudWatch alarms on the metrics the runs publish (put_metric_data).",
+                        formatter_class=raw)
+    actions = al.add_subparsers(dest="alarms_command", required=True)
+    ac = actions.add_parser("create", help="one alarm per drift / completeness / model metric / bias metric",
+                            description=cli_help.ALARMS_CREATE_DESCRIPTION, epilog=cli_help.ALARMS_CREATE_EPILOG,
+                            formatter_class=raw)
+    ac.add_argument("--type", default="data-quality", help="the monitor type of the baseline: "
+                    f"{', '.join(m.name for m in registry.monitors())} (default %(default)s)")
+    ac.add_argument("--baseline-constraints", required=True, metavar="FILE",
+                    help="the baseline's constraints.json (model bias: analysis.json), a path or s3:// URI")
+    ac.add_argument("--sns-topic-arn", required=True, help="the SNS topic of the alarms' actions")
+    ac.add_argument("--endpoint", help="the endpoint the runs name (CloudWatch dimension Endpoint)")
+    ac.add_argument("--schedule", help="the schedule the runs name (CloudWatch dimension MonitoringSchedule)")
+    ac.add_argument("--namespace", help="the namespace the runs publish to (default: as put_metric_data, "
+                                        "aws/sagemaker/Endpoints/<…>-metrics, ModelMonitoring without --endpoint)")
+    ac.add_argument("--period", type=int, default=3600, help="seconds each data point covers (default 3600)")
+    ac.add_argument("--treat-missing-data", default="notBreaching",
+                    choices=("notBreaching", "breaching", "ignore", "missing"),
+                    help="an hour without a data point (default notBreaching)")
+    ac.add_argument("--prefix", default="model-monitor", help="alarm names: PREFIX/ENDPOINT/SCHEDULE/METRIC "
+                                                              "(default %(default)s)")
+    ac.add_argument("--no-ok-actions", action="store_true", help="notify the topic of ALARM only, not of the "
+                                                                  "return to OK")
+    ac.add_argument("--dry-run", action="store_true", help="print the PutMetricAlarm requests as JSON, create "
+                                                           "nothing")
+    ac.set_defaults(func=cmd_alarms_create)
 
     add_submit_parser(sub)
     return p

@@ -194,3 +194,31 @@ def _wrapped(words: list[str]) -> str:
         line += " " + group
     lines.append(line)
     return "\n".join(lines)
+
+
+ALARMS_CREATE_DESCRIPTION = """\
+Create (or update: the names are the same each time) one CloudWatch alarm per check of a baseline, on the
+metrics the monitoring runs publish with put_metric_data: data quality, per feature, drift
+(feature_baseline_drift_<f> above comparison_threshold) and completeness (feature_non_null_<f> below the
+feature's completeness); model quality, each constrained metric with its threshold and operator; model bias,
+each metric of a categorical facet farther from neutral than the baseline (metric math). Feature attribution
+has no alarmable metric. Defaults for hourly runs: Period 3600, EvaluationPeriods 1, DatapointsToAlarm 1,
+TreatMissingData notBreaching; ALARM and OK go to the SNS topic. Endpoint, schedule and namespace must be what
+the runs are given, or the alarms watch metrics nobody publishes."""
+
+ALARMS_CREATE_EPILOG = f"""examples:
+  model-monitor alarms create --baseline-constraints baseline/constraints.json \\
+      --sns-topic-arn arn:aws:sns:us-east-1:123456789012:model-monitor \\
+      --endpoint my-endpoint --schedule hourly
+  model-monitor alarms create --type model-quality --baseline-constraints s3://bucket/mq/constraints.json \\
+      --sns-topic-arn arn:aws:sns:us-east-1:123456789012:model-monitor --endpoint my-endpoint \\
+      --schedule mq-hourly --dry-run        print the PutMetricAlarm requests as JSON
+
+environment:
+  AWS credentials, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_CLOUDWATCH (boto3's own)
+
+exit codes:
+  {EXIT_OK}    the alarms were created (or printed); what has no alarm is listed on stderr
+  {EXIT_INTERNAL}    an internal error (MODEL_MONITOR_DEBUG=1 prints the traceback)
+  {EXIT_ERROR}    an unreadable baseline, a bad flag, a monitor type without alarms, or CloudWatch refused a
+       request (one line naming it)"""

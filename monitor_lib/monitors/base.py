@@ -75,6 +75,9 @@ class RunOutcome:
     no_data_reason: str = ""
     failure_reason: str = ""  # set: the run ends Failed (see monitor_lib.monitors.common.rejection_failure)
     run_id: str = ""  # the run's UUID (RunContext.run_id): run_summary.json, lineage events, notifications
+    # the data files of dataset_source the run read (local paths or s3:// URIs; not serialised): the lineage
+    # sink's manifest of the inputs. Empty when the monitor does not list them (the inputs are then named only).
+    data_files: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- derived
 
@@ -228,6 +231,9 @@ class Monitor:
     phases: tuple[Phase, ...] = ()
     history_trends: tuple[Trend, ...] = ()  # the history page's charts per series
     history_cards: bool = True  # a card per series with its charts (else one grid of charts)
+    # the last part of the CloudWatch namespace SageMaker publishes this monitor's metrics to (data-metrics, ...);
+    # "" means ``<name>-metrics``
+    cloudwatch_metric_group: str = ""
 
     def phase(self, name: str) -> Phase:
         for p in self.phases:
@@ -271,6 +277,21 @@ class Monitor:
         """PutMetricData-shaped metric data of the run (monitor_lib.sinks.cloudwatch helpers), or None when the
         phase publishes none (a baseline)."""
         return None
+
+    def cloudwatch_namespace(self, endpoint: str | None) -> str:
+        """The namespace PutMetricData publishes to by default: the spelling of AWS's own notebooks,
+        ``aws/sagemaker/Endpoints/<group>`` for an endpoint's schedule, ``aws/sagemaker/ModelMonitoring/<group>``
+        for a batch-transform (or any endpoint-less) schedule."""
+        group = self.cloudwatch_metric_group or f"{self.name}-metrics"
+        return f"aws/sagemaker/{'Endpoints' if endpoint else 'ModelMonitoring'}/{group}"
+
+    def alarm_plan(self, baseline: Any, source: str, endpoint: str | None, schedule: str | None) -> Any:
+        """The CloudWatch alarms (a :class:`monitor_lib.alarms.AlarmPlan`) that ``model-monitor alarms create``
+        makes from this monitor's baseline constraints ``baseline`` (parsed JSON, read from ``source``), on
+        the metrics :meth:`cloudwatch_metrics` publishes. Default: none can be made (a ConfigError)."""
+        from monitor_lib.alarms import not_alarmable
+
+        raise not_alarmable(self.name, "this monitor type defines no alarms")
 
     def history_values(self, outcome: RunOutcome) -> dict[str, dict]:
         """Per series (a feature, a metric): ``{"value": …, "threshold": …}`` or several named values, for the

@@ -191,6 +191,7 @@ def run_baseline(params: BaselineParams, ctx: RunContext) -> RunOutcome:
     outcome = RunOutcome(
         monitor=MONITOR.name, phase="baseline", job="baseline", files_read=len(dataset.files),
         records=profile.item_count, rejected=dict(profile.rejected), rejected_sample=run.rejected_sample,
+        data_files=list(dataset.files),
         details={"records_read": profile.item_count + sum(profile.rejected.values()),
                  "records_profiled": profile.item_count, "features": len(statistics.features),
                  "inferred_types": types, "profile_strategy": run.strategy},
@@ -282,6 +283,7 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
         monitor=MONITOR.name, phase="monitoring", job="data_quality_monitoring", start_time=params.start_time,
         end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name,
         files_read=len(data_files), rejected=rejected, skipped=skipped, rejected_sample=sample,
+        data_files=list(data_files),
         details={"baseline_constraints": params.baseline_constraints,
                  "baseline_statistics": params.baseline_statistics, "records_profiled": 0, "features": 0,
                  "features_measured": []},
@@ -344,6 +346,13 @@ class DataQualityMonitor(Monitor):
     name = "data-quality"
     analysis_type = "DATA_QUALITY"
     title = "data quality"
+    cloudwatch_metric_group = "data-metrics"
+
+    def alarm_plan(self, baseline, source: str, endpoint: str | None, schedule: str | None):
+        from monitor_lib.alarms import data_quality_plan
+
+        return data_quality_plan(baseline, source, endpoint, schedule)
+
     phases = (
         Phase("baseline", "baseline", BaselineParams, run_baseline, job="baseline", title="Data-quality baseline",
               help="profile a dataset; write statistics.json and constraints.json",

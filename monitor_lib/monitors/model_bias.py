@@ -260,6 +260,13 @@ class ModelBiasMonitor(ClarifyMonitor):
     name = "model-bias"
     analysis_type = "MODEL_BIAS"
     title = "model bias"
+    cloudwatch_metric_group = "bias-metrics"
+
+    def alarm_plan(self, baseline, source: str, endpoint: str | None, schedule: str | None):
+        from monitor_lib.alarms import bias_plan
+
+        return bias_plan(baseline, source, endpoint, schedule)
+
     phases = (
         Phase("baseline", "baseline", ModelBiasParams, run_bias, job="model_bias_baseline",
               title="Model-bias baseline",

@@ -240,6 +240,15 @@ class ModelExplainabilityMonitor(ClarifyMonitor):
     name = "model-explainability"
     analysis_type = "MODEL_EXPLAINABILITY"
     title = "feature attribution"
+    cloudwatch_metric_group = "explainability-metrics"
+
+    def alarm_plan(self, baseline, source: str, endpoint: str | None, schedule: str | None):
+        from monitor_lib.alarms import not_alarmable
+
+        raise not_alarmable(self.name, "its check (the NDCG of a window's feature ranking against the baseline's) "
+                            "is not a published metric, and the published global SHAP values have no threshold in "
+                            "the baseline; notify on its violations instead (sns_topic_arn, webhook_url)")
+
     phases = (
         Phase("baseline", "baseline", ModelExplainabilityParams, run_explain, job="model_explainability_baseline",
               title="Feature-attribution baseline",

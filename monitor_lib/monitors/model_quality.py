@@ -244,6 +244,7 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
         monitor=MONITOR.name, phase=phase, job=f"model_quality_{phase}", start_time=params.start_time,
         end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name,
         files_read=len(data_files), artifacts=art,
+        data_files=list(data_files) if merge is None else [],  # merged: the run's own files, not an input
         details={"problem_type": params.problem_type, "baseline_constraints": params.baseline_constraints,
                  "records_evaluated": 0, "metrics": {}, "violations_by_metric": {}})
     if merge is not None:
@@ -322,6 +323,13 @@ class ModelQualityMonitor(Monitor):
     name = "model-quality"
     analysis_type = "MODEL_QUALITY"
     title = "model quality"
+    cloudwatch_metric_group = "model-metrics"
+
+    def alarm_plan(self, baseline, source: str, endpoint: str | None, schedule: str | None):
+        from monitor_lib.alarms import model_quality_plan
+
+        return model_quality_plan(baseline, source, endpoint, schedule)
+
     phases = (
         Phase("baseline", "baseline", ModelQualityParams, run_quality, job="model_quality_baseline",
               title="Model-quality baseline", help="the metrics of a labelled validation set and suggested constraints",
