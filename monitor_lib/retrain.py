@@ -73,7 +73,7 @@ PLACEHOLDERS = {
     "state": "NewStateValue (always ALARM when an action runs)",
     "previous_state": "OldStateValue",
     "reason": "NewStateReason",
-    "state_change_time": "StateChangeTime as ISO 8601 UTC, e.g. 2026-11-20T10:15:00Z",
+    "state_change_time": "StateChangeTime as ISO 8601 UTC, e.g. 2026-11-20T10:15:00.123Z",
     "state_change_stamp": "StateChangeTime as 20261120T101500Z (fits names)",
     "account": "AWSAccountId",
     "metric_name": "Trigger.MetricName, e.g. feature_baseline_drift_age",
@@ -153,8 +153,9 @@ class AlarmChange:
 
 
 def iso(t: datetime) -> str:
-    text = t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return text + (f".{t.microsecond // 1000:03d}Z" if t.microsecond else "Z")
+    """ISO 8601 UTC with milliseconds, as CloudWatch stamps a state change: ``2026-11-20T10:15:00.123Z``."""
+    t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{t.microsecond // 1000:03d}Z"
 
 
 def stamp(t: datetime) -> str:
