@@ -13,6 +13,8 @@ MERGE_SUMMARY = "_merge_summary.json"  # "_": not data, an analysis of the merge
 MERGED_SAMPLE = "_merge_sample.jsonl"
 MERGE_FOLDER = "merge"  # under output_path, when a model-quality run merges before it analyses
 HISTORY = "history.html"
+LINEAGE = "lineage.json"  # the run's inputs with their digests, the code version, the parameters
+OPENLINEAGE_EVENTS = "openlineage_events.jsonl"  # the run's OpenLineage RunEvents, one JSON per line
 EXIT_MESSAGE = "output/message"  # under the /opt/ml root
 
 # In a run folder while the run is not whole (an s3:// run being uploaded, a killed upload): readers ignore it.

@@ -31,6 +31,42 @@ log = logging.getLogger(__name__)
 LISTED: deque[tuple[str, str, str]] = deque(maxlen=10_000)
 
 
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a listing said about an object: the run's lineage records it instead of reading the data again."""
+
+    size: int
+    etag: str  # without its quotes (an MD5 of the body for single-part uploads; multipart: "<md5>-<parts>")
+    last_modified: str  # ISO-8601 UTC
+
+
+# uri -> ObjectInfo of the objects the recent listings returned (bounded: cleared when it grows past the cap)
+LISTED_OBJECTS: dict[str, ObjectInfo] = {}
+LISTED_OBJECTS_CAP = 200_000
+
+
+def _remember(uri: str, obj: dict) -> None:
+    if len(LISTED_OBJECTS) >= LISTED_OBJECTS_CAP:
+        LISTED_OBJECTS.clear()
+    modified = obj.get("LastModified")
+    LISTED_OBJECTS[uri] = ObjectInfo(int(obj.get("Size") or obj.get("ContentLength") or 0),
+                                     str(obj.get("ETag") or "").strip('"'),
+                                     modified.strftime("%Y-%m-%dT%H:%M:%SZ") if modified is not None else "")
+
+
+def object_info(uri: str, settings: S3Settings | None = None) -> ObjectInfo:
+    """Size, ETag and last modification of an object: from the listing that found it, else a HEAD request."""
+    known = LISTED_OBJECTS.get(uri)
+    if known is not None:
+        return known
+    settings = settings or S3Settings.from_environment()
+    bucket, key = split(uri)
+    with boto_errors("input", uri):
+        head = settings.client().head_object(Bucket=bucket, Key=key)
+    _remember(uri, head)
+    return LISTED_OBJECTS[uri]
+
+
 def split(uri: str) -> tuple[str, str]:
     """``s3://bucket/a/b`` → ``("bucket", "a/b")``."""
     rest = uri.split("://", 1)[1]
@@ -152,7 +188,7 @@ def list_files(uri: str, what: str = "dataset_source", keep_dir: Callable[[list[
     with boto_errors(what, uri, "listed"):
         if key and not key.endswith("/"):
             try:
-                client.head_object(Bucket=bucket, Key=key)
+                _remember(uri, client.head_object(Bucket=bucket, Key=key))
                 return [uri]
             except ClientError as e:
                 if e.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
@@ -167,6 +203,7 @@ def list_files(uri: str, what: str = "dataset_source", keep_dir: Callable[[list[
                     rel = obj["Key"][len(prefix):]
                     if rel and not rel.endswith("/") and not any(hidden(p) for p in rel.split("/") if p):
                         keys.append(obj["Key"])
+                        _remember(f"{scheme}{bucket}/{obj['Key']}", obj)
         else:
             pending = [(prefix, [])]
             while pending:
@@ -177,6 +214,7 @@ def list_files(uri: str, what: str = "dataset_source", keep_dir: Callable[[list[
                         name = obj["Key"][len(here):]
                         if name and not hidden(name):
                             keys.append(obj["Key"])
+                            _remember(f"{scheme}{bucket}/{obj['Key']}", obj)
                     for cp in page.get("CommonPrefixes", []):
                         found_any = True
                         name = cp["Prefix"][len(here):].rstrip("/")

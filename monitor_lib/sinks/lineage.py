@@ -1,3 +1,0 @@
-"""(being built)"""
-
-SINKS: list = []
