@@ -11,7 +11,9 @@ function (handler ``monitor_lib.retrain.handler``) → the action the user confi
 The event is Lambda's SNS event: ``Records[].Sns.Message`` holds the JSON CloudWatch publishes on a state
 change (``AlarmName``, ``AlarmArn``, ``NewStateValue``, ``StateChangeTime``, ``Trigger{MetricName, Namespace,
 Dimensions[{value, name}], ...}``, ...). Only a change *to* ``ALARM`` acts; ``OK`` and ``INSUFFICIENT_DATA``
-are ignored and the return value says so. A record that is not such a message is an :class:`EventError`.
+are ignored and the return value says so. So is a run notification our own SNS sink published (``type``
+``model_monitor.run.…``), when alarms and runs share one topic: alarms, not single runs, decide when to retrain.
+Any other record is an :class:`EventError`.
 
 Idempotency: one alarm state change (``AlarmArn`` + ``StateChangeTime``) always gives the same key, hence the
 same job name, pipeline ``ClientRequestToken`` and webhook ``Idempotency-Key``: a retried invocation (Lambda
@@ -89,6 +91,9 @@ PLACEHOLDERS = {
 ENDPOINT_DIMENSIONS = ("Endpoint", "EndpointName")
 SCHEDULE_DIMENSIONS = ("MonitoringSchedule", "ScheduleName")
 DRIFT_PREFIX = "feature_baseline_drift_"
+# The type of the run notifications the SNS sink publishes (monitor_lib.sinks.notify.message.EVENT_PREFIX; not
+# imported, to keep this module light): a topic shared by alarms and run notifications makes these ignored.
+RUN_NOTIFICATION_PREFIX = "model_monitor.run."
 
 
 class EventError(MonitorError):
@@ -616,13 +621,34 @@ def act(config: RetrainConfig, alarm: AlarmChange, client=None, environ: dict[st
     return {**out, **start_sagemaker(config, request, client)}
 
 
+def run_notification_type(message: Any) -> str | None:
+    """The ``type`` of a run notification our SNS sink published (``model_monitor.run.…``), else None."""
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except ValueError:
+            return None
+    kind = message.get("type") if isinstance(message, dict) else None
+    return kind if isinstance(kind, str) and kind.startswith(RUN_NOTIFICATION_PREFIX) else None
+
+
+def _ignored_notification(kind: str, config: RetrainConfig) -> dict[str, Any]:
+    return {"alarm": None, "state": None, "action": config.action, "status": IGNORED,
+            "reason": f"a model-monitor run notification ({kind}), not a CloudWatch alarm: the retrain hook acts on "
+                      "alarms, which decide when a violation is worth retraining"}
+
+
 def run(event: Any, config: RetrainConfig, client=None, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Every record of ``event`` under ``config``. Every record is checked before any action runs."""
-    alarms = [parse_alarm(message, where) for where, message in alarm_messages(event)]
-    results = [act(config, alarm, client, environ) for alarm in alarms]
+    records: list[AlarmChange | str] = []
+    for where, message in alarm_messages(event):
+        kind = run_notification_type(message)
+        records.append(kind if kind is not None else parse_alarm(message, where))
+    results = [_ignored_notification(r, config) if isinstance(r, str) else act(config, r, client, environ)
+               for r in records]
     for r in results:
-        log.info("retrain: alarm %s (%s) → %s%s", r["alarm"], r["state"], r["status"],
-                 f": {r['reason']}" if "reason" in r else "")
+        what = f"alarm {r['alarm']} ({r['state']})" if r["alarm"] is not None else "run notification"
+        log.info("retrain: %s → %s%s", what, r["status"], f": {r['reason']}" if "reason" in r else "")
     return {"results": results, "started": sum(r["status"] == STARTED for r in results),
             "ignored": sum(r["status"] == IGNORED for r in results)}
 

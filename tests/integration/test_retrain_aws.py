@@ -132,6 +132,33 @@ def test_alarm_to_sns_to_sqs_to_the_handler_starts_a_processing_job(aws_server):
     assert sagemaker.list_processing_jobs()["ProcessingJobSummaries"] == jobs_before
 
 
+def test_a_run_notification_on_a_shared_topic_is_ignored_not_an_error(aws_server):
+    """Alarms and the runs' SNS sink may share one topic: the sink's own publish request, delivered through moto,
+    reaches the handler as a run notification and is ignored (alarms decide when to retrain)."""
+    from monitor_lib.sinks.notify import sns as sns_sink
+    from monitor_lib.sinks.notify.message import Notification
+
+    sns, sqs = aws_server.client("sns"), aws_server.client("sqs")
+    topic = sns.create_topic(Name="retrain-hook-test-shared")["TopicArn"]
+    queue = sqs.create_queue(QueueName="retrain-hook-test-shared")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)["SubscriptionArn"]
+    notification = Notification(
+        monitor="data_quality", endpoint="churn-endpoint", schedule="churn-hourly",
+        status="CompletedWithViolations", message="1 violation", window_start="2026-11-20T09:00:00Z",
+        window_end="2026-11-20T10:00:00Z", run_id="0b7c6a7e-3f1e-4f55-9a43-7d1a0f0e5c11", report_url="",
+        output="s3://churn/monitoring/2026/11/20/09", counts={"rows": 100},
+        violations_by_check={"baseline_drift_check": 1}, violations=[], violations_total=1,
+        timestamp="2026-11-20T10:20:00Z")
+    sns.publish(**sns_sink.request(topic, notification))
+    (delivered,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2)["Messages"]
+    event = lambda_event(json.loads(delivered["Body"]), subscription)
+    answer = retrain.run(event, config({"pipeline": {"name": "churn-retrain"}}))
+    assert (answer["started"], answer["ignored"]) == (0, 1)
+    assert answer["results"][0]["reason"].startswith(
+        "a model-monitor run notification (model_monitor.run.completed_with_violations), not a CloudWatch alarm")
+
+
 def test_training_job_is_created_and_described_back(aws_server):
     sagemaker = aws_server.client("sagemaker")
     alarm = drift_alarm(aws_server, "churn-endpoint-feature_baseline_drift_income-t", [])
