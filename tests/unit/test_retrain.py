@@ -488,3 +488,14 @@ def test_nothing_secret_or_noisy_is_logged_for_an_ignored_alarm(sagemaker, caplo
     assert [r.getMessage() for r in caplog.records] == [
         "retrain: alarm churn-endpoint-feature_baseline_drift_age (OK) → ignored: "
         "the alarm went to OK: only ALARM acts"]
+
+
+def test_a_run_notification_is_ignored_and_its_type_is_the_sinks_own(sagemaker):
+    from monitor_lib.sinks.notify.message import EVENT_PREFIX
+
+    assert retrain.RUN_NOTIFICATION_PREFIX == EVENT_PREFIX  # the handler's light copy follows the sink's constant
+    client, _ = sagemaker
+    document = {"type": EVENT_PREFIX + "failed", "timestamp": "2026-11-20T10:20:00Z", "data": {"status": "Failed"}}
+    answer = retrain.run(sns_event(document, alarm_message(NewStateValue="OK")), config(PIPELINE), client)
+    assert [r["status"] for r in answer["results"]] == ["ignored", "ignored"]
+    assert answer["results"][0]["reason"].startswith("a model-monitor run notification (model_monitor.run.failed)")
