@@ -418,7 +418,10 @@ def test_the_example_configuration_is_valid_and_templates_every_parameter():
         "AlarmName": "churn-endpoint-feature_baseline_drift_age", "MetricName": "feature_baseline_drift_age",
         "Feature": "age", "EndpointName": "churn-endpoint", "MonitoringSchedule": "churn-hourly",
         "StateChangeTime": "2026-11-20T10:15:00.123Z"}
-    assert retrain.selected(cfg, retrain.parse_alarm(alarm_message()))
+    named = "model-monitor/churn-endpoint/churn-hourly/"  # the names 'model-monitor alarms create' gives
+    assert retrain.selected(cfg, retrain.parse_alarm(alarm_message(AlarmName=named + "feature_baseline_drift_age")))
+    assert retrain.selected(cfg, retrain.parse_alarm(alarm_message(AlarmName=named + "accuracy")))
+    assert not retrain.selected(cfg, retrain.parse_alarm(alarm_message(AlarmName=named + "feature_non_null_age")))
 
 
 def test_a_long_reason_is_cut_to_the_parameter_limit(model):
