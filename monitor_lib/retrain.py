@@ -596,7 +596,7 @@ def call_webhook(config: RetrainConfig, body: dict[str, Any], environ: dict[str,
     if not answer.ok:
         text = answer.text.replace(token, "***") if token else answer.text
         raise RetrainError(f"the retrain webhook answered HTTP {answer.status} after {answer.attempts} "
-                           f"attempt{'s' if answer.attempts > 1 else ''}: {http.excerpt(text)}")
+                           f"attempt{'s' if answer.attempts > 1 else ''}: {http.clean(text)}")
     return {"status": STARTED, "http_status": answer.status, "attempts": answer.attempts}
 
 
