@@ -22,7 +22,7 @@ from monitor_lib.timefmt import iso_utc
 MAX_VIOLATIONS = 50  # listed in a notification; the rest are counted
 EVENT_PREFIX = "model_monitor.run."
 COMPLETED, WITH_VIOLATIONS, NO_DATA, FAILED = "Completed", "CompletedWithViolations", "NoData", "Failed"
-SUBJECT_MAX = 100  # SNS: ASCII, no newline, < 100 characters
+SUBJECT_MAX = 99  # SNS: ASCII, no line break, "less than 100 characters"
 PRODUCER = "spark-model-monitor"
 
 
