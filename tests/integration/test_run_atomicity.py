@@ -282,8 +282,8 @@ def test_killed_runs_on_s3_leave_the_earlier_run_or_an_incomplete_marker(spark, 
     run_job("data-quality", monitor_params(DQ / "baseline_dataset.csv", uri), spark=spark)
     before = objects(bucket, "k/")
     assert sorted(before) == sorted(f"ep/sched/2026/11/20/10/{n}" for n in (
-        "constraint_violations.json", "constraints.json", "profile.json", "report.html", "run_summary.json",
-        "statistics.json"))
+        "constraint_violations.json", "constraints.json", "lineage.json", "openlineage_events.jsonl", "profile.json",
+        "report.html", "run_summary.json", "statistics.json"))
     whole(*s3_run(bucket, prefix), 100)
 
     # killed while reading: nothing in S3 changed but the dead run's lock beside the output

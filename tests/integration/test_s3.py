@@ -237,6 +237,12 @@ def test_data_quality_monitoring_of_a_capture_window(spark, bucket, tmp_path):
         Bucket=BUCKET, Key="c/out/rejected_records_sample.jsonl")["Body"].read().splitlines()]
     assert {r["file"] for r in sample} == {f"{capture_uri}/ep/AllTraffic/2026/11/20/10/0.jsonl"}
     assert s3_keys(bucket, "c/out") == sorted(os.listdir(tmp_path / "out"))
+    # lineage.json lists the window's capture objects with the size and ETag S3 gives them (no second read)
+    lineage = s3_json(bucket, "c/out/lineage.json")
+    listed = {f["uri"]: (f["size"], f["etag"]) for f in lineage["inputs"][0]["files"]}
+    heads = {u: bucket.head_object(Bucket=BUCKET, Key=u.split(f"s3://{BUCKET}/", 1)[1]) for u in listed}
+    assert listed == {u: (h["ContentLength"], h["ETag"].strip('"')) for u, h in heads.items()}
+    assert len(listed) == summary["files_read"] == 4
 
     # re-running an empty window into the same output removes the stale reports, like the local run
     def empty(source, out, constraints):
@@ -248,7 +254,8 @@ def test_data_quality_monitoring_of_a_capture_window(spark, bucket, tmp_path):
     empty(str(capture), str(tmp_path / "out"), str(base / "constraints.json"))
     again = empty(capture_uri, f"s3://{BUCKET}/c/out", f"{base_uri}/constraints.json")
     assert again.status == "NoData"
-    assert s3_keys(bucket, "c/out") == sorted(os.listdir(tmp_path / "out")) == ["report.html", "run_summary.json"]
+    assert s3_keys(bucket, "c/out") == sorted(os.listdir(tmp_path / "out")) == [
+        "lineage.json", "openlineage_events.jsonl", "report.html", "run_summary.json"]
 
 
 # ---------------------------------------------------------------- (d) model quality with ground truth

@@ -135,8 +135,8 @@ def test_column_metrics_equal_numpy_and_quantiles_are_within_the_sketch_bound():
     assert x["sum"] == pytest.approx(present.sum()) and (x["min"], x["max"]) == (present.min(), present.max())
     bound = kll_rank_error(2048) + 1 / len(present)
     for q, got in x["quantiles"].items():
-        rank = (present <= got).mean()  # the quantile's rank in the exact data
-        assert abs(rank - float(q)) <= bound, (q, got, rank)
+        # a q-quantile of the exact data up to the bound: below it at most q, at or below it at least q
+        assert (present < got).mean() <= float(q) + bound and (present <= got).mean() >= float(q) - bound
     assert cols["s"] == {"nullCount": 1, "count": 3, "distinctCount": 1, "quantiles": {}}
 
 
