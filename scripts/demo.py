@@ -6,7 +6,9 @@ Run with `make demo`. Everything runs in Spark local mode and writes under ./dem
 2. five hours of SageMaker data-capture files are written for the endpoint `credit-default-endpoint`
    (2026-11-20, 10:00-15:00 UTC, ~4,000 requests an hour): the first hour is healthy, then each hour
    one thing goes wrong;
-3. `model-monitor monitor` runs once per hour, like an hourly monitoring schedule, and finds it;
+3. `model-monitor monitor` runs once per hour, like an hourly monitoring schedule, and finds it; with
+   AWS_ENDPOINT_URL_CLOUDWATCH set (a moto server, say) each hour's metrics are also published with
+   PutMetricData (`publishes_to_cloudwatch`), ready for `model-monitor alarms create`;
 4. model quality: a labelled validation set is baselined (`--type model-quality`), the
    ground-truth labels of the five hours arrive a day later (2026-11-21, their own hour folders), and one
    model-quality run per hour merges the captured predictions with their labels and finds the accuracy
@@ -34,6 +36,7 @@ tests/integration/test_demo_story.py.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import sys
@@ -350,13 +353,26 @@ def model_quality_args(capture_root: Path, ground_truth: Path, baseline: Path, h
             *hourly_run_flags(hour_start, output, ENDPOINT, MQ_SCHEDULE)]
 
 
-def hourly_run_flags(hour_start: datetime, output: Path, endpoint: str, schedule: str) -> list[str]:
+def publishes_to_cloudwatch() -> bool:
+    """The data-quality hours also go to CloudWatch (``--put-metric-data``) when a CloudWatch endpoint is set for the
+    demo — ``AWS_ENDPOINT_URL_CLOUDWATCH``, e.g. a moto server: ``python -m moto.server -p 5000`` — or when
+    ``MODEL_MONITOR_DEMO_PUT_METRIC_DATA=1`` asks for the account's own CloudWatch (credentials and region from the
+    environment). Real CloudWatch refuses points older than 14 days: once 2026-11-20 is that old, the runs leave
+    the metrics out and say so in their run_summary.json (deliveries.cloudwatch)."""
+    return bool(os.environ.get("AWS_ENDPOINT_URL_CLOUDWATCH")) or os.environ.get(
+        "MODEL_MONITOR_DEMO_PUT_METRIC_DATA") == "1"
+
+
+def hourly_run_flags(hour_start: datetime, output: Path, endpoint: str, schedule: str,
+                     put_metric_data: bool = False) -> list[str]:
     """The flags every hourly run shares: its window, its schedule, CloudWatch metric files under
-    <output>/cloudwatch (instead of the container's /opt/ml/output/metrics/cloudwatch) and its output."""
+    <output>/cloudwatch (instead of the container's /opt/ml/output/metrics/cloudwatch), PutMetricData when
+    asked, and its output."""
     return ["--start-time", hour_start.strftime(TIME_FORMAT),
             "--end-time", (hour_start + timedelta(hours=1)).strftime(TIME_FORMAT),
             "--endpoint", endpoint, "--schedule", schedule,
             "--publish-cloudwatch-metrics", "--cloudwatch-metrics-directory", str(output / "cloudwatch"),
+            *(["--put-metric-data"] if put_metric_data else []),
             "--output", str(output)]
 
 
@@ -501,14 +517,17 @@ def model_explainability_args(capture_root: Path, config: Path, baseline: Path, 
 
 
 def monitor_args(capture_root: Path, baseline: Path, hour_start: datetime, output: Path, *,
-                 endpoint: str = ENDPOINT, schedule: str = SCHEDULE) -> list[str]:
-    """`model-monitor monitor` flags for one hourly run of the schedule."""
+                 endpoint: str = ENDPOINT, schedule: str = SCHEDULE, put_metric_data: bool | None = None) -> list[str]:
+    """`model-monitor monitor` flags for one hourly run of the schedule (``put_metric_data`` None: as
+    :func:`publishes_to_cloudwatch` says)."""
+    if put_metric_data is None:
+        put_metric_data = publishes_to_cloudwatch()
     return ["monitor", "--dataset", str(capture_root),
             "--dataset-format", CAPTURE_FORMAT,
             "--output-columns-position", "END",
             "--baseline-statistics", str(baseline / "statistics.json"),
             "--baseline-constraints", str(baseline / "constraints.json"),
-            *hourly_run_flags(hour_start, output, endpoint, schedule)]
+            *hourly_run_flags(hour_start, output, endpoint, schedule, put_metric_data)]
 
 
 def hourly_output(root: Path, hour_start: datetime, endpoint: str = ENDPOINT, schedule: str = SCHEDULE) -> Path:
@@ -584,6 +603,22 @@ def print_story(results: list[HourResult], capture_root: Path, monitoring_root: 
     if misses:
         print(f"\n{len(misses)} hour(s) did not show what the story expected: "
               + "; ".join(f"{r.story.start:%H:%M} expected {sorted(r.story.expected)}" for r in misses))
+
+
+def print_cloudwatch(results: list[HourResult]) -> None:
+    """What each hour's PutMetricData did (run_summary.json deliveries.cloudwatch)."""
+    where = os.environ.get("AWS_ENDPOINT_URL_CLOUDWATCH") or "the account's CloudWatch"
+    print(f"\nCloudWatch ({where}):")
+    for r in results:
+        summary = json.loads((r.output / "run_summary.json").read_text())
+        d = summary.get("deliveries", {}).get("cloudwatch", {})
+        print(f"  {r.story.start:%H:%M}  {d.get('status', 'not asked')}: {d.get('metrics', 0)} metric(s) to "
+              f"{d.get('namespace', '-')}" + (f", {d['skipped_too_old']} older than 14 days left out"
+                                              if d.get("skipped_too_old") else "")
+              + (f" ({d['error']})" if d.get("error") else ""))
+    print("  alarms on them: model-monitor alarms create --baseline-constraints "
+          f"{OUT / 'baseline' / 'constraints.json'} --endpoint {ENDPOINT} --schedule {SCHEDULE} "
+          "--sns-topic-arn <topic ARN> --dry-run")
 
 
 def print_model_quality(baseline: Path, outputs: dict[int, Path]) -> bool:
@@ -732,6 +767,8 @@ def main() -> int:
             return code
         results.append(read_hour_result(h, output))
     print_story(results, capture_root, monitoring_root)
+    if publishes_to_cloudwatch():
+        print_cloudwatch(results)
     story_ok = all(r.found == r.story.expected for r in results)
 
     # model quality: baseline from a labelled validation set, labels a day later, one run per hour

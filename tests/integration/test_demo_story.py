@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,7 @@ from helpers import ink, page_dom, page_screenshot
 
 from monitor_lib.cli import main
 from monitor_lib.html.svg import num as svg_num
+from monitor_lib.sinks import cloudwatch_api
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE_ROWS = 8_000
@@ -38,6 +40,7 @@ BROKEN_HOUR = 13
 BIAS_EXPECTED = {10: set(), 14: {"AD", "DPL", "RD"}}  # hour -> metrics with a bias_drift_check on SEX = 2
 DRIFT = re.compile(r"distance: (.+) exceeds threshold: (.+)$")  # what AWS's own parsers match
 OBSERVED = re.compile(r"Observed: Only (.+)% of data")
+CLOUDWATCH_NOW = timedelta(days=1)  # "now" for CloudWatch's timestamp rule, after demo.DAY
 
 
 def _load_demo():
@@ -80,7 +83,7 @@ class Story:
 
 
 @pytest.fixture(scope="module")
-def story(spark, tmp_path_factory) -> Story:
+def story(spark, aws_server, tmp_path_factory) -> Story:
     root = tmp_path_factory.mktemp("demo_story")
     train = demo.credit_default(n=BASELINE_ROWS)
     data = root / "data" / "train.csv"
@@ -94,10 +97,15 @@ def story(spark, tmp_path_factory) -> Story:
     files = {h.hour: demo.write_capture_hour(traffic[h.hour], capture, h.start, broken_lines=h.broken_lines,
                                              seed=h.hour) for h in demo.STORY}
     runs = {}
-    for h in demo.STORY:
-        output = demo.hourly_output(root / "monitoring", h.start)
-        code = main(demo.monitor_args(capture, baseline, h.start, output))
-        runs[h.hour] = HourRun(traffic[h.hour], code, output)
+    with pytest.MonkeyPatch.context() as mp:
+        # the hours publish to the moto server, as the demo does with a CloudWatch endpoint set; CloudWatch's
+        # 14-day rule is judged from a day after the demo's (a fixed date), so the test does not age
+        mp.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", aws_server.endpoint)
+        mp.setattr(cloudwatch_api, "_now", lambda: demo.DAY + CLOUDWATCH_NOW)
+        for h in demo.STORY:
+            output = demo.hourly_output(root / "monitoring", h.start)
+            code = main(demo.monitor_args(capture, baseline, h.start, output))
+            runs[h.hour] = HourRun(traffic[h.hour], code, output)
     return Story(train, files, runs)
 
 
@@ -183,6 +191,38 @@ def test_bill_completeness(story):
     assert non_null["Timestamp"] == "2026-11-20T13:00:00Z"
     assert {d["Name"]: d["Value"] for d in non_null["Dimensions"]} == {
         "Endpoint": "credit-default-endpoint", "MonitoringSchedule": "credit-default-hourly"}
+
+
+def test_the_hours_are_published_to_cloudwatch(story, aws_server):
+    """Every metric of every hour's file is in the emulator, at the hour, with the demo's endpoint and schedule;
+    the 13:00 completeness of BILL_AMT1 there is pandas' share of the hour's non-null bills."""
+    cw = aws_server.client("cloudwatch")
+    dims = [{"Name": "Endpoint", "Value": demo.ENDPOINT}, {"Name": "MonitoringSchedule", "Value": demo.SCHEDULE}]
+
+    def stored(name: str, hour: int) -> dict:
+        start = demo.DAY + timedelta(hours=hour)
+        (point,) = cw.get_metric_statistics(
+            Namespace="aws/sagemaker/Endpoints/data-metrics", MetricName=name, Dimensions=dims, Period=3600,
+            StartTime=start, EndTime=start + timedelta(hours=1),
+            Statistics=["SampleCount", "Sum", "Minimum", "Maximum"])["Datapoints"]
+        assert point["Timestamp"] == start
+        return point
+
+    for hour, run in story.runs.items():
+        (metrics_file,) = (run.output / "cloudwatch").glob("*.jsonl")
+        records = [json.loads(line) for line in metrics_file.read_text().splitlines()]
+        assert run.summary()["deliveries"]["cloudwatch"] == {
+            "status": "sent", "namespace": "aws/sagemaker/Endpoints/data-metrics", "metrics": len(records),
+            "requests": 1, "skipped_too_old": 0, "skipped_too_new": 0}
+        for r in records:
+            point = stored(r["MetricName"], hour)
+            if "Value" in r:
+                assert (point["SampleCount"], point["Maximum"]) == (1, r["Value"])
+            else:
+                assert {k: point[k] for k in r["StatisticValues"]} == r["StatisticValues"]
+    present = story.runs[13].traffic["BILL_AMT1"].notna().mean()
+    assert stored("feature_non_null_BILL_AMT1", 13)["Maximum"] == pytest.approx(present, abs=1e-12)
+    assert stored("feature_non_null_BILL_AMT1", 12)["Maximum"] > 0.98
 
 
 def test_education_domain_share(story):
