@@ -68,3 +68,40 @@ def start_receiver(statuses: list[int] | None = None, status: int = 200, answer:
     receiver = Receiver(server, list(statuses or []), status, answer, hang)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver
+
+
+def check_block_kit(message: dict) -> None:
+    """Slack's documented Block Kit limits (docs.slack.dev reference/block-kit): ≤ 50 blocks; header: plain_text
+    ≤ 150; section: text ≤ 3000 and/or ≤ 10 fields of ≤ 2000; context: ≤ 10 elements; actions: ≤ 25 elements;
+    button: plain_text ≤ 75, url ≤ 3000, action_id ≤ 255; text objects plain_text or mrkdwn."""
+
+    def text(obj, limit, kinds=("plain_text", "mrkdwn")):
+        assert obj["type"] in kinds and isinstance(obj["text"], str) and 0 < len(obj["text"]) <= limit, obj
+
+    assert isinstance(message["text"], str) and message["text"]
+    blocks = message["blocks"]
+    assert 0 < len(blocks) <= 50
+    for b in blocks:
+        kind = b["type"]
+        if kind == "header":
+            text(b["text"], 150, ("plain_text",))
+        elif kind == "section":
+            assert "text" in b or "fields" in b
+            if "text" in b:
+                text(b["text"], 3000)
+            assert len(b.get("fields", [])) <= 10
+            for f in b.get("fields", []):
+                text(f, 2000)
+        elif kind == "context":
+            assert 0 < len(b["elements"]) <= 10
+            for e in b["elements"]:
+                text(e, 3000)
+        elif kind == "actions":
+            assert 0 < len(b["elements"]) <= 25
+            for e in b["elements"]:
+                assert e["type"] == "button"
+                text(e["text"], 75, ("plain_text",))
+                assert e["url"].startswith(("http://", "https://")) and len(e["url"]) <= 3000
+                assert len(e["action_id"]) <= 255
+        else:
+            raise AssertionError(f"unexpected block {kind}")

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from monitor_lib.errors import MonitorError
 from monitor_lib.io.uri import is_s3
 
 WIDTHS = (4, 2, 2, 2)  # yyyy / mm / dd / hh
@@ -92,12 +93,8 @@ class Storage:
 
         try:
             doc = json.loads(self.read(f"{folder}/{filenames.RUN_SUMMARY}"))
-        except (OSError, ValueError, LookupError):
+        except (OSError, ValueError, MonitorError):  # unreadable: the previous run's keys are unknown
             return {}
-        except Exception as e:  # an s3 read error: the previous run is unknown, not a failure of this one
-            if type(e).__module__.startswith(("botocore", "monitor_lib")):
-                return {}
-            raise
         return doc if isinstance(doc, dict) else {}
 
     @staticmethod
