@@ -1,7 +1,11 @@
 """CloudWatch metric files (spec §7): PutMetricData-shaped objects, one JSON object per line, in
 ``<opt/ml root>/output/metrics/cloudwatch/cloudwatch_metrics.jsonl`` (the file name AWS's own BYOC
 example uses; the real analyzer's is unknown). The platform publishes them to the namespace of the
-schedule (``/aws/sagemaker/Endpoint/data-metrics`` for endpoints).
+schedule; AWS's pages spell it three ways (``/aws/sagemaker/Endpoints/data-metric``,
+``/aws/sagemaker/Endpoint/data-metrics``, contract §7.2). When we publish them ourselves (``put_metric_data``,
+:mod:`monitor_lib.sinks.cloudwatch_api`) we use the spelling AWS's own notebooks query:
+``aws/sagemaker/Endpoints/data-metrics`` for endpoints, ``aws/sagemaker/ModelMonitoring/data-metrics`` for batch
+transform (the same for ``model-metrics``, ``bias-metrics``, ``explainability-metrics`` below).
 
 Data quality, per feature whose effective ``emit_metrics`` is Enabled:
 

@@ -91,12 +91,15 @@ class MonitoringParams(DatasetParams):
         "post_analytics_processor_script", "a .py defining postprocess_handler(), run after the analysis",
         parse=existing_file, group="outputs")
     put_metric_data: bool = param(
-        "put_metric_data", "publish the run's CloudWatch metrics with PutMetricData (credentials, region and "
+        "put_metric_data", "publish the run's CloudWatch metrics (the metric file's records) with PutMetricData, "
+        "in requests of at most 1000 metrics and 1 MB; points older than 14 days are left out and counted; the "
+        "outcome is run_summary.json deliveries.cloudwatch, a failure never fails the run (credentials, region and "
         "AWS_ENDPOINT_URL_CLOUDWATCH from the environment; Enabled or Disabled)", parse=enabled, default=False,
         default_text="Disabled", switch=True, group="alerts")
     cloudwatch_namespace: str | None = param(
         "cloudwatch_namespace", "the namespace PutMetricData publishes to", group="alerts",
-        default_text="aws/sagemaker/Endpoints/<data|model|bias|explainability>-metrics")
+        default_text="aws/sagemaker/Endpoints/<data|model|bias|explainability>-metrics with an endpoint, "
+        "aws/sagemaker/ModelMonitoring/<…>-metrics without")
     sns_topic_arn: str | None = param("sns_topic_arn", "publish the run's notification to this SNS topic",
                                       group="alerts")
     webhook_url: str | None = param(
