@@ -294,3 +294,25 @@ def test_webhook_without_its_secret_is_refused_before_the_run(tmp_path, monkeypa
     assert str(e.value).startswith("MODEL_MONITOR_WEBHOOK_SECRET does not start with whsec_: ")
     assert "not-a-whsec-secret-value" not in str(e.value)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_previous_run_of_an_s3_schedule(aws_server):
+    """PagerDuty's previous run in s3:// hour folders (moto): listed level by level, the latest whole run before
+    this hour, a later one marking a backfill; its run_summary.json read back."""
+    from monitor_lib.sinks.notify import previous
+
+    s3 = aws_server.client("s3")
+    s3.create_bucket(Bucket="notify-history")
+    summary = {"deliveries": {"pagerduty": {"status": "sent", "open": ["ep/s/data_type_check/a"]}}}
+    for hour, name in (("2026/11/19/22", "run_summary.json"), ("2026/11/20/08", "run_summary.json"),
+                       ("2026/11/20/09", "_INCOMPLETE"), ("2026/11/20/09", "run_summary.json"),
+                       ("2026/11/20/13", "constraint_violations.json")):
+        s3.put_object(Bucket="notify-history", Key=f"out/ep/s/{hour}/{name}", Body=json.dumps(summary).encode())
+    found = previous.neighbours("s3://notify-history/out/ep/s/2026/11/20/10")
+    assert found == previous.Neighbours("s3://notify-history/out/ep/s/2026/11/20/08",
+                                        "s3://notify-history/out/ep/s/2026/11/20/13")
+    assert previous.Storage.of(found.previous).summary(found.previous) == summary
+    assert previous.neighbours("s3://notify-history/out/ep/s/2026/11/20/14") == previous.Neighbours(
+        "s3://notify-history/out/ep/s/2026/11/20/13", None)
+    missing = "s3://notify-history/out/ep/s/2026/11/20/07"
+    assert previous.Storage.of(missing).summary(missing) == {}  # no summary there: no keys
