@@ -113,11 +113,12 @@ class MonitoringParams(DatasetParams):
         "window is clean (a secret: prefer the MODEL_MONITOR_PAGERDUTY_ROUTING_KEY environment variable)",
         group="alerts")
     notify_on: str = param("notify_on", "which runs notify SNS, the webhook and Slack: violations (runs with "
-                           "violations, and failed runs) or always", choices=("violations", "always"),
+                           "violations, and failed runs) or always (PagerDuty hears of every run: a clean window "
+                           "resolves its alerts)", choices=("violations", "always"),
                            default="violations", group="alerts")
     report_url: str | None = param(
         "report_url", "the link to this run's report in notifications", group="alerts",
-        default_text="where report.html is written (a path or s3:// URI)")
+        default_text="where report.html is written (a path or s3:// URI), else the output folder")
     notify_timeout_seconds: float = param("notify_timeout_seconds", "timeout of each notification request",
                                           parse=number, default=10.0, group="alerts")
     notify_max_retries: int = param("notify_max_retries", "retries of a notification answered 429 or 5xx, or "
