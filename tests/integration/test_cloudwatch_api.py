@@ -283,3 +283,48 @@ def test_alarms_from_the_real_sagemaker_constraints(aws_server, capsys):
     for f in features:
         assert dq_alarms[f"{prefix}-dq/e/s/feature_non_null_{f['name']}"]["Threshold"] == f["completeness"]
         assert dq_alarms[f"{prefix}-dq/e/s/feature_baseline_drift_{f['name']}"]["Threshold"] == 0.1
+
+
+def test_a_model_quality_run_publishes_what_its_alarms_watch(spark, aws_server, tmp_path):
+    """The real SageMaker regression baseline: a monitoring run over its labelled dataset publishes mae, mse, rmse
+    and r2 (numpy over the file) to the model-metrics namespace, and the alarms made from its constraints watch
+    exactly those metrics, with those dimensions."""
+    mq = FIXTURES / "sdk-pipeline-mq-regression"
+    df = pd.read_csv(mq / "baseline_dataset.csv")
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    endpoint = f"abalone-{uuid.uuid4().hex[:8]}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", aws_server.endpoint)
+        run_job("model-quality", {
+            "dataset_source": str(mq / "baseline_dataset.csv"), "dataset_format": CSV, "problem_type": "Regression",
+            "inference_attribute": "Label", "ground_truth_attribute": "Prediction",  # as the SDK's test named them
+            "baseline_constraints": str(mq / "good_cases" / "constraints.json"), "output_path": str(tmp_path / "out"),
+            "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_time": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "sagemaker_endpoint_name": endpoint, "sagemaker_monitoring_schedule_name": "hourly",
+            "put_metric_data": "Enabled"}, spark=spark)
+    error = df["Label"] - df["Prediction"]
+    truth = df["Prediction"]
+    mse = float((error ** 2).mean())
+    expected = {"mae": float(error.abs().mean()), "mse": mse, "rmse": math.sqrt(mse),
+                "r2": 1 - float((error ** 2).sum()) / float(((truth - truth.mean()) ** 2).sum())}
+    cw = aws_server.client("cloudwatch")
+    namespace = "aws/sagemaker/Endpoints/model-metrics"
+    dims = [{"Name": "Endpoint", "Value": endpoint}, {"Name": "MonitoringSchedule", "Value": "hourly"}]
+    for name, value in expected.items():
+        (point,) = cw.get_metric_statistics(Namespace=namespace, MetricName=name, Dimensions=dims, Period=3600,
+                                            StartTime=start, EndTime=start + timedelta(hours=1),
+                                            Statistics=["Maximum"])["Datapoints"]
+        assert point["Timestamp"] == start and point["Maximum"] == pytest.approx(value, rel=1e-9), name
+    delivery = json.loads((tmp_path / "out" / "run_summary.json").read_text())["deliveries"]["cloudwatch"]
+    assert delivery["status"] == "sent" and delivery["namespace"] == namespace
+    published = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])))
+                 for m in cw.list_metrics(Namespace=namespace, Dimensions=dims[:1])["Metrics"]}
+    assert delivery["metrics"] == len(published)
+    prefix = f"mq-{uuid.uuid4().hex[:8]}"
+    assert main(["alarms", "create", "--type", "model-quality", "--baseline-constraints",
+                 str(mq / "good_cases" / "constraints.json"), "--sns-topic-arn", TOPIC, "--endpoint", endpoint,
+                 "--schedule", "hourly", "--prefix", prefix]) == 0
+    watched = {(a["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in a["Dimensions"])))
+               for a in _describe(cw, prefix).values() if a["Namespace"] == namespace}
+    assert len(watched) == 4 and watched <= published
