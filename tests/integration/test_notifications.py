@@ -316,3 +316,35 @@ def test_previous_run_of_an_s3_schedule(aws_server):
         "s3://notify-history/out/ep/s/2026/11/20/13", None)
     missing = "s3://notify-history/out/ep/s/2026/11/20/07"
     assert previous.Storage.of(missing).summary(missing) == {}  # no summary there: no keys
+
+
+def test_a_run_that_raises_sends_a_failed_notification(spark, tmp_path, monkeypatch):
+    """The phase raises (malformed baseline constraints): the run fails as before, nothing is published, and the
+    webhook hears of it (status Failed, the error's line), as notify_on violations asks for failed runs."""
+    from monitor_lib.errors import MonitorError
+
+    receiver = start_receiver()
+    monkeypatch.setenv("MODEL_MONITOR_WEBHOOK_SECRET", SECRET)
+    constraints = tmp_path / "constraints.json"
+    constraints.write_text('{"version": 0.0, "features": "not a list"}')
+    out = _out(tmp_path, 10)
+    try:
+        with pytest.raises(MonitorError) as raised:
+            run_job("data-quality", {
+                "dataset_source": str(_capture(tmp_path / "capture", 10, HOUR_11)), "dataset_format": FORMAT,
+                "output_path": str(out), "baseline_constraints": str(constraints),
+                "start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T11:00:00Z",
+                "sagemaker_endpoint_name": "my-endpoint", "sagemaker_monitoring_schedule_name": "hourly",
+                "webhook_url": receiver.url + "/hook"}, spark=spark)
+    finally:
+        receiver.stop()
+    assert len(receiver.received) == 1
+    request = receiver.received[0]
+    data = Webhook(SECRET).verify(request.body, request.headers)["data"]
+    assert request.headers["webhook-id"].endswith("_failed")
+    reason = f"{type(raised.value).__name__}: {raised.value}"
+    assert (data["status"], data["failure_reason"], data["message"]) == ("Failed", reason, f"Failed: {reason}")
+    assert (data["endpoint"], data["schedule"], data["window"]) == (
+        "my-endpoint", "hourly", {"start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T11:00:00Z"})
+    assert data["violations"] == [] and data["output"] == str(out)
+    assert not out.exists()

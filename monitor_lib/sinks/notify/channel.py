@@ -3,6 +3,7 @@ recorded in ``run_summary.json`` ``deliveries.<channel>``."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -14,12 +15,13 @@ from monitor_lib.sinks.notify import message, settings
 
 log = logging.getLogger("monitor_lib.sinks.notify")
 
-_built: dict[str, message.Notification] = {}  # run_id → its notification: one per run, shared by the channels
+_built: dict[str, message.Notification] = {}  # run id/outcome → its notification: one per run, shared by the channels
+RAISED = "raised"  # in a failed_context outcome's details: the phase raised
 
 
 def notification(ctx: SinkContext) -> message.Notification:
     """The run's notification, built once (the first channel to ask builds it)."""
-    key = ctx.run_id or ctx.outcome.run_id
+    key = f"{ctx.run_id or ctx.outcome.run_id}/{id(ctx.outcome)}"
     found = _built.get(key)
     if found is None:
         _built.clear()  # only the current run is kept
@@ -68,3 +70,29 @@ def post(ctx: SinkContext, channel: str, url: str, body: bytes, headers: dict[st
         record_delivery(ctx, channel, FAILED, http_status=answer.status, attempts=answer.attempts, error=error,
                         **extra)
     return answer
+
+
+def failed_context(ctx: SinkContext, error: BaseException) -> SinkContext:
+    """The context of a run whose phase raised ``error``: a Failed outcome from its parameters (window, endpoint,
+    schedule), the error's one line as the reason. Its deliveries are logged only: the run writes no summary."""
+    from monitor_lib.monitors.base import FAILED as FAILED_STATUS
+    from monitor_lib.monitors.base import RunOutcome
+
+    p = ctx.params
+    reason = f"{type(error).__name__}: {' '.join(str(error).split())}"[:1000]
+    outcome = RunOutcome(getattr(ctx.monitor, "name", ""), getattr(ctx.phase, "name", ""), "", status=FAILED_STATUS,
+                         message=f"{FAILED_STATUS}: {reason}", start_time=getattr(p, "start_time", None),
+                         end_time=getattr(p, "end_time", None), endpoint=getattr(p, "endpoint_name", None),
+                         schedule=getattr(p, "schedule_name", None), output_path=ctx.public(ctx.out),
+                         failure_reason=reason, run_id=ctx.run_id, details={RAISED: True})
+    return dataclasses.replace(ctx, outcome=outcome)
+
+
+def on_failure(write):
+    """A sink's ``fail``: the phase raised; ``write`` sends the Failed notification (not for an interrupt)."""
+
+    def fail(ctx: SinkContext, error: BaseException) -> None:
+        if isinstance(error, Exception):
+            write(failed_context(ctx, error))
+
+    return fail

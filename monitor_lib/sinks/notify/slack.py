@@ -87,4 +87,4 @@ def _write(ctx: SinkContext) -> None:
     channel.post(ctx, NAME, url, body, {"Content-Type": "application/json; charset=utf-8"}, "slack")
 
 
-SINK = Sink(NAME, _write, _enabled, best_effort=True)
+SINK = Sink(NAME, _write, _enabled, fail=channel.on_failure(_write), best_effort=True)

@@ -77,4 +77,4 @@ def _write(ctx: SinkContext) -> None:
     record_delivery(ctx, NAME, SENT, topic_arn=arn, message_id=answer.get("MessageId"), attempts=attempts)
 
 
-SINK = Sink(NAME, _write, _enabled, best_effort=True)
+SINK = Sink(NAME, _write, _enabled, fail=channel.on_failure(_write), best_effort=True)

@@ -19,8 +19,10 @@ from monitor_lib.sinks.notify import channel, settings
 NAME = "webhook"
 
 
-def message_id(run_id: str) -> str:
-    return f"msg_{run_id}"
+def message_id(run_id: str, raised: bool = False) -> str:
+    """``msg_<run id>``; ``msg_<run id>_failed`` for the message of a run whose phase raised (a distinct
+    message even if the run's own notification went out before an output failed)."""
+    return f"msg_{run_id}_failed" if raised else f"msg_{run_id}"
 
 
 def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -52,9 +54,10 @@ def _write(ctx: SinkContext) -> None:
     url = ctx.params.webhook_url
     n = channel.notification(ctx)
     body = n.body()
-    headers = signed_headers(settings.webhook_secret(), message_id(n.run_id), int(time.time()), body)
+    msg_id = message_id(n.run_id, bool(ctx.outcome.details.get(channel.RAISED)))
+    headers = signed_headers(settings.webhook_secret(), msg_id, int(time.time()), body)
     channel.post(ctx, NAME, url, body, headers, f"webhook_url {channel.destination(url)}",
                  webhook_id=headers["webhook-id"])
 
 
-SINK = Sink(NAME, _write, _enabled, start=_start, best_effort=True)
+SINK = Sink(NAME, _write, _enabled, start=_start, fail=channel.on_failure(_write), best_effort=True)
