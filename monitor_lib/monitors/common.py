@@ -5,6 +5,7 @@ CloudWatch and post-processing settings of monitoring runs, the rejected-records
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -132,9 +133,7 @@ class MonitoringParams(DatasetParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_window(self.start_time, self.end_time)
-        from monitor_lib.sinks.notify.settings import check_params
-
-        check_params(self)  # the alert parameters' shapes (secrets are checked when the run starts)
+        check_alert_params(self)  # their shapes (secrets are read from the environment when the run starts)
         if self.metric_time is None and self.start_time is not None:
             object.__setattr__(self, "metric_time", self.start_time)
 
@@ -150,6 +149,31 @@ class MonitoringParams(DatasetParams):
         from monitor_lib.container import opt_ml_root
 
         return self.cloudwatch_metrics_directory or os.path.join(opt_ml_root(), "output", "metrics", "cloudwatch")
+
+
+SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+
+
+def check_alert_params(params: MonitoringParams) -> None:
+    """The alert parameters' shapes (ConfigError naming the parameter, never showing a secret): http(s) URLs,
+    an SNS topic ARN, a non-empty routing key, a positive timeout."""
+    from monitor_lib.io.http import check_url
+
+    if params.sns_topic_arn and not SNS_TOPIC_ARN.match(params.sns_topic_arn):
+        raise ConfigError(f"sns_topic_arn {params.sns_topic_arn!r} is not an SNS topic ARN: expected "
+                          "arn:aws:sns:<region>:<account id>:<topic name>")
+    if params.webhook_url:
+        check_url(params.webhook_url, "webhook_url")
+    if params.slack_webhook_url:
+        check_url(params.slack_webhook_url, "slack_webhook_url")
+    if params.pagerduty_routing_key is not None and not params.pagerduty_routing_key.strip():
+        raise ConfigError("pagerduty_routing_key is empty: give the integration key of a PagerDuty Events v2 "
+                          "service, or set MODEL_MONITOR_PAGERDUTY_ROUTING_KEY")
+    if params.report_url is not None and not params.report_url.strip():
+        raise ConfigError("report_url is empty: give the URL of the run's report, or leave it out")
+    if not params.notify_timeout_seconds > 0:
+        raise ConfigError(f"notify_timeout_seconds must be a positive number of seconds, got "
+                          f"{params.notify_timeout_seconds!r}")
 
 
 def counts_text(counts: dict[str, int]) -> str:

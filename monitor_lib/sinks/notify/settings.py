@@ -2,9 +2,9 @@
 
 Secrets (the webhook signing secret, the Slack webhook URL, the PagerDuty routing key) come from the
 environment (or, for Slack and PagerDuty, a parameter); every message here names the parameter or variable,
-never its value. :func:`check_params` checks the shapes that do not depend on the environment when the
-parameters are read; :func:`webhook_secret` and the ``*_target`` functions are called when a run starts
-(before Spark), since a remote job's environment is not the submitting machine's.
+never its value. The parameters' shapes are checked when they are read
+(:func:`monitor_lib.monitors.common.check_alert_params`); the environment is read when a run starts (before
+Spark), since a remote job's environment is not the submitting machine's.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from monitor_lib.errors import ConfigError
 from monitor_lib.io.http import check_url
+from monitor_lib.monitors.common import SNS_TOPIC_ARN
 
 WEBHOOK_SECRET_ENV = "MODEL_MONITOR_WEBHOOK_SECRET"
 SLACK_URL_ENV = "MODEL_MONITOR_SLACK_WEBHOOK_URL"
@@ -26,8 +26,6 @@ PAGERDUTY_URL_ENV = "MODEL_MONITOR_PAGERDUTY_URL"
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 SECRET_PREFIX = "whsec_"
 BACKOFF_SECONDS = 1.0  # first retry after 1 s, then doubling (io/http)
-
-_SNS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
 
 @dataclass(frozen=True)
@@ -45,33 +43,8 @@ def delivery(params: Any) -> Delivery:
     return Delivery(10.0 if timeout is None else float(timeout), 3 if retries is None else int(retries))
 
 
-def check_params(params: Any) -> None:
-    """The alert parameters' shapes (ConfigError naming the parameter): URLs are http(s), the topic an SNS ARN,
-    the timeout positive. Secrets are never shown."""
-    arn = getattr(params, "sns_topic_arn", None)
-    if arn and not _SNS_ARN.match(arn):
-        raise ConfigError(f"sns_topic_arn {arn!r} is not an SNS topic ARN: expected "
-                          "arn:aws:sns:<region>:<account id>:<topic name>")
-    url = getattr(params, "webhook_url", None)
-    if url:
-        check_url(url, "webhook_url")
-    slack = getattr(params, "slack_webhook_url", None)
-    if slack:
-        check_url(slack, "slack_webhook_url")
-    key = getattr(params, "pagerduty_routing_key", None)
-    if key is not None and not key.strip():
-        raise ConfigError("pagerduty_routing_key is empty: give the integration key of a PagerDuty Events v2 "
-                          f"service, or set {PAGERDUTY_KEY_ENV}")
-    report = getattr(params, "report_url", None)
-    if report is not None and not report.strip():
-        raise ConfigError("report_url is empty: give the URL of the run's report, or leave it out")
-    timeout = getattr(params, "notify_timeout_seconds", None)
-    if timeout is not None and not timeout > 0:
-        raise ConfigError(f"notify_timeout_seconds must be a positive number of seconds, got {timeout!r}")
-
-
 def sns_region(arn: str) -> str:
-    match = _SNS_ARN.match(arn)
+    match = SNS_TOPIC_ARN.match(arn)
     return match.group(1) if match else "us-east-1"
 
 

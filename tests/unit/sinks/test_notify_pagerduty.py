@@ -148,11 +148,25 @@ def test_settings_errors_name_the_parameter_never_the_secret(monkeypatch):
     monkeypatch.setenv("MODEL_MONITOR_SLACK_WEBHOOK_URL", "hooks.slack.com/services/SECRET")
     with pytest.raises(ConfigError, match=r"^MODEL_MONITOR_SLACK_WEBHOOK_URL must be an http:// or https:// URL$"):
         settings.slack_url(object())
-    bad = type("P", (), {"sns_topic_arn": "my-topic"})()
-    with pytest.raises(ConfigError, match=r"^sns_topic_arn 'my-topic' is not an SNS topic ARN: expected arn:aws:sns:"):
-        settings.check_params(bad)
     assert settings.sns_region("arn:aws:sns:eu-west-1:123456789012:alerts") == "eu-west-1"
-    slack = type("P", (), {"slack_webhook_url": "ftp://hooks.slack.com/services/SECRET"})()
+
+
+@pytest.mark.parametrize(("given", "error"), [
+    ({"sns_topic_arn": "my-topic"}, "sns_topic_arn 'my-topic' is not an SNS topic ARN: expected "
+                                    "arn:aws:sns:<region>:<account id>:<topic name>"),
+    ({"slack_webhook_url": "ftp://hooks.slack.com/services/SECRET"},
+     "slack_webhook_url must be an http:// or https:// URL"),
+    ({"webhook_url": "hooks.example.com/x"}, "webhook_url must be an http:// or https:// URL"),
+    ({"notify_timeout_seconds": "0"}, "notify_timeout_seconds must be a positive number of seconds, got 0.0")])
+def test_alert_parameters_are_checked_when_read(given, error, tmp_path):
+    """Before any run: the parameters' shapes, in one line naming the parameter (a secret never shown)."""
+    from monitor_lib.monitors.registry import get
+    from monitor_lib.params import from_params
+
+    params_class = get("data-quality").phase("monitoring").params
+    (tmp_path / "constraints.json").write_text("{}")
+    base = {"dataset_source": "/data", "dataset_format": '{"csv": {}}', "output_path": "/out",
+            "baseline_constraints": str(tmp_path / "constraints.json")}
     with pytest.raises(ConfigError) as e:
-        settings.check_params(slack)
-    assert str(e.value) == "slack_webhook_url must be an http:// or https:// URL"
+        from_params(params_class, {**base, **given}, "parameters")
+    assert str(e.value) == error + " (parameters)"
