@@ -17,6 +17,9 @@ the phase has no such parameters). ``OPENLINEAGE_DISABLED=true`` turns the HTTP 
 What was sent is recorded in ``run_summary.json`` ``deliveries.openlineage``; a failure never fails the run.
 Job namespace: ``OPENLINEAGE_NAMESPACE`` (default ``model-monitor``); job name: :func:`.events.job_name`.
 
+The two files are not listed in ``run_summary.json`` ``files``: the report, drawn before this sink runs, lists
+those files, and a report redrawn from the folder must equal it. Their names are fixed (:mod:`monitor_lib.filenames`).
+
 A phase that another runs into a subfolder (model quality's merge) shares its run id: it is part of that run and
 emits nothing itself. A phase whose folder is data (its summary file starts with ``_``: the merge) writes
 ``_lineage.json`` and ``_openlineage_events.jsonl`` so that reading the folder skips them.
@@ -240,7 +243,6 @@ def _finish(ctx: SinkContext, run: _Run) -> None:
         with open(path, encoding="utf-8") as fh:
             previous = fh.read()
     write_json_atomic(path, previous + json.dumps(event, ensure_ascii=False) + "\n")
-    o.files["openlineage_events"] = ctx.public(path)
     _send(run, event, ctx.params)
     if run.transport is not None:
         ok = all(s["status"] == SENT for s in run.sent)
@@ -248,7 +250,6 @@ def _finish(ctx: SinkContext, run: _Run) -> None:
     lineage_path = os.path.join(ctx.out, lineage_name)
     write_json_atomic(lineage_path, json.dumps(_lineage_doc(ctx, run, documented, spark_version), indent=2,
                                                ensure_ascii=False) + "\n")
-    o.files["lineage"] = ctx.public(lineage_path)
 
 
 def _metrics(o: Any, entries: list[rec.FileEntry] | None) -> dict[str, Any]:
