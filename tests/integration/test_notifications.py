@@ -293,6 +293,11 @@ def test_webhook_without_its_secret_is_refused_before_the_run(tmp_path, monkeypa
         run_job("data-quality", config)
     assert str(e.value).startswith("MODEL_MONITOR_WEBHOOK_SECRET does not start with whsec_: ")
     assert "not-a-whsec-secret-value" not in str(e.value)
+    monkeypatch.setenv("MODEL_MONITOR_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("MODEL_MONITOR_SLACK_WEBHOOK_URL", "hooks.slack.com/services/T0SECRET")
+    with pytest.raises(ConfigError) as e:
+        run_job("data-quality", config)
+    assert str(e.value) == "MODEL_MONITOR_SLACK_WEBHOOK_URL must be an http:// or https:// URL"
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

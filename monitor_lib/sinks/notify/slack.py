@@ -76,7 +76,12 @@ def payload(n: message.Notification) -> dict[str, Any]:
 
 
 def _enabled(ctx: SinkContext) -> bool:
+    """Set by the parameter or the environment (a malformed environment URL: a ConfigError when the run starts)."""
     return settings.is_monitoring(ctx.params) and settings.slack_url(ctx.params) is not None
+
+
+def _start(ctx: SinkContext) -> None:
+    """Nothing to do: being enabled when the run starts checks the environment's URL."""
 
 
 def _write(ctx: SinkContext) -> None:
@@ -87,4 +92,4 @@ def _write(ctx: SinkContext) -> None:
     channel.post(ctx, NAME, url, body, {"Content-Type": "application/json; charset=utf-8"}, "slack")
 
 
-SINK = Sink(NAME, _write, _enabled, fail=channel.on_failure(_write), best_effort=True)
+SINK = Sink(NAME, _write, _enabled, start=_start, fail=channel.on_failure(_write), best_effort=True)
