@@ -353,3 +353,24 @@ def test_a_run_that_raises_sends_a_failed_notification(spark, tmp_path, monkeypa
         "my-endpoint", "hourly", {"start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T11:00:00Z"})
     assert data["violations"] == [] and data["output"] == str(out)
     assert not out.exists()
+
+
+def test_sns_failure_is_recorded_not_raised(aws_server):
+    """A topic that does not exist (moto answers NotFound): deliveries.sns failed, with the code, nothing raised."""
+    from datetime import UTC, datetime
+
+    from monitor_lib.formats.violations import Violation
+    from monitor_lib.monitors.base import RunOutcome
+    from monitor_lib.sinks.base import SinkContext
+    from monitor_lib.sinks.notify import sns
+
+    arn = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
+    params = type("P", (), {"sns_topic_arn": arn, "notify_on": "violations", "report_url": None,
+                            "notify_timeout_seconds": 5.0, "notify_max_retries": 1})()
+    outcome = RunOutcome("data-quality", "monitoring", "data_quality_monitoring", status="CompletedWithViolations",
+                         start_time=datetime(2026, 11, 20, 10, tzinfo=UTC), run_id="r1", output_path="/out",
+                         violations=[Violation("a", "data_type_check", "d", value=0.5, threshold=1.0)])
+    sns.SINK.write(SinkContext(None, None, params, outcome, "/out", lambda p: p, run_id="r1"))
+    record = outcome.details["deliveries"]["sns"]
+    assert record["status"] == "failed" and record["topic_arn"] == arn and record["attempts"] == 1
+    assert record["error"].startswith(f"SNS publish to {arn} failed: NotFound: ")
