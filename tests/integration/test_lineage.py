@@ -311,7 +311,7 @@ def test_a_failed_run_is_fail_with_its_error_message(spark, openlineage, baselin
 
 
 def test_a_phase_that_raises_posts_fail_and_logs_it(openlineage, baseline_and_capture, tmp_path, caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="monitor_lib.sinks.lineage")
     root, *_ = baseline_and_capture
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(FormatError) as raised:

@@ -243,6 +243,10 @@ def test_data_quality_monitoring_of_a_capture_window(spark, bucket, tmp_path):
     heads = {u: bucket.head_object(Bucket=BUCKET, Key=u.split(f"s3://{BUCKET}/", 1)[1]) for u in listed}
     assert listed == {u: (h["ContentLength"], h["ETag"].strip('"')) for u, h in heads.items()}
     assert len(listed) == summary["files_read"] == 4
+    complete = json.loads(bucket.get_object(Bucket=BUCKET, Key="c/out/openlineage_events.jsonl")["Body"].read()
+                          .splitlines()[-1])  # OpenLineage naming: namespace s3://<bucket>, name the key prefix
+    assert [(d["namespace"], d["name"]) for d in complete["inputs"]][0] == (f"s3://{BUCKET}", "c/capture")
+    assert [(d["namespace"], d["name"]) for d in complete["outputs"]] == [(f"s3://{BUCKET}", "c/out")]
 
     # re-running an empty window into the same output removes the stale reports, like the local run
     def empty(source, out, constraints):

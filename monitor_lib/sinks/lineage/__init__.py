@@ -8,7 +8,7 @@
   data is a complete run of 0 rows) or ``FAIL`` (status Failed, with the ``errorMessage`` facet) appended to the
   file and POSTed; then ``lineage.json`` (:mod:`.record`).
 - ``fail`` (the phase raised): a ``FAIL`` event. The run folder is discarded, so it only goes over HTTP and to
-  the log.
+  the log (DEBUG, logger ``monitor_lib.sinks.lineage``).
 
 Transport: ``POST <OPENLINEAGE_URL> + <OPENLINEAGE_ENDPOINT, default api/v1/lineage>`` (joined like
 openlineage-python's HTTP transport does), ``Authorization: Bearer $OPENLINEAGE_API_KEY`` when set, through
@@ -288,7 +288,8 @@ def _fail(ctx: SinkContext, error: BaseException) -> None:
                          parent=ev.parent_facet(conf, os.environ),
                          inputs=[ev.DatasetRef(uri) for _, _, uri in _inputs(ctx.params)],
                          outputs=[ev.DatasetRef(ctx.public(ctx.out))], spark_version=spark_version, error=message)
-    log.info("OpenLineage FAIL event (the run folder is discarded): %s", json.dumps(event, ensure_ascii=False))
+    # DEBUG: the command line's failure stays its one error line; the event is there for whoever logs DEBUG
+    log.debug("OpenLineage FAIL event (the run folder is discarded): %s", json.dumps(event, ensure_ascii=False))
     _send(run, event, ctx.params)
 
 
