@@ -2,7 +2,9 @@
 
 A sink's ``write`` runs once the phase has an outcome (stage ``output``: into the run folder before it is
 published; ``published``: after). Sinks that follow a run from its start (lineage) also give ``start`` (before the
-phase runs; ``ctx.outcome`` is None) and ``fail`` (the phase raised; the run folder will not be published).
+phase runs; ``ctx.outcome`` is None) and ``fail`` (the phase raised; the run folder will not be published). A
+sink's ``check`` runs before anything else of the run starts (Spark included): settings that can only be read
+where the run executes (a secret in the environment) raise a ConfigError there, naming the variable.
 
 A ``best_effort`` sink (CloudWatch PutMetricData, notifications, lineage) never fails the run: an exception it
 raises is logged as one line and recorded with :func:`record_delivery` under its name, and the run goes on.
@@ -39,6 +41,7 @@ class Sink:
     write: Callable[[SinkContext], None]
     enabled: Callable[[SinkContext], bool] = lambda ctx: True
     stage: str = OUTPUT
+    check: Callable[[SinkContext], None] | None = None  # before the phase runs: a ConfigError stops the run
     start: Callable[[SinkContext], None] | None = None  # before the phase runs
     fail: Callable[[SinkContext, BaseException], None] | None = None  # the phase raised (best effort)
     best_effort: bool = False  # an exception is recorded in the run summary, never fails the run

@@ -83,7 +83,11 @@ def write(ctx: SinkContext, stage: str) -> None:
 
 
 def started(ctx: SinkContext) -> None:
-    """The ``start`` of every enabled sink that has one (never fails the run)."""
+    """Every sink's ``check`` (a ConfigError stops the run before its phase), then the ``start`` of every enabled
+    sink that has one (never fails the run)."""
+    for sink in sinks():
+        if sink.check is not None:
+            sink.check(ctx)
     for sink in sinks():
         if sink.start is not None and sink.enabled(ctx):
             _guarded(sink, ctx, sink.start, ctx)

@@ -125,15 +125,13 @@ def plan(routing_key: str, n: message.Notification, violations: list[dict[str, A
 
 
 def _enabled(ctx: SinkContext) -> bool:
-    """A routing key is given; a malformed MODEL_MONITOR_PAGERDUTY_URL is a ConfigError when the run starts."""
-    if not settings.is_monitoring(ctx.params) or settings.pagerduty_key(ctx.params) is None:
-        return False
-    settings.pagerduty_url()
-    return True
+    return settings.is_monitoring(ctx.params) and settings.pagerduty_key(ctx.params) is not None
 
 
-def _start(ctx: SinkContext) -> None:
-    """Nothing to do: being enabled when the run starts checks the environment."""
+def _check(ctx: SinkContext) -> None:
+    """A malformed MODEL_MONITOR_PAGERDUTY_URL is a ConfigError when the run starts (before Spark)."""
+    if _enabled(ctx):
+        settings.pagerduty_url()
 
 
 def _open_keys(summary: dict) -> list[str]:
@@ -204,4 +202,4 @@ def _write(ctx: SinkContext) -> None:
         record_delivery(ctx, NAME, SENT, **info)
 
 
-SINK = Sink(NAME, _write, _enabled, start=_start, best_effort=True)
+SINK = Sink(NAME, _write, _enabled, check=_check, best_effort=True)

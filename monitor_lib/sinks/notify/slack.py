@@ -80,8 +80,8 @@ def _enabled(ctx: SinkContext) -> bool:
     return settings.is_monitoring(ctx.params) and settings.slack_url(ctx.params) is not None
 
 
-def _start(ctx: SinkContext) -> None:
-    """Nothing to do: being enabled when the run starts checks the environment's URL."""
+def _check(ctx: SinkContext) -> None:
+    _enabled(ctx)
 
 
 def _write(ctx: SinkContext) -> None:
@@ -92,4 +92,4 @@ def _write(ctx: SinkContext) -> None:
     channel.post(ctx, NAME, url, body, {"Content-Type": "application/json; charset=utf-8"}, "slack")
 
 
-SINK = Sink(NAME, _write, _enabled, start=_start, fail=channel.on_failure(_write), best_effort=True)
+SINK = Sink(NAME, _write, _enabled, check=_check, fail=channel.on_failure(_write), best_effort=True)

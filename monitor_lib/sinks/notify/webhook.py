@@ -38,14 +38,13 @@ def signed_headers(key: bytes, msg_id: str, timestamp: int, body: bytes) -> dict
 
 
 def _enabled(ctx: SinkContext) -> bool:
-    if not settings.is_monitoring(ctx.params) or not getattr(ctx.params, "webhook_url", None):
-        return False
-    settings.webhook_secret()  # a ConfigError naming the variable when the run starts (before Spark)
-    return True
+    return settings.is_monitoring(ctx.params) and bool(getattr(ctx.params, "webhook_url", None))
 
 
-def _start(ctx: SinkContext) -> None:
-    """Nothing to do: being enabled when the run starts checks the signing secret."""
+def _check(ctx: SinkContext) -> None:
+    """The signing secret, when the run starts (before Spark): a ConfigError naming the variable."""
+    if _enabled(ctx):
+        settings.webhook_secret()
 
 
 def _write(ctx: SinkContext) -> None:
@@ -60,4 +59,4 @@ def _write(ctx: SinkContext) -> None:
                  webhook_id=headers["webhook-id"])
 
 
-SINK = Sink(NAME, _write, _enabled, start=_start, fail=channel.on_failure(_write), best_effort=True)
+SINK = Sink(NAME, _write, _enabled, check=_check, fail=channel.on_failure(_write), best_effort=True)
