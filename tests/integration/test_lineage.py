@@ -30,6 +30,7 @@ from monitor_lib.profile.sketches import kll_rank_error
 from monitor_lib.runner import run_job
 
 API_KEY = "ol-api-key-5ecret-7d1f"
+SLACK_SECRET = "sl4ck-t0ken-9c2e"
 PARENT_RUN = str(uuid.uuid4())
 WINDOW = {"start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T11:00:00Z"}
 CAPTURE_FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput"]}}'
@@ -278,7 +279,8 @@ def test_no_data_window_is_complete_with_zero_rows_and_a_failed_delivery_is_reco
     outcome = run_job("data-quality", {
         "dataset_source": str(root / "capture"), "dataset_format": CAPTURE_FORMAT, "output_path": str(tmp_path / "o"),
         "baseline_constraints": str(tmp_path / "c.json"), "start_time": "2026-11-20T14:00:00Z",
-        "end_time": "2026-11-20T15:00:00Z", "notify_max_retries": 1}, spark=spark)
+        "end_time": "2026-11-20T15:00:00Z", "notify_max_retries": 1,
+        "slack_webhook_url": f"http://127.0.0.1:9/services/T0/B0/{SLACK_SECRET}"}, spark=spark)  # loopback only
     assert outcome.status == "NoData"
     events = file_events(tmp_path / "o")
     check_events(events, ["START", "COMPLETE"])
@@ -291,6 +293,11 @@ def test_no_data_window_is_complete_with_zero_rows_and_a_failed_delivery_is_reco
     assert [(e["status"], e["http_status"], e["attempts"]) for e in delivered["events"]] == [("failed", 503, 2)] * 2
     assert sorted(os.listdir(tmp_path / "o")) == ["lineage.json", "openlineage_events.jsonl", "report.html",
                                                    "run_summary.json"]
+    lineage = json.loads((tmp_path / "o" / "lineage.json").read_text())
+    assert lineage["parameters"]["slack_webhook_url"] == "<redacted>"
+    assert lineage["parameters"]["notify_max_retries"] == 1
+    for path in (tmp_path / "o").iterdir():
+        assert SLACK_SECRET.encode() not in path.read_bytes(), path
 
 
 def test_a_failed_run_is_fail_with_its_error_message(spark, openlineage, baseline_and_capture, tmp_path):
