@@ -76,8 +76,9 @@ class RunOutcome:
     failure_reason: str = ""  # set: the run ends Failed (see monitor_lib.monitors.common.rejection_failure)
     run_id: str = ""  # the run's UUID (RunContext.run_id): run_summary.json, lineage events, notifications
     # the data files of dataset_source the run read (local paths or s3:// URIs; not serialised): the lineage
-    # sink's manifest of the inputs. Empty when the monitor does not list them (the inputs are then named only).
-    data_files: list[str] = field(default_factory=list)
+    # sink's manifest of the inputs ([]: none in the window). None when the monitor does not list them (the
+    # inputs are then named only).
+    data_files: list[str] | None = None
 
     # ---------------------------------------------------------------- derived
 

@@ -173,6 +173,7 @@ def run_bias(params: ModelBiasParams, ctx: RunContext) -> RunOutcome:
         raise UnreadableInputError(f"reading dataset_source {ctx.public(source)} failed: {spark_message(e)}") \
             from None
     outcome.files_read = len(run.files)
+    outcome.data_files = list(run.files) if merge is None else None  # merged: the run's own files, not an input
     if "shap" in config_asks_for(params.analysis_config):  # Clarify would add explanations to the same file
         note = ("the analysis config also asks for methods.shap, which this run does not compute: run --type "
                 "model-explainability (analysis_type MODEL_EXPLAINABILITY) with the same config")

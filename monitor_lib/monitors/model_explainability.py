@@ -146,6 +146,7 @@ def run_explain(params: ModelExplainabilityParams, ctx: RunContext) -> RunOutcom
             src = dataset_records(lambda: ctx.spark, config, source, fmt)
             files = src.files
         outcome.files_read = len(files)
+        outcome.data_files = list(files)
         tallies = job.ExplainTallies()
         if src is not None:
             job.count_records(src.frame, tallies)

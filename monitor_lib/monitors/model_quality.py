@@ -244,7 +244,7 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
         monitor=MONITOR.name, phase=phase, job=f"model_quality_{phase}", start_time=params.start_time,
         end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name,
         files_read=len(data_files), artifacts=art,
-        data_files=list(data_files) if merge is None else [],  # merged: the run's own files, not an input
+        data_files=list(data_files) if merge is None else None,  # merged: the run's own files, not an input
         details={"problem_type": params.problem_type, "baseline_constraints": params.baseline_constraints,
                  "records_evaluated": 0, "metrics": {}, "violations_by_metric": {}})
     if merge is not None:

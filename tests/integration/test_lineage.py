@@ -299,6 +299,15 @@ def test_no_data_window_is_complete_with_zero_rows_and_a_failed_delivery_is_reco
     for path in (tmp_path / "o").iterdir():
         assert SLACK_SECRET.encode() not in path.read_bytes(), path
 
+    # the same window again with lineage Disabled: nothing sent, the earlier run's lineage files removed
+    openlineage.got.clear()
+    run_job("data-quality", {
+        "dataset_source": str(root / "capture"), "dataset_format": CAPTURE_FORMAT, "output_path": str(tmp_path / "o"),
+        "baseline_constraints": str(tmp_path / "c.json"), "start_time": "2026-11-20T14:00:00Z",
+        "end_time": "2026-11-20T15:00:00Z", "lineage": "Disabled"}, spark=spark)
+    assert openlineage.got == []
+    assert sorted(os.listdir(tmp_path / "o")) == ["report.html", "run_summary.json"]
+
 
 def test_a_failed_run_is_fail_with_its_error_message(spark, openlineage, baseline_and_capture, tmp_path):
     root, *_ = baseline_and_capture

@@ -213,8 +213,8 @@ def _finish(ctx: SinkContext, run: _Run) -> None:
     conf, spark_version = spark_conf_and_version()
     inputs = _inputs(ctx.params)
     kinds = _input_kinds(ctx.params)
-    # the data files read (none at all: an empty manifest); files read but not listed by the monitor: names only
-    entries = rec.file_entries(o.data_files) if o.data_files or not o.files_read else None
+    # the data files read (none at all: an empty manifest); not listed by the monitor (None): named only
+    entries = rec.file_entries(o.data_files) if o.data_files is not None else None
     refs, documented = [], []
     for name, env_name, uri in inputs:
         ref = ev.DatasetRef(uri)
