@@ -35,6 +35,10 @@ class Receiver:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def events(self) -> list:
+        """The JSON bodies received, in order."""
+        return [r.json() for r in self.received]
+
     def stop(self) -> None:
         self.released.set()
         self.server.shutdown()

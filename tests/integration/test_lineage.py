@@ -13,10 +13,7 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import uuid
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +21,7 @@ import pandas as pd
 import pytest
 from helpers import capture_line
 from lineage_reference import round_trip
+from receivers import start_receiver
 
 from monitor_lib.errors import FormatError
 from monitor_lib.profile.sketches import kll_rank_error
@@ -39,44 +37,11 @@ CAPTURE_FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput
 # ---------------------------------------------------------------- an OpenLineage receiver on 127.0.0.1
 
 
-@dataclass
-class Receiver:
-    statuses: list[int] = field(default_factory=list)  # answers to the next requests, then 200
-    got: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def events(self) -> list[dict]:
-        return [json.loads(body) for _, _, body in self.got]
-
-
 @pytest.fixture
 def receiver():
-    rec = Receiver()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with lock:
-                rec.got.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                code = rec.statuses.pop(0) if rec.statuses else 200
-            self.send_response(code)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args):
-            pass
-
-    rec.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=rec.server.serve_forever, daemon=True).start()
+    rec = start_receiver(answer=b"{}")
     yield rec
-    rec.server.shutdown()
-    rec.server.server_close()
+    rec.stop()
 
 
 @pytest.fixture
@@ -196,7 +161,8 @@ def test_baseline_and_monitoring_runs_emit_start_and_complete(spark, openlineage
     events = file_events(base)
     check_events(events, ["START", "COMPLETE"])
     assert openlineage.events() == events  # the same documents over HTTP, in order
-    for path, headers, _ in openlineage.got:
+    for request in openlineage.received:
+        path, headers = request.path, request.headers
         assert path == "/api/v1/lineage"
         assert headers["authorization"] == f"Bearer {API_KEY}" and headers["content-type"] == "application/json"
     complete = events[1]
@@ -214,7 +180,7 @@ def test_baseline_and_monitoring_runs_emit_start_and_complete(spark, openlineage
     assert complete["outputs"][0]["name"] == str(base)
 
     # the monitoring run of the window: nominalTime, inputs (capture + baseline files), assertions
-    openlineage.got.clear()
+    openlineage.received.clear()
     out = root / "monitor"
     outcome = run_job("data-quality", {
         "dataset_source": str(root / "capture"), "dataset_format": CAPTURE_FORMAT, "output_path": str(out),
@@ -300,12 +266,12 @@ def test_no_data_window_is_complete_with_zero_rows_and_a_failed_delivery_is_reco
         assert SLACK_SECRET.encode() not in path.read_bytes(), path
 
     # the same window again with lineage Disabled: nothing sent, the earlier run's lineage files removed
-    openlineage.got.clear()
+    openlineage.received.clear()
     run_job("data-quality", {
         "dataset_source": str(root / "capture"), "dataset_format": CAPTURE_FORMAT, "output_path": str(tmp_path / "o"),
         "baseline_constraints": str(tmp_path / "c.json"), "start_time": "2026-11-20T14:00:00Z",
         "end_time": "2026-11-20T15:00:00Z", "lineage": "Disabled"}, spark=spark)
-    assert openlineage.got == []
+    assert openlineage.received == []
     assert sorted(os.listdir(tmp_path / "o")) == ["report.html", "run_summary.json"]
 
 

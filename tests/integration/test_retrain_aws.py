@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import UTC
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from receivers import start_receiver
 
 from monitor_lib import retrain
 from monitor_lib.io.http import HttpError
@@ -220,43 +219,11 @@ def test_configuration_read_from_s3(aws_server, monkeypatch):
 # ---------------------------------------------------------------- the webhook action, a receiver on 127.0.0.1
 
 
-class Receiver:
-    """A plain HTTP server on 127.0.0.1 recording every request; answers the statuses queued, then 200."""
-
-    def __init__(self, statuses: list[int] | None = None, body: bytes = b'{"accepted": true}'):
-        self.requests: list[tuple[str, dict[str, str], bytes]] = []
-        self.statuses = list(statuses or [])
-        self.body = body
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, data))
-                status = outer.statuses.pop(0) if outer.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(outer.body)))
-                self.end_headers()
-                self.wfile.write(outer.body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/retrain"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver():
-    r = Receiver()
+    r = start_receiver(answer=b'{"accepted": true}')
     yield r
-    r.close()
+    r.stop()
 
 
 def alarm_event(**overrides) -> tuple[dict, dict]:
@@ -278,14 +245,14 @@ def alarm_event(**overrides) -> tuple[dict, dict]:
 
 def test_webhook_posts_the_alarm_with_a_bearer_token_and_an_idempotency_key(receiver, caplog):
     event, message = alarm_event()
-    cfg = config({"webhook": {"url": receiver.url, "token_env": "RETRAIN_TOKEN",
+    cfg = config({"webhook": {"url": receiver.url + "/hooks/retrain", "token_env": "RETRAIN_TOKEN",
                               "payload": {"pipeline": "churn", "reason": "${metric_name} on ${endpoint}"}}})
     with caplog.at_level(logging.DEBUG):
         first = retrain.run(event, cfg, environ={"RETRAIN_TOKEN": TOKEN})
         again = retrain.run(event, cfg, environ={"RETRAIN_TOKEN": TOKEN})
     assert [r["status"] for r in first["results"] + again["results"]] == ["started", "started"]
     assert first["results"][0]["http_status"] == 200
-    (path, headers, body), (_, headers2, body2) = receiver.requests
+    (path, headers, body), (_, headers2, body2) = [(r.path, r.headers, r.body) for r in receiver.received]
     assert path == "/hooks/retrain"
     assert headers["authorization"] == f"Bearer {TOKEN}"
     assert headers["content-type"] == "application/json"
@@ -307,21 +274,21 @@ def test_webhook_posts_the_alarm_with_a_bearer_token_and_an_idempotency_key(rece
 
 def test_webhook_retries_a_503_and_a_refusal_is_a_clear_error_without_secrets(caplog):
     event, _ = alarm_event()
-    flaky = Receiver(statuses=[503])
-    refusing = Receiver(statuses=[401], body=f'{{"error": "bad token {TOKEN}"}}'.encode())
+    flaky = start_receiver(statuses=[503])
+    refusing = start_receiver(statuses=[401], answer=f'{{"error": "bad token {TOKEN}"}}'.encode())
     try:
         answer = retrain.run(event, config({"webhook": {"url": flaky.url, "max_retries": 2}}), environ={})
-        assert (answer["results"][0]["status"], answer["results"][0]["attempts"], len(flaky.requests)) == (
+        assert (answer["results"][0]["status"], answer["results"][0]["attempts"], len(flaky.received)) == (
             "started", 2, 2)
-        assert "authorization" not in flaky.requests[0][1]  # no token variable set: no Authorization header
+        assert "authorization" not in flaky.received[0].headers  # no token variable set: no Authorization header
         with caplog.at_level(logging.DEBUG), pytest.raises(RetrainError) as e:
             retrain.run(event, config({"webhook": {"url": refusing.url, "token_env": "RETRAIN_TOKEN"}}),
                         environ={"RETRAIN_TOKEN": TOKEN})
         assert str(e.value) == 'the retrain webhook answered HTTP 401 after 1 attempt: {"error": "bad token ***"}'
         assert TOKEN not in caplog.text
     finally:
-        flaky.close()
-        refusing.close()
+        flaky.stop()
+        refusing.stop()
     with pytest.raises(HttpError) as e:  # the server is gone: nothing listens on that port now
         retrain.run(event, config({"webhook": {"url": refusing.url + "?key=" + TOKEN, "max_retries": 0,
                                                "timeout_seconds": 2}}), environ={})
