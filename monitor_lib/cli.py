@@ -323,7 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "analyze":
         return args.func(args)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, where a reader gone away (| head) is caught, not at the interpreter's exit
+        return code
     except MonitorError as e:
         print(f"error: {e}", file=sys.stderr)
         if os.environ.get("MODEL_MONITOR_DEBUG"):
@@ -332,6 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # the reader of stdout went away (| head): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not fail again
+        return EXIT_OK
     except OSError as e:
         if not _refused_file(e):
             return _internal_error(e)

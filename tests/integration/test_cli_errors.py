@@ -205,6 +205,22 @@ def test_argparse_usage_errors_exit_2(argv):
             "monitors": "unrecognized arguments: extra"}[argv[0]] in lines[-1]
 
 
+DQ_CONSTRAINTS = FIXTURES / "sdk-pipeline-dq-baseline" / "bad_cases" / "constraints.json"
+
+
+@pytest.mark.parametrize("argv", [["monitors"], ["alarms", "create", "--baseline-constraints", str(DQ_CONSTRAINTS),
+                                                 "--sns-topic-arn", "arn:aws:sns:us-east-1:123456789012:t",
+                                                 "--dry-run"]], ids=["monitors", "alarms-dry-run"])
+def test_a_reader_gone_away_is_not_an_error(argv):
+    """``model-monitor … | head``: stdout closed before the command writes is not an internal error."""
+    env = {k: v for k, v in os.environ.items() if k not in ANALYZER_KEYS}
+    proc = subprocess.Popen([MODEL_MONITOR, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=REPO)
+    proc.stdout.close()  # the reader is gone before the first write
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and err == "", err
+
+
 # ---------------------------------------------------------------- errors before work (monitor_lib/preflight.py)
 
 def _run_in(argv: list[str], cwd: Path, env_extra: dict | None = None) -> subprocess.CompletedProcess:
