@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench bench-peers clean
 
 $(STAMP): requirements.lock requirements-runtime.lock requirements-nodeps.lock setup.py
 	@scripts/check_env.sh $(PYTHON)
@@ -34,6 +34,10 @@ bench: $(STAMP)
 	PYTHONPATH=. $(PY) scripts/benchmark_s3.py
 	$(PY) scripts/benchmark_bias.py
 	$(PY) scripts/benchmark_explain.py
+
+# issue 18: our profile and drift check against whylogs and Evidently (installed into .venv-peers on first use)
+bench-peers: $(STAMP)
+	$(PY) scripts/benchmark_peers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-output

@@ -48,6 +48,7 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import numpy as np
+from bench_common import load, source_state
 
 DATA_VERSION = 1
 CSV_FORMAT = '{"csv": {"header": true}}'
@@ -333,27 +334,6 @@ def compare(analysis: dict, reports: dict) -> list[str]:
 # ------------------------------------------------------------------ report
 
 
-def _load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _source_state() -> str:
-    """The commit measured, and whether monitor_lib differs from it (others may be editing it)."""
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              timeout=30).stdout.strip()
-        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "monitor_lib"],
-                               capture_output=True, text=True, timeout=30).stdout.split("\n")
-    except OSError:
-        return "source: unknown (no git)"
-    changed = [line[3:] for line in dirty if line.strip()]
-    return f"source: commit {head}" + (f", monitor_lib with uncommitted changes in {', '.join(changed)}"
-                                       if changed else "")
-
-
 def _runs(times: list[float]) -> str:
     return " / ".join(f"{t:.2f}" for t in times)
 
@@ -430,12 +410,12 @@ def main() -> int:
 
     from monitor_lib.spark import get_spark
 
-    print(_source_state(), flush=True)
+    print("source: " + source_state(), flush=True)
     spark = get_spark("model-monitor-benchmark-bias")
     sc = spark.sparkContext
     ui = SparkUi(sc)
     print(f"Spark {spark.version}, master {sc.master}, default parallelism {sc.defaultParallelism}, "
-          f"{os.cpu_count()} cores, driver memory {sc.getConf().get('spark.driver.memory', '?')}, {_load()}",
+          f"{os.cpu_count()} cores, driver memory {sc.getConf().get('spark.driver.memory', '?')}, {load()}",
           flush=True)
     table = Table()
     failures: list[str] = []
@@ -530,7 +510,7 @@ def main() -> int:
                 table.add(case, scan, f"context: smclarify 0.5 FT only ({entries} facet entries), in memory",
                           [time.perf_counter() - t0], small)
     sampler.stop.set()
-    print(f"\ntotal {time.perf_counter() - started:.0f} s, {_load()}, {os.cpu_count()} cores\n{sampler.text()}\n",
+    print(f"\ntotal {time.perf_counter() - started:.0f} s, {load()}, {os.cpu_count()} cores\n{sampler.text()}\n",
           flush=True)
     print(table.markdown())
     for f in failures:

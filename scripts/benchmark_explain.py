@@ -48,6 +48,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from bench_common import load, source_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOLERANCE = 1e-9
@@ -290,29 +291,13 @@ class LoadSampler(threading.Thread):
         return [v for t, v in self.samples if t0 <= t <= t1] or [os.getloadavg()[0]]
 
 
-def _load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _source_state() -> str:
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              timeout=30).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "monitor_lib"],
-                               capture_output=True, text=True, timeout=30).stdout.split("\n")
-    except OSError:
-        return "unknown (no git)"
-    changed = [line[3:] for line in dirty if line.strip()]
-    return f"commit {head}" + (f", monitor_lib with uncommitted changes in {', '.join(changed)}" if changed else "")
-
-
 def run_child(args: argparse.Namespace, case: Case, folder: str, kind: str, sampler: LoadSampler,
               master: str | None = None) -> dict:
     out = os.path.join(folder, f"result-{kind}-{master or 'shap'}.json")
     cmd = [sys.executable, os.path.abspath(__file__), "--child", kind, "--case", case.name, "--folder", folder,
            "--out", out, "--warmup-records", str(args.warmup_records)] + (["--master", master] if master else [])
     label = master or "shap"
-    print(f"  {label:<9} {_load()} …", end="", flush=True)
+    print(f"  {label:<9} {load()} …", end="", flush=True)
     t0 = time.time()
     proc = subprocess.run(cmd, timeout=args.timeout, capture_output=True, text=True)
     t1 = time.time()
@@ -384,8 +369,8 @@ def parent(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     sampler = LoadSampler()
     sampler.start()
-    source = _source_state()  # others may commit during the run: the state at the start and at the end
-    print(f"source: {source}; {os.cpu_count()} cores, {_load()}", flush=True)
+    source = source_state()  # others may commit during the run: the state at the start and at the end
+    print(f"source: {source}; {os.cpu_count()} cores, {load()}", flush=True)
     rows, results, overheads, failures = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-explain-") as tmp:
         for name in names:
@@ -427,7 +412,7 @@ def parent(args: argparse.Namespace) -> int:
             results.append({"case": asdict(case), "data": data, "nsamples": nsamples_of(case), "runs": runs})
     sampler.stop.set()
     loads = [v for _, v in sampler.samples]
-    summary = (f"total {time.perf_counter() - started:.0f} s, {_load()}; 1-min load sampled every 5 s: min "
+    summary = (f"total {time.perf_counter() - started:.0f} s, {load()}; 1-min load sampled every 5 s: min "
                f"{min(loads):.2f}, median {statistics.median(loads):.2f}, max {max(loads):.2f}")
     print(f"\n{summary}\n", flush=True)
     table = markdown(rows)
@@ -439,7 +424,7 @@ def parent(args: argparse.Namespace) -> int:
     path = os.path.join(ROOT, "bench-output", f"benchmark_explain-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
                         ".json")
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump({"source": source, "source_at_end": _source_state(), "cores": os.cpu_count(),
+        json.dump({"source": source, "source_at_end": source_state(), "cores": os.cpu_count(),
                    "tolerance": TOLERANCE, "summary": summary, "load_samples": sampler.samples, "cases": results,
                    "markdown": table, "failures": failures}, fh, indent=2)
     print(f"\nwrote {os.path.relpath(path, ROOT)}", flush=True)
