@@ -326,6 +326,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="a smoke check: 20,000 rows, 2,000 wide rows")
     ap.add_argument("--skip-peers", action="store_true", help="no whylogs / Evidently (no PyPI on this machine)")
+    ap.add_argument("--skip-narrow", action="store_true", help="no 10-column Parquet profile and drift cases")
     ap.add_argument("--skip-csv", action="store_true")
     ap.add_argument("--skip-wide", action="store_true")
     ap.add_argument("--worker", choices=("whylogs", "evidently"), help=argparse.SUPPRESS)
@@ -354,9 +355,10 @@ def main() -> int:
         make_table(args.rows, 1).to_parquet(ref, row_group_size=500_000)
         make_table(args.rows, 2).to_parquet(same, row_group_size=500_000)
         make_table(args.rows, 3, shift=True).to_parquet(shift, row_group_size=500_000)
-        results["cases"].append(profile_case(spark, f"{args.rows:,} x 10 Parquet", ref, args.rows, args, peers_py,
-                                             tmp))
-        results["cases"].append(drift_case(spark, ref, same, shift, args, peers_py, tmp))
+        if not args.skip_narrow:
+            results["cases"].append(profile_case(spark, f"{args.rows:,} x 10 Parquet", ref, args.rows, args,
+                                                 peers_py, tmp))
+            results["cases"].append(drift_case(spark, ref, same, shift, args, peers_py, tmp))
         if not args.skip_csv:
             csv = os.path.join(tmp, "reference.csv")
             pd.read_parquet(ref).to_csv(csv, index=False)
