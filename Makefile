@@ -40,4 +40,4 @@ bench-peers: $(STAMP)
 	$(PY) scripts/benchmark_peers.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info demo-output
+	rm -rf $(VENV) .venv-peers build *.egg-info demo-output
