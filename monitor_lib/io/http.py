@@ -15,6 +15,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, NewConnectionError, ReadTimeoutError
@@ -85,6 +86,13 @@ def check_url(url: str, name: str, show: bool = False) -> None:
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in ("http", "https") or not url.split("://", 1)[1].strip("/"):
         raise ConfigError(f"{name}{f' {url!r}' if show else ''} must be an http:// or https:// URL")
+
+
+def destination(url: str) -> str:
+    """A URL named without its path, query or credentials (they may hold a secret): ``https://host:port``."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
 def post(url: str, body: bytes, headers: dict[str, str], *, where: str, timeout_seconds: float,

@@ -34,10 +34,11 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from monitor_lib import filenames
 from monitor_lib.formats.jsonfmt import write_json_atomic
+from monitor_lib.io import http
 from monitor_lib.sinks.base import FAILED, SENT, Sink, SinkContext, record_delivery
 from monitor_lib.sinks.lineage import events as ev
 from monitor_lib.sinks.lineage import record as rec
@@ -62,8 +63,7 @@ class Transport:
     @property
     def where(self) -> str:
         """The destination without path, query or credentials (for messages and the run summary)."""
-        parts = urlsplit(self.url)
-        return f"OpenLineage endpoint {parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return f"OpenLineage endpoint {http.destination(self.url)}"
 
     @property
     def headers(self) -> dict[str, str]:

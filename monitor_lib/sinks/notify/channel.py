@@ -7,7 +7,6 @@ import dataclasses
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from monitor_lib.io import http
 from monitor_lib.sinks.base import FAILED, SENT, SKIPPED, SinkContext, record_delivery
@@ -39,11 +38,7 @@ def skipped_by_notify_on(ctx: SinkContext, channel: str) -> bool:
     return True
 
 
-def destination(url: str) -> str:
-    """A URL named without its path, query or credentials (they may hold a token): ``https://host:port``."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+destination = http.destination  # a URL named without its path, query or credentials
 
 
 def post(ctx: SinkContext, channel: str, url: str, body: bytes, headers: dict[str, str], where: str,
