@@ -15,6 +15,9 @@ setup(
         "pandas>=2.1",
         "pyarrow>=14",
         "scikit-learn>=1.3",  # the model-bias flip test (FT)
+        "cronsim>=2.8",  # schedules: cron expressions
+        "isodate>=0.7",  # schedules: ISO-8601 durations (windows, offsets)
+        "tzdata",  # schedules: IANA time zones where the system has none
     ],
     entry_points={"console_scripts": ["model-monitor=monitor_lib.cli:main"]},
 )

@@ -233,6 +233,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     from monitor_lib.commands import add_monitor_command, given_type
     from monitor_lib.driver.submit import add_submit_parser
     from monitor_lib.monitors import registry
+    from monitor_lib.schedule.commands import add_parsers as add_schedule_parsers
 
     type_hint = given_type(list(argv or []))
     raw = argparse.RawDescriptionHelpFormatter
@@ -305,6 +306,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ac.set_defaults(func=cmd_alarms_create)
 
     add_submit_parser(sub)
+    add_schedule_parsers(sub)  # schedule due|tick|export, executions, backfill, rollup
     return p
 
 

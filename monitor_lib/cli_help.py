@@ -225,3 +225,11 @@ exit codes:
   {EXIT_INTERNAL}    an internal error (MODEL_MONITOR_DEBUG=1 prints the traceback)
   {EXIT_ERROR}    an unreadable baseline, a bad flag, a monitor type without alarms, or CloudWatch refused a
        request (one line naming it)"""
+
+SCHEDULE_DESCRIPTION = """\
+A schedule file (conf/schedule.example.yaml) names a monitor type and its parameters, a cron expression, the
+window of each scheduled time (SageMaker's rule: the period before it, minus the offsets), a grace period, a
+target and a state store. `schedule due` lists the windows that are due; `schedule tick` claims them (each
+scheduled time once, whoever else ticks), runs or submits them and records their executions; `schedule
+export` prints the trigger that calls tick (cron, systemd, Kubernetes) or submits the job itself (Airflow,
+EventBridge)."""

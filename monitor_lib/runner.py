@@ -35,8 +35,10 @@ def _spark_factory(monitor: Monitor, phase: Phase, spark):
     return start
 
 
-def run(monitor: Monitor, phase: Phase, params: Any, spark=None, analyzer_root: str | None = None) -> RunOutcome:
-    """Run ``phase`` of ``monitor`` with ``params`` (its parameter dataclass); write every enabled sink."""
+def run(monitor: Monitor, phase: Phase, params: Any, spark=None, analyzer_root: str | None = None,
+        precomputed: Any = None) -> RunOutcome:
+    """Run ``phase`` of ``monitor`` with ``params`` (its parameter dataclass); write every enabled sink.
+    ``precomputed``: this window's part of ``phase.precompute`` (a backfill), handed to the phase."""
     from monitor_lib.io.storage import output_location
     from monitor_lib.preflight import check_paths
 
@@ -45,7 +47,8 @@ def run(monitor: Monitor, phase: Phase, params: Any, spark=None, analyzer_root: 
     check_paths(params)  # every local input and output, before Spark starts
     started = time.monotonic()
     with output_location(params.output_path, getattr(params, "output_kms_key", None), run=True) as out:
-        ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public)
+        ctx = RunContext(out=str(out), spark_factory=_spark_factory(monitor, phase, spark), public=out.public,
+                         precomputed=precomputed)
         ctx.run_nested = lambda m, p, params, sub: run_nested(m, p, params, ctx, sub)
         before = _sink_context(monitor, phase, params, None, ctx, analyzer_root)
         sinks.started(before)

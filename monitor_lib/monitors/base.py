@@ -172,6 +172,9 @@ class RunContext:
     # run another phase into a subfolder of this output (same Spark session, same staging): set by the runner
     run_nested: Callable[..., RunOutcome] | None = None
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))  # one per run (a nested phase shares it)
+    # what the phase's ``precompute`` made for this run in a job shared with other windows (a backfill); None:
+    # the run reads its data itself
+    precomputed: Any = None
     _spark: Any = None
 
     @property
@@ -220,6 +223,11 @@ class Phase:
     validate: Callable[[Any], None] | None = None  # phase-specific rules on the parameters (ConfigError)
     # SageMaker environment entries ``submit --target sagemaker`` sets unless given (as the SDK does)
     environment_defaults: dict[str, str] = field(default_factory=lambda: {"publish_cloudwatch_metrics": "Disabled"})
+    # many windows in one Spark job (``model-monitor backfill``): ``precompute(spark, [params, …])`` reads the
+    # data of every window once and returns one object per params (same order), each handed to ``run`` as
+    # ``RunContext.precomputed`` so that N runs write exactly what N separate runs would. None: a backfill runs
+    # the windows one after the other.
+    precompute: Callable[[Any, list[Any]], list[Any]] | None = None
 
 
 class Monitor:
