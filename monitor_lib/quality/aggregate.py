@@ -206,6 +206,7 @@ def _regression(typed, tallies: QualityTallies) -> None:
             F.sum(F.when(inside, F.abs(e))).alias(f"ae{r}"),
             F.sum(F.when(inside, e * e)).alias(f"se{r}"),
             F.var_pop(F.when(inside, F.col("y"))).alias(f"vy{r}"),
+            F.sum(F.when(inside, F.col("y"))).alias(f"sy{r}"),  # the truth's mean: the state merges its moments
         ]
     rows = typed.groupBy("status", "kind").agg(*aggs).collect()
     good = _split_counts(rows, tallies)
@@ -215,7 +216,7 @@ def _regression(typed, tallies: QualityTallies) -> None:
     tallies.records = int(g["n0"])
     tallies.regression = [
         RegressionTally(int(g[f"n{r}"]), float(g[f"ae{r}"] or 0.0), float(g[f"se{r}"] or 0.0),
-                        float(g[f"vy{r}"] or 0.0) * int(g[f"n{r}"]))
+                        float(g[f"vy{r}"] or 0.0) * int(g[f"n{r}"]), truth_sum=float(g[f"sy{r}"] or 0.0))
         for r in _R
     ]
 
@@ -280,6 +281,7 @@ def _auc(grouped, tallies: QualityTallies) -> list[float | None]:
         *[F.sum(f"q{r}").alias(f"N{r}") for r in _R],
     ).collect()
     buckets.sort(key=lambda row: -row["b"])
+    tallies.score_buckets = score_buckets(buckets)
     auc: list[float | None] = []
     for r in _R:
         numerator, positives_above = 0.0, 0
@@ -290,6 +292,15 @@ def _auc(grouped, tallies: QualityTallies) -> list[float | None]:
         auc.append(numerator / (positives * negatives) if positives and negatives else None)
     tallies.roc_curve, tallies.pr_curve = _curves(buckets)
     return auc
+
+
+def score_buckets(buckets) -> list[dict]:
+    """The per-bucket counts of the AUC regroup (rows with ``b``, ``P{r}``, ``N{r}``, ``in{r}``), kept for the
+    mergeable model-quality state (:mod:`monitor_lib.quality.state`): per bucket and replica the positives, the
+    negatives and the exact Mann–Whitney numerator of the pairs inside the bucket."""
+    return [{"bucket": int(row["b"]), "positives": [int(row[f"P{r}"]) for r in _R],
+             "negatives": [int(row[f"N{r}"]) for r in _R], "ordered": [float(row[f"in{r}"]) for r in _R]}
+            for row in buckets]
 
 
 def _curves(buckets) -> tuple[tuple[list[float], list[float]], tuple[list[float], list[float]]]:

@@ -43,6 +43,7 @@ class RegressionTally:
     sum_abs_error: float  # Σ|y - ŷ|
     sum_squared_error: float  # Σ(y - ŷ)²
     truth_sum_squares: float  # Σ(y - ȳ)², ȳ the mean of the ground truth in this replica
+    truth_sum: float | None = None  # Σy (with the count, ȳ: what merging two tallies' Σ(y - ȳ)² needs)
 
 
 @dataclass(frozen=True)

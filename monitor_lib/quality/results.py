@@ -29,6 +29,9 @@ class QualityTallies:
     confusions: list[dict[tuple[str, str], int]] | None = None  # per replica, (actual, predicted) -> n
     roc_curve: tuple[list[float], list[float]] | None = None  # (false positive rates, true positive rates)
     pr_curve: tuple[list[float], list[float]] | None = None  # (precisions, recalls)
+    # binary: the AUC regroup's non-empty score buckets, highest first (aggregate.score_buckets), for the
+    # mergeable state (monitor_lib.quality.state)
+    score_buckets: list[dict] | None = None
     sample: list[dict] = field(default_factory=list)  # rejected records: kind, file, record
 
 
