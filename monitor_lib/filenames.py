@@ -5,6 +5,7 @@ CONSTRAINTS = "constraints.json"
 VIOLATIONS = "constraint_violations.json"
 ANALYSIS = "analysis.json"  # Clarify's: the model-bias metrics (a baseline's is the constraints of monitoring runs)
 PROFILE = "profile.json"  # the mergeable profile state
+QUALITY_STATE = "model_quality_state.json"  # model quality's mergeable counts and sums (monitor_lib.quality.state)
 RUN_SUMMARY = "run_summary.json"
 REPORT = "report.html"
 REJECTED_SAMPLE = "rejected_records_sample.jsonl"

@@ -297,7 +297,19 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
         violations = list(outcome.violations)
         outcome.documents.append(Document("violations", filenames.VIOLATIONS,
                                           lambda p: write_violations(ConstraintViolations(violations), p)))
+        outcome.documents += quality_state_documents(tallies)
     return outcome.finish()
+
+
+def quality_state_documents(tallies) -> list[Document]:
+    """``model_quality_state.json``: the run's counts and sums, which ``model-monitor rollup`` merges into days and
+    weeks (monitor_lib.quality.state); none when the tallies cannot be merged."""
+    from monitor_lib.quality.state import mergeable, state_from_tallies, write_quality_state
+
+    if not mergeable(tallies):
+        return []
+    state = state_from_tallies(tallies)
+    return [Document("quality_state", filenames.QUALITY_STATE, lambda p: write_quality_state(state, p))]
 
 
 def _no_labels_reason(params: ModelQualityParams, source: str, fmt, data_files: list[str], tallies,
@@ -339,7 +351,7 @@ class ModelQualityMonitor(Monitor):
         Phase("monitoring", "monitor", ModelQualityParams, run_quality, job="model_quality_monitoring",
               title="Model-quality monitoring",
               help="merge the window's predictions with their labels and check the metrics against the constraints",
-              files=(filenames.STATISTICS, filenames.CONSTRAINTS, filenames.VIOLATIONS),
+              files=(filenames.STATISTICS, filenames.CONSTRAINTS, filenames.VIOLATIONS, filenames.QUALITY_STATE),
               validate=_monitoring_phase),
         Phase("merge", "merge", MergeParams, run_merge, job="ground_truth_merge", title="Ground-truth merge",
               help="join the window's captured predictions with their ground-truth labels (SageMaker's "
