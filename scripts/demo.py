@@ -363,13 +363,18 @@ def publishes_to_cloudwatch() -> bool:
         "MODEL_MONITOR_DEMO_PUT_METRIC_DATA") == "1"
 
 
+def scheduled_time(hour_start: datetime) -> datetime:
+    """The scheduled time of the hourly execution that analyses the hour starting at ``hour_start``: the hour's
+    end (SageMaker's rule: an execution checks the hour before its scheduled time)."""
+    return hour_start + timedelta(hours=1)
+
+
 def hourly_run_flags(hour_start: datetime, output: Path, endpoint: str, schedule: str,
                      put_metric_data: bool = False) -> list[str]:
-    """The flags every hourly run shares: its window, its schedule, CloudWatch metric files under
-    <output>/cloudwatch (instead of the container's /opt/ml/output/metrics/cloudwatch), PutMetricData when
-    asked, and its output."""
-    return ["--start-time", hour_start.strftime(TIME_FORMAT),
-            "--end-time", (hour_start + timedelta(hours=1)).strftime(TIME_FORMAT),
+    """The flags every hourly run shares: its scheduled time (the hour's end; the window [hour_start,
+    hour_start + 1 h) follows from it), its schedule, CloudWatch metric files under <output>/cloudwatch (instead
+    of the container's /opt/ml/output/metrics/cloudwatch), PutMetricData when asked, and its output."""
+    return ["--scheduled-time", scheduled_time(hour_start).strftime(TIME_FORMAT),
             "--endpoint", endpoint, "--schedule", schedule,
             "--publish-cloudwatch-metrics", "--cloudwatch-metrics-directory", str(output / "cloudwatch"),
             *(["--put-metric-data"] if put_metric_data else []),
@@ -531,9 +536,12 @@ def monitor_args(capture_root: Path, baseline: Path, hour_start: datetime, outpu
 
 
 def hourly_output(root: Path, hour_start: datetime, endpoint: str = ENDPOINT, schedule: str = SCHEDULE) -> Path:
-    """Where a schedule's run for an hour writes: <root>/<endpoint>/<schedule>/yyyy/mm/dd/hh."""
-    return root / endpoint / schedule / hour_start.strftime("%Y") / hour_start.strftime("%m") / \
-        hour_start.strftime("%d") / hour_start.strftime("%H")
+    """Where a schedule's run for the hour starting at ``hour_start`` writes: <root>/<endpoint>/<schedule>/
+    yyyy/mm/dd/hh named by the execution's scheduled hour (the hour's end), as SageMaker names it: the run of
+    [10:00, 11:00) writes .../11."""
+    from monitor_lib.schedule.windows import execution_folder
+
+    return Path(execution_folder(str(root), endpoint, schedule, scheduled_time(hour_start)))
 
 
 @dataclass
@@ -598,7 +606,8 @@ def print_story(results: list[HourResult], capture_root: Path, monitoring_root: 
             print(f"  {r.story.start:%H:%M}  {kinds}")
     print(f"\ncapture files:   {capture_root}/{ENDPOINT}/{VARIANT}/{DAY:%Y/%m/%d}/<hh>/*.jsonl")
     print(f"monitoring runs: {monitoring_root}/{ENDPOINT}/{SCHEDULE}/{DAY:%Y/%m/%d}/<hh>/"
-          "{report.html, constraint_violations.json, statistics.json, run_summary.json, cloudwatch/, ...}")
+          "{report.html, constraint_violations.json, statistics.json, run_summary.json, cloudwatch/, ...}\n"
+          "                 (<hh> is the scheduled hour, as SageMaker names it: the run of 10:00-11:00 is in 11/)")
     misses = [r for r in results if r.found != r.story.expected]
     if misses:
         print(f"\n{len(misses)} hour(s) did not show what the story expected: "

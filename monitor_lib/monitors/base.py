@@ -57,6 +57,8 @@ class RunOutcome:
     message: str = ""
     start_time: datetime | None = None
     end_time: datetime | None = None
+    # the execution's scheduled time (--scheduled-time, a schedule's execution): the window was derived from it
+    scheduled_time: datetime | None = None
     endpoint: str | None = None
     schedule: str | None = None
     files_read: int = 0
@@ -119,6 +121,8 @@ class RunOutcome:
             doc["run_id"] = self.run_id
         if self.endpoint is not None or self.schedule is not None or self.phase != "baseline":
             doc.update(endpoint=self.endpoint, schedule=self.schedule)
+        if self.scheduled_time is not None:
+            doc["scheduled_time"] = iso_utc(self.scheduled_time)
         if self.phase != "baseline":
             doc["window"] = {"start_time": iso_utc(self.start_time), "end_time": iso_utc(self.end_time)}
         doc.update({"files_read": self.files_read, "records": self.records, "records_rejected": dict(self.rejected),
@@ -133,7 +137,8 @@ class RunOutcome:
             doc["failure_reason"] = self.failure_reason
         return doc
 
-    COMMON = ("job", "monitor", "phase", "status", "run_id", "endpoint", "schedule", "window", "files_read", "records",
+    COMMON = ("job", "monitor", "phase", "status", "run_id", "endpoint", "schedule", "scheduled_time", "window",
+              "files_read", "records",
               "records_rejected", "records_skipped", "violations", "violations_by_check", "spark_master", "seconds",
               "files", "message", "no_data_reason", "failure_reason")
 
@@ -142,9 +147,9 @@ class RunOutcome:
         """The outcome a ``run_summary.json`` describes (violations and artifacts are read by the monitor)."""
         window = doc.get("window") or {}
 
-        def when(key: str) -> datetime | None:
+        def when(key: str, where: dict = window) -> datetime | None:
             try:
-                return parse_time(window.get(key), key)
+                return parse_time(where.get(key), key)
             except Exception:  # a hand-edited summary: show the run without its window
                 return None
 
@@ -152,6 +157,7 @@ class RunOutcome:
         return cls(monitor=str(doc.get("monitor") or ""), phase=str(doc.get("phase") or ""),
                    job=str(doc.get("job") or ""), status=str(doc.get("status") or COMPLETED),
                    message=str(doc.get("message") or ""), start_time=when("start_time"), end_time=when("end_time"),
+                   scheduled_time=when("scheduled_time", doc),
                    endpoint=doc.get("endpoint"), schedule=doc.get("schedule"),
                    files_read=int(doc.get("files_read") or 0), records=int(doc.get("records") or 0),
                    rejected=counts("records_rejected"), skipped=counts("records_skipped"),

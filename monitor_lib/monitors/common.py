@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from monitor_lib.errors import ConfigError
@@ -35,6 +35,60 @@ def fraction(value: Any, name: str) -> float:
 def check_window(start: datetime | None, end: datetime | None) -> None:
     if start and end and start >= end:
         raise ConfigError(f"start_time {iso_utc(start)} must be before end_time {iso_utc(end)}")
+
+
+# The scheduled-time parameters (MonitoringParams, and the merge phase of model quality): (name, help)
+SCHEDULED_TIME = ("scheduled_time", "the execution's scheduled time, ISO-8601 UTC or now, truncated to the whole "
+                  "hour: the window is the period before it (SageMaker's rule), minus the offsets; start_time, "
+                  "end_time and metric_time (= the window start) follow from it")
+WINDOW = ("window", "with scheduled_time: the length of the window before the scheduled time, an ISO-8601 "
+          "duration (PT1H, PT6H, P1D)")
+START_OFFSET = ("start_offset", "with scheduled_time: the window starts this long before the scheduled time, "
+                "a negative ISO-8601 duration such as -P8D (SageMaker's StartTimeOffset; as a flag write "
+                "--start-offset=-P8D)")
+END_OFFSET = ("end_offset", "with scheduled_time: the window ends this long before the scheduled time, a negative "
+              "ISO-8601 duration such as -P1D or -PT1H (SageMaker's EndTimeOffset: labels arrive late; as a flag "
+              "write --end-offset=-P1D)")
+WINDOW_FIELDS = ("window", "start_offset", "end_offset")
+
+
+def parse_scheduled_time(value: Any, name: str) -> datetime:
+    from monitor_lib.scheduled_time import scheduled_hour
+
+    return scheduled_hour(value, name)
+
+
+def parse_window_duration(value: Any, name: str) -> timedelta:
+    from monitor_lib.scheduled_time import parse_duration
+
+    return parse_duration(value, name)
+
+
+def derive_window(params) -> None:
+    """``__post_init__`` of parameters with ``scheduled_time``: the window SageMaker gives that scheduled time
+    (:func:`monitor_lib.scheduled_time.window_bounds`) becomes ``start_time`` / ``end_time`` (and the
+    ``window`` used), so every later step sees an ordinary window. ``start_time`` / ``end_time`` given as well
+    are refused unless they are that very window (a re-built parameter object); ``window`` or an offset
+    without ``scheduled_time`` is refused."""
+    from monitor_lib.scheduled_time import DEFAULT_WINDOW, window_bounds
+
+    if params.scheduled_time is None:
+        given = [n for n in WINDOW_FIELDS if getattr(params, n) is not None]
+        if given:
+            raise ConfigError(f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with "
+                              "scheduled_time (--scheduled-time): give the scheduled time, or the window itself with "
+                              "start_time and end_time")
+        return
+    t, start, end = window_bounds(params.scheduled_time, params.window or DEFAULT_WINDOW, params.start_offset,
+                                  params.end_offset)
+    given = [n for n in ("start_time", "end_time") if getattr(params, n) is not None]
+    if given and (params.start_time, params.end_time) != (start, end):
+        raise ConfigError(f"scheduled_time and {' and '.join(given)} both set the window: give either "
+                          "scheduled_time (with window, start_offset, end_offset) or start_time and end_time")
+    object.__setattr__(params, "scheduled_time", t)
+    object.__setattr__(params, "window", params.window or DEFAULT_WINDOW)
+    object.__setattr__(params, "start_time", start)
+    object.__setattr__(params, "end_time", end)
 
 
 FORMAT_HELP = ('SageMaker dataset_format JSON, e.g. {"csv": {"header": true}}, {"json": {"lines": true}}, '
@@ -78,6 +132,11 @@ class MonitoringParams(DatasetParams):
                                       group="window")
     metric_time: datetime | None = param("metric_time", "CloudWatch timestamp", parse=parse_time,
                                          default_text="start_time, else the run's start", group="window")
+    scheduled_time: datetime | None = param(*SCHEDULED_TIME, parse=parse_scheduled_time, group="window")
+    window: timedelta | None = param(*WINDOW, parse=parse_window_duration, default_text="PT1H",
+                                     group="window")
+    start_offset: timedelta | None = param(*START_OFFSET, parse=parse_window_duration, group="window")
+    end_offset: timedelta | None = param(*END_OFFSET, parse=parse_window_duration, group="window")
     endpoint_name: str | None = param("sagemaker_endpoint_name", "endpoint name (CloudWatch dimension Endpoint)",
                                       flag="--endpoint", group="window")
     schedule_name: str | None = param("sagemaker_monitoring_schedule_name", "monitoring schedule name (CloudWatch "
@@ -132,6 +191,7 @@ class MonitoringParams(DatasetParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        derive_window(self)
         check_window(self.start_time, self.end_time)
         check_alert_params(self)  # their shapes (secrets are read from the environment when the run starts)
         if self.metric_time is None and self.start_time is not None:

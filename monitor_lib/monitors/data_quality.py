@@ -281,7 +281,8 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
         data_files, sample = dataset.files, run.rejected_sample
     outcome = RunOutcome(
         monitor=MONITOR.name, phase="monitoring", job="data_quality_monitoring", start_time=params.start_time,
-        end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name,
+        end_time=params.end_time, scheduled_time=getattr(params, "scheduled_time", None),
+        endpoint=params.endpoint_name, schedule=params.schedule_name,
         files_read=len(data_files), rejected=rejected, skipped=skipped, rejected_sample=sample,
         data_files=list(data_files),
         details={"baseline_constraints": params.baseline_constraints,

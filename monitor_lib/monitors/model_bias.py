@@ -158,7 +158,8 @@ def run_bias(params: ModelBiasParams, ctx: RunContext) -> RunOutcome:
     art = ClarifyArtifacts(baseline=baseline)
     outcome = RunOutcome(
         monitor=MONITOR.name, phase=phase, job=f"model_bias_{phase}", start_time=params.start_time,
-        end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name, artifacts=art,
+        end_time=params.end_time, scheduled_time=getattr(params, "scheduled_time", None),
+        endpoint=params.endpoint_name, schedule=params.schedule_name, artifacts=art,
         details={"analysis_config": params.analysis_config, "baseline_constraints": params.baseline_constraints,
                  "methods": {k: list(v) for k, v in config.methods.items()}})
     if merge is not None:

@@ -130,7 +130,8 @@ def run_explain(params: ModelExplainabilityParams, ctx: RunContext) -> RunOutcom
     shap = config.shap
     outcome = RunOutcome(
         monitor=MONITOR.name, phase=phase, job=f"model_explainability_{phase}", start_time=params.start_time,
-        end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name, artifacts=art,
+        end_time=params.end_time, scheduled_time=getattr(params, "scheduled_time", None),
+        endpoint=params.endpoint_name, schedule=params.schedule_name, artifacts=art,
         details={"analysis_config": params.analysis_config, "baseline_constraints": params.baseline_constraints,
                  "model": config.predictor.where, "agg_method": shap.agg_method, "use_logit": shap.use_logit,
                  "seed": shap.seed, "max_explained_records": params.max_records})

@@ -9,7 +9,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor_lib import filenames
@@ -33,13 +33,20 @@ from monitor_lib.monitors.base import Document, Monitor, Phase, RunContext, RunO
 from monitor_lib.monitors.common import (
     DEFAULT_CAPTURE_FORMAT,
     DEFAULT_MERGE_FORMAT,
+    END_OFFSET,
     FORMAT_HELP,
+    SCHEDULED_TIME,
+    START_OFFSET,
+    WINDOW,
     MonitoringParams,
     check_window,
     counts_text,
+    derive_window,
     merge_rejected,
     no_data_counts,
     parse_dataset_format,
+    parse_scheduled_time,
+    parse_window_duration,
     read_optional,
     record_lines,
     rejection_failure,
@@ -160,9 +167,14 @@ class MergeParams:
     end_time: datetime | None = param("end_time", "window end, ISO-8601 UTC (exclusive)", parse=parse_time)
     output_kms_key: str | None = param("output_kms_key", "s3:// outputs: encrypt the uploaded objects with this KMS "
                                        "key (SSE-KMS)", flag="--kms-key")
+    scheduled_time: datetime | None = param(*SCHEDULED_TIME, parse=parse_scheduled_time)
+    window: timedelta | None = param(*WINDOW, parse=parse_window_duration, default_text="PT1H")
+    start_offset: timedelta | None = param(*START_OFFSET, parse=parse_window_duration)
+    end_offset: timedelta | None = param(*END_OFFSET, parse=parse_window_duration)
 
     def __post_init__(self) -> None:
         check_required(self)
+        derive_window(self)
         check_window(self.start_time, self.end_time)
 
 
@@ -192,7 +204,7 @@ def run_merge(params: MergeParams, ctx: RunContext) -> RunOutcome:
     c = merged.counts
     outcome = RunOutcome(
         monitor=MONITOR.name, phase="merge", job="ground_truth_merge", start_time=params.start_time,
-        end_time=params.end_time, files_read=c.capture_files, records=c.matched,
+        end_time=params.end_time, scheduled_time=params.scheduled_time, files_read=c.capture_files, records=c.matched,
         rejected={**{f"capture_{k}": v for k, v in c.captures_rejected.items()},
                   **{f"label_{k}": v for k, v in c.labels_rejected.items()}},
         skipped=dict(c.captures_skipped), details={**c.to_dict(), "merged_files": len(written)},
@@ -242,7 +254,8 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
     art = ModelQualityArtifacts(constraints=constraints, merge=merge)
     outcome = RunOutcome(
         monitor=MONITOR.name, phase=phase, job=f"model_quality_{phase}", start_time=params.start_time,
-        end_time=params.end_time, endpoint=params.endpoint_name, schedule=params.schedule_name,
+        end_time=params.end_time, scheduled_time=getattr(params, "scheduled_time", None),
+        endpoint=params.endpoint_name, schedule=params.schedule_name,
         files_read=len(data_files), artifacts=art,
         data_files=list(data_files) if merge is None else None,  # merged: the run's own files, not an input
         details={"problem_type": params.problem_type, "baseline_constraints": params.baseline_constraints,

@@ -12,9 +12,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor_lib.errors import ConfigError
-from monitor_lib.schedule.cron import Cron, parse_cron
+from monitor_lib.schedule.cron import SAGEMAKER_FORMS, Cron, parse_cron
 from monitor_lib.schedule.model import Window
-from monitor_lib.schedule.windows import DEFAULT_WINDOW, execution_folder, parse_duration, window_for
+from monitor_lib.schedule.windows import (
+    DEFAULT_WINDOW,
+    duration_text,
+    execution_folder,
+    parse_duration,
+    window_for,
+)
 from monitor_lib.timefmt import iso_utc, parse_time
 
 TARGETS = ("local", "standalone", "emr", "sagemaker")
@@ -79,8 +85,11 @@ class ScheduleSpec:
         fmt = params.get("dataset_format")
         if isinstance(fmt, str) and fmt.strip() in FORMAT_SHORTHANDS:  # capture, merged: as the CLI's --format
             params["dataset_format"] = FORMAT_SHORTHANDS[fmt.strip()]
-        return {**params, "start_time": iso_utc(w.start), "end_time": iso_utc(w.end),
-                "metric_time": iso_utc(w.metric_time), "output_path": self.output_for(scheduled_time),
+        window = {"scheduled_time": iso_utc(w.scheduled_time), "window": duration_text(self.window)}
+        for key, offset in (("start_offset", self.start_offset), ("end_offset", self.end_offset)):
+            if offset is not None:
+                window[key] = duration_text(offset)
+        return {**params, **window, "output_path": self.output_for(scheduled_time),
                 "sagemaker_monitoring_schedule_name": self.name}
 
     def typed_params(self, scheduled_time: datetime):
@@ -91,6 +100,17 @@ class ScheduleSpec:
         if self.phase.validate is not None:
             self.phase.validate(typed)
         return typed
+
+
+def check_at_most_hourly(cron: Cron, name: str = "cron") -> None:
+    """A schedule runs at most once an hour, as SageMaker's: its executions and windows are named by the scheduled
+    hour. So the minute field must be one number 0-59 (the SageMaker forms always are: minute 0)."""
+    minute = cron.unix.split()[0]
+    if not (minute.isdigit() and 0 <= int(minute) <= 59):
+        raise ConfigError(f"{name} {cron.expression!r} can run more than once an hour (minute field {minute!r}): "
+                          "executions are named by their scheduled hour, as SageMaker's, so the minute must be one "
+                          "number 0-59; give a Unix expression like '0 * * * *' (hourly), '0 5 * * *' (daily at "
+                          f"05:00), '0 1/6 * * *' (every 6 hours from 01:00), or one of SageMaker's: {SAGEMAKER_FORMS}")
 
 
 def _integer(doc: dict, key: str, default: int, lo: int, hi: int, source: str) -> int:
@@ -133,9 +153,10 @@ def schedule_from_dict(doc: dict[str, Any], source: str = "schedule") -> Schedul
         return default if doc.get(key) in (None, "") else parse_duration(doc[key], f"{source}: {key}")
 
     start = parse_time(doc["start_date"], f"{source}: start_date")
+    cron = parse_cron(str(doc["cron"]), str(doc.get("timezone") or "UTC"), f"{source}: cron")
+    check_at_most_hourly(cron, f"{source}: cron")
     spec = ScheduleSpec(
-        name=name, monitor_type=str(doc["monitor_type"]),
-        cron=parse_cron(str(doc["cron"]), str(doc.get("timezone") or "UTC"), f"{source}: cron"),
+        name=name, monitor_type=str(doc["monitor_type"]), cron=cron,
         start_date=start.astimezone(UTC), output_root=str(doc["output_root"]),
         state_store=str(doc["state_store"]), params=dict(params), window=duration("window", DEFAULT_WINDOW),
         start_offset=duration("start_offset"), end_offset=duration("end_offset"),

@@ -138,6 +138,13 @@ def test_each_hour_reports_exactly_what_went_wrong(story, hour):
     assert run.found() == EXPECTED[hour]
     summary = run.summary()
     assert summary["records_profiled"] == RECORDS
+    # the demo passes --scheduled-time (the hour's end); the window is the hour before it and the folder is named
+    # by the scheduled hour, as SageMaker's
+    assert summary["scheduled_time"] == f"2026-11-20T{hour + 1:02d}:00:00Z"
+    assert summary["window"] == {"start_time": f"2026-11-20T{hour:02d}:00:00Z",
+                                 "end_time": f"2026-11-20T{hour + 1:02d}:00:00Z"}
+    assert run.output.relative_to(run.output.parents[5]).as_posix() == \
+        f"{demo.ENDPOINT}/{demo.SCHEDULE}/2026/11/20/{hour + 1:02d}"
     if hour != BROKEN_HOUR:
         assert {k: v for k, v in summary["records_rejected"].items() if v} == {}
     for name in ("statistics.json", "constraints.json"):
@@ -287,6 +294,10 @@ def test_each_hour_merges_its_labels_and_measures_accuracy(quality_story, hour):
              if line.endswith("}") and "inferenceTime" in json.loads(line)["eventMetadata"]}
     labels = {k: v for k, v in quality_story.labels[hour].items() if k in timed}
     merge = summary["merge"]
+    # --scheduled-time (the hour's end) gave the run, and the merge inside it, the hour before it
+    assert summary["scheduled_time"] == f"2026-11-20T{hour + 1:02d}:00:00Z"
+    assert summary["window"] == merge["window"] == {"start_time": f"2026-11-20T{hour:02d}:00:00Z",
+                                                    "end_time": f"2026-11-20T{hour + 1:02d}:00:00Z"}
     assert merge["matched"] == len(labels) == summary["records_evaluated"]
     assert merge["unmatched_predictions"] == len(timed) - len(labels)
     assert merge["duplicate_labels"] == 3 * len(EXPECTED)  # every hour's retry file re-sends 3 labels
@@ -523,12 +534,13 @@ def test_history_page_draws_every_hour_in_chromium(story, tmp_path, capsys):
     assert main(["report", str(root)]) == 0
     out = capsys.readouterr().out
     assert f"history of 5 run(s) in 1 schedule(s): {root / 'history.html'}" in out
-    assert "4 with violations; last 2026-11-20 14:00 CompletedWithViolations" in out
+    # runs are labelled by their scheduled time: the window [14:00, 15:00) ran at 15:00
+    assert "4 with violations; last 2026-11-20 15:00 CompletedWithViolations" in out
     dom, requests = page_dom(root / "history.html", tmp_path)
     assert requests == []
     strip = re.findall(r'<a class="(\w+)" title="([^"]+)" href="([^"]+)"', dom)
     assert [(status, href) for status, _, href in strip] == [
-        (story.runs[h].summary()["status"], f"{demo.ENDPOINT}/{demo.SCHEDULE}/2026/11/20/{h:02d}/report.html")
+        (story.runs[h].summary()["status"], f"{demo.ENDPOINT}/{demo.SCHEDULE}/2026/11/20/{h + 1:02d}/report.html")
         for h in sorted(EXPECTED)]
     # drift and completeness are drawn per feature; a red dot for each drift / completeness violation
     drawn = {("baseline_drift_check", f) for f in ["MARRIAGE"]} | {("completeness_check", "BILL_AMT1")}
@@ -537,7 +549,7 @@ def test_history_page_draws_every_hour_in_chromium(story, tmp_path, capsys):
     assert dom.count('class="viol"') == len(drawn)
     marriage = story.runs[11].summary()["features_measured"]
     (distance,) = [m["drift_distance"] for m in marriage if m["name"] == "MARRIAGE"]
-    assert f"2026-11-20 11:00: {svg_num(distance)} (threshold 0.1) — violation" in dom
+    assert f"2026-11-20 12:00: {svg_num(distance)} (threshold 0.1) — violation" in dom  # [11:00, 12:00) ran at 12:00
     for name in {f["name"] for f in marriage}:
         assert f"<h3>{name}</h3>" in dom
     assert ink(page_screenshot(root / "history.html", tmp_path))["red"] > 0.0002

@@ -30,6 +30,7 @@ from monitor_lib.formats.violations import parse_violations
 from monitor_lib.html import svg
 from monitor_lib.html.page import esc, legend, page, section, status_badge, table
 from monitor_lib.monitors.base import RunOutcome
+from monitor_lib.timefmt import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -94,16 +95,28 @@ def find_run_folders(root: str) -> list[str]:
     return scan_run_folders(root)[0]
 
 
+def _time(value) -> datetime | None:
+    try:
+        return parse_time(value, "time") if isinstance(value, str) else None
+    except ConfigError:  # a hand-edited summary
+        return None
+
+
 def _place(root: str, folder: str, summary: dict) -> tuple[str, datetime]:
+    """The run's schedule (the folders above ``yyyy/mm/dd/hh``) and its time on the page: its scheduled time
+    (``run_summary.json``), else the hour its folder names — SageMaker names an execution's folder by its
+    scheduled hour, and writes no summary — else its window start, else the folder's modification time. So
+    SageMaker's runs and ours (folders named by the scheduled hour, from ``--scheduled-time``) line up."""
     rel = os.path.relpath(folder, root).replace(os.sep, "/")
     parts = rel.split("/")
     tail = "/".join(parts[-4:])
+    scheduled = _time(summary.get("scheduled_time"))
     if len(parts) >= 4 and _HOUR_PATH.match(tail):
         y, m, d, h = (int(x) for x in parts[-4:])
-        return " / ".join(parts[:-4]) or os.path.basename(os.path.abspath(root)), datetime(y, m, d, h, tzinfo=UTC)
-    start = (summary.get("window") or {}).get("start_time")
-    when = (datetime.fromisoformat(start.replace("Z", "+00:00")) if start
-            else datetime.fromtimestamp(os.path.getmtime(folder), UTC))
+        return (" / ".join(parts[:-4]) or os.path.basename(os.path.abspath(root)),
+                scheduled or datetime(y, m, d, h, tzinfo=UTC))
+    when = (scheduled or _time((summary.get("window") or {}).get("start_time"))
+            or datetime.fromtimestamp(os.path.getmtime(folder), UTC))
     parent = "/".join(parts[:-1])
     return parent or os.path.basename(os.path.abspath(root)), when
 
