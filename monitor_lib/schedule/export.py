@@ -341,8 +341,7 @@ def emr_options(spec: ScheduleSpec):
     return EmrOptions(cluster_id=str(_option(spec, "cluster_id", required_for=what)), code_uri=code_uri,
                       archives=tuple(_as_list(_option(spec, "archives"))), python=_option(spec, "python"),
                       conf=tuple(_conf(spec)),
-                      step_name=_option(spec, "step_name", f"spark-model-monitor {spec.name}"),
-                      action_on_failure=str(_option(spec, "action_on_failure", "CONTINUE")))
+                      step_name=_option(spec, "step_name", f"spark-model-monitor {spec.name}"))
 
 
 def code_uris(options, package_dir: str | None = None) -> tuple[dict[str, str], Any]:
@@ -384,10 +383,11 @@ def processing_options(spec: ScheduleSpec, job_name: str):
 
 
 def job_name_prefix(spec: ScheduleSpec, room: int) -> str:
-    """``target_options.job_name`` (else the schedule's name) cut to leave ``room`` characters for a suffix."""
-    prefix = str(_option(spec, "job_name", spec.name))
+    """``target_options.job_name_prefix`` (else the schedule's name, as the tick's) cut to leave ``room``
+    characters for a suffix."""
+    prefix = str(_option(spec, "job_name_prefix", spec.name))
     if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", prefix):
-        raise ConfigError(f"{spec.source}: target_options.job_name {prefix!r} must be letters, digits and '-' "
+        raise ConfigError(f"{spec.source}: target_options.job_name_prefix {prefix!r} must be letters, digits and '-' "
                           "(SageMaker's ProcessingJobName)")
     return prefix[:PROCESSING_JOB_NAME_MAX - room].rstrip("-")
 
@@ -455,10 +455,13 @@ def _require_remote(spec: ScheduleSpec, form: str) -> None:
 def eventbridge_request(spec: ScheduleSpec, role_arn: str | None, uris: dict[str, str] | None = None,
                         group: str | None = None, now: datetime | None = None) -> dict:
     """The ``scheduler.create_schedule`` request."""
+    from monitor_lib.schedule.tick import check_target_options
+
     if not role_arn:
         raise ConfigError("--eventbridge needs --role-arn: the IAM role EventBridge Scheduler assumes to call "
                           "emr:AddJobFlowSteps or sagemaker:CreateProcessingJob")
     _require_remote(spec, "eventbridge")
+    check_target_options(spec)
     if spec.target == "emr":
         step = emr_step(spec, EVENTBRIDGE_TIME, None, uris or code_uris(emr_options(spec))[0])
         arn, request = EMR_TARGET, {"JobFlowId": emr_options(spec).cluster_id, "Steps": [step]}
@@ -625,6 +628,9 @@ def airflow_dag(spec: ScheduleSpec, command: list[str], uris: dict[str, str] | N
                 catchup: bool = False, working_directory: str | None = None) -> str:
     """A DAG file (Airflow 2.4+ and 3) whose schedule is the schedule's cron (``grace`` later) and whose task
     submits the execution of ``{{ data_interval_end }}``."""
+    from monitor_lib.schedule.tick import check_target_options
+
+    check_target_options(spec)
     dag_id = "model_monitor_" + spec.name.replace("-", "_")
     folder = schedule_folder(spec)
     output = f"{folder}/{AIRFLOW_HOUR_FOLDER}"
@@ -844,11 +850,13 @@ def _emr_code(spec: ScheduleSpec, upload: bool, clients) -> dict[str, str]:
 def cmd_export(args: argparse.Namespace, clients=None) -> int:
     """``clients(service)`` makes boto3 clients (tests pass ones bound to the moto server)."""
     from monitor_lib.schedule.spec import read_schedule
+    from monitor_lib.schedule.tick import check_target_options
 
     if args.form == "eventbridge" and not args.role_arn:
         raise ConfigError("--eventbridge needs --role-arn: the IAM role EventBridge Scheduler assumes to call "
                           "emr:AddJobFlowSteps or sagemaker:CreateProcessingJob")
     spec = read_schedule(args.schedule)
+    check_target_options(spec)  # as the tick checks them: unknown or missing ones named
     if args.form in ("eventbridge",):
         _require_remote(spec, args.form)
     files = render(args, spec, clients)

@@ -69,8 +69,11 @@ def _spec(tmp_path, doc: dict):
     return read_schedule(str(_schedule(tmp_path, doc)))
 
 
+_SESSION = botocore.session.get_session()  # one session: the service models are loaded once
+
+
 def _stubbed(service: str):
-    client = botocore.session.get_session().create_client(
+    client = _SESSION.create_client(
         service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
     return client, Stubber(client)
 
@@ -86,7 +89,7 @@ def _validated(service: str, operation: str, params: dict, response: dict) -> No
 
 
 def _job_name_rule() -> tuple[re.Pattern, int]:
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = _SESSION.get_service_model("sagemaker")
     shape = model.operation_model("CreateProcessingJob").input_shape.members["ProcessingJobName"]
     return re.compile(shape.metadata["pattern"]), shape.metadata["max"]
 
@@ -122,12 +125,19 @@ def _aws_matches(field: str, value: int, lo: int, hi: int, names=(), first: int 
     return False
 
 
-def _aws_fires(expression: str, t: datetime) -> bool:
+def _aws_times(expression: str, start: datetime, days: int) -> list[datetime]:
+    """The minutes in (start, start + days) at which the six-field AWS expression fires."""
     minute, hour, dom, month, dow, year = expression[len("cron("):-1].split()
-    aws_dow = (t.weekday() + 1) % 7 + 1  # AWS: 1 = Sunday
-    return (year == "*" and _aws_matches(minute, t.minute, 0, 59) and _aws_matches(hour, t.hour, 0, 23)
-            and _aws_matches(dom, t.day, 1, 31) and _aws_matches(month, t.month, 1, 12, _AWS_MONTHS, 1)
-            and _aws_matches(dow, aws_dow, 1, 7, _AWS_DAYS, 1))
+    assert year == "*"
+    out = []
+    for h in range(days * 24):
+        t = start + timedelta(hours=h)
+        aws_dow = (t.weekday() + 1) % 7 + 1  # AWS: 1 = Sunday
+        if (_aws_matches(hour, t.hour, 0, 23) and _aws_matches(dom, t.day, 1, 31)
+                and _aws_matches(month, t.month, 1, 12, _AWS_MONTHS, 1)
+                and _aws_matches(dow, aws_dow, 1, 7, _AWS_DAYS, 1)):
+            out += [t + timedelta(minutes=m) for m in range(60) if _aws_matches(minute, m, 0, 59)]
+    return [t for t in out if t > start]
 
 
 @pytest.mark.parametrize("unix", [
@@ -140,11 +150,10 @@ def test_eventbridge_cron_fires_at_the_times_cronsim_gives_the_unix_expression(u
     start = datetime(2026, 1, 1)
     expected = []
     for t in CronSim(unix, start):
-        if t >= start + timedelta(days=40):
+        if t >= start + timedelta(days=90):
             break
         expected.append(t)
-    fired = [start + timedelta(minutes=i) for i in range(1, 40 * 24 * 60)
-             if _aws_fires(aws, start + timedelta(minutes=i))]
+    fired = _aws_times(aws, start, 90)
     assert expected and fired == expected, aws
 
 
@@ -264,7 +273,7 @@ def test_eventbridge_sagemaker_request_validates_and_its_container_writes_the_ex
 
 
 def test_eventbridge_job_name_leaves_room_for_the_execution_id(tmp_path):
-    long = {**SAGEMAKER, "target_options": {**SAGEMAKER["target_options"], "job_name": "x" * 60}}
+    long = {**SAGEMAKER, "target_options": {**SAGEMAKER["target_options"], "job_name_prefix": "x" * 60}}
     request = _eventbridge(tmp_path, long)
     name = json.loads(request["Target"]["Input"])["ProcessingJobName"]
     assert name == "x" * 26 + "-" + export.EVENTBRIDGE_EXECUTION_ID
@@ -277,13 +286,13 @@ def test_eventbridge_errors_name_the_flag_or_key(tmp_path):
     with pytest.raises(ConfigError, match=r"target local has no eventbridge form.*--cron, --systemd or --kubernetes"):
         export.eventbridge_request(_spec(tmp_path, local), ROLE, CODE)
     no_cluster = {**EMR, "target_options": {"code_uri": "s3://code-bucket/x"}}
-    with pytest.raises(ConfigError, match=r"target_options.cluster_id is required for target emr"):
+    with pytest.raises(ConfigError, match=r"target emr needs target_options cluster_id"):
         export.eventbridge_request(_spec(tmp_path, no_cluster), ROLE, CODE)
     local_data = {**EMR, "params": {**EMR["params"], "dataset_source": "capture/churn"}}
     with pytest.raises(ConfigError, match=r"params.dataset_source must be an s3:// URI for target emr"):
         export.eventbridge_request(_spec(tmp_path, local_data), ROLE, CODE)
     no_role = {**SAGEMAKER, "target_options": {"image_uri": "img"}}
-    with pytest.raises(ConfigError, match=r"target_options.role_arn is required for target sagemaker"):
+    with pytest.raises(ConfigError, match=r"target sagemaker needs target_options role_arn"):
         export.eventbridge_request(_spec(tmp_path, no_role), ROLE, CODE)
 
 
@@ -366,7 +375,9 @@ def test_airflow_dag_for_sagemaker_creates_the_processing_job_of_data_interval_e
 
 def test_airflow_dag_for_a_local_target_runs_the_monitor_command(tmp_path):
     local = {**DATA_QUALITY, "target": "local", "output_root": "out/scheduled", "timezone": "Europe/Berlin",
-             "params": {**DATA_QUALITY["params"], "dataset_source": "capture"}}
+             "start_offset": "-PT3H",  # a negative value after a flag: written --start-offset=-PT3H
+             "params": {**DATA_QUALITY["params"], "dataset_source": "capture", "html_report": "Disabled",
+                        "lineage": "Disabled", "max_rejected_fraction": 0.25}}
     spec = _spec(tmp_path, local)
     text, tree, constants = _dag(tmp_path, local, command=("/opt/venv/bin/model-monitor",))
     calls = _calls(tree)
@@ -375,7 +386,33 @@ def test_airflow_dag_for_a_local_target_runs_the_monitor_command(tmp_path):
     assert "tz='Europe/Berlin'" in text and "pendulum.datetime(2026, 11, 20, 12, 0," in text  # 11:00Z = 12:00 CET
     argv = shlex.split(_render(constants["BASH_COMMAND"], data_interval_end=FIRED))
     assert argv[:2] == ["/opt/venv/bin/model-monitor", "monitor"]
-    assert parse_job("monitor", argv[2:]).typed() == spec.typed_params(T)
+    typed = parse_job("monitor", argv[2:]).typed()
+    assert typed == spec.typed_params(T)
+    assert (typed.start_time, typed.end_time) == (datetime(2026, 11, 20, 8, tzinfo=UTC), T)
+    assert {"--no-html-report", "--no-lineage", "--start-offset=-PT3H"} <= set(argv)
+
+
+def test_airflow_dag_for_a_model_quality_schedule_on_sagemaker_maps_the_ground_truth(tmp_path):
+    doc = {**SAGEMAKER, "monitor_type": "model-quality", "end_offset": "-P1D",
+           "params": {"dataset_source": "s3://capture/churn-endpoint", "ground_truth_source": "s3://labels/churn",
+                      "problem_type": "BinaryClassification", "inference_attribute": "0",
+                      "probability_attribute": "0", "probability_threshold_attribute": 0.5,
+                      "baseline_constraints": "s3://reports/mq-baseline/constraints.json",
+                      "sagemaker_endpoint_name": "churn-endpoint"}}
+    spec = _spec(tmp_path, doc)
+    _, _, constants = _dag(tmp_path, doc)
+    rendered = _render(constants["PROCESSING_JOB"], data_interval_end=FIRED)
+    _validated("sagemaker", "create_processing_job", rendered, {"ProcessingJobArn": "arn:aws:sagemaker:x"})
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in rendered["ProcessingInputs"]}
+    assert inputs["ground_truth_input"] == "s3://labels/churn"
+    assert rendered["Environment"]["end_offset"] == "-P1D"
+    assert rendered["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == spec.output_for(T)
+
+
+def test_unknown_target_options_are_refused_as_the_tick_refuses_them(tmp_path):
+    doc = {**SAGEMAKER, "target_options": {**SAGEMAKER["target_options"], "cluster_id": "j-1"}}
+    with pytest.raises(ConfigError, match=r"target_options cluster_id do\(es\) not apply to target sagemaker"):
+        export.eventbridge_request(_spec(tmp_path, doc), ROLE, CODE)
 
 
 def test_airflow_dag_for_standalone_submits_to_the_master(tmp_path):
