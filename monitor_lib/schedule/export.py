@@ -582,6 +582,11 @@ def kubernetes_manifest(spec: ScheduleSpec, schedule_path: str, schedule_text: s
                      "metadata": {"name": f"{name}-schedule", "labels": labels},
                      "data": {"schedule.yaml": schedule_text}})
     container["command"] = tick_command(["model-monitor"], location)
+    if spec.target in ("local", "standalone"):  # the tick's Spark driver runs in the pod (4g heap by default)
+        container["env"] = [{"name": "MODEL_MONITOR_DRIVER_MEMORY", "value": "4g"}]
+        container["resources"] = {"requests": {"cpu": "2", "memory": "6Gi"}, "limits": {"memory": "6Gi"}}
+    else:  # the tick only submits and follows the EMR step / Processing job
+        container["resources"] = {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
     cron_job = {
         "apiVersion": "batch/v1", "kind": "CronJob",
         "metadata": {"name": name, "labels": labels},
@@ -809,6 +814,10 @@ def render(args: argparse.Namespace, spec: ScheduleSpec, clients=None) -> dict[s
     if form == "systemd":
         return systemd_units(spec, command, location, os.getcwd())
     if form == "kubernetes":
+        for key in ("state_store", "output_root"):
+            if "://" not in getattr(spec, key):
+                print(f"warning: {key} {getattr(spec, key)} is a folder: a pod's files vanish with it; use an s3:// "
+                      "URI or mount a persistent volume at that path in the CronJob", file=sys.stderr)
         text = None
         if "://" not in args.schedule:
             text = Path(args.schedule).read_text(encoding="utf-8")

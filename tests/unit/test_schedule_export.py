@@ -494,6 +494,8 @@ def test_kubernetes_cronjob_and_configmap(tmp_path):
     assert pod["restartPolicy"] in ("OnFailure", "Never")
     container = pod["containers"][0]
     assert container["image"] == "repo/spark-model-monitor:1"
+    assert container["env"] == [{"name": "MODEL_MONITOR_DRIVER_MEMORY", "value": "4g"}]  # under the 6Gi limit
+    assert container["resources"]["limits"]["memory"] == "6Gi"
     mount = container["volumeMounts"][0]
     assert container["command"] == ["model-monitor", "schedule", "tick", "--schedule",
                                     f"{mount['mountPath']}/schedule.yaml"]
