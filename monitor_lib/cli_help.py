@@ -40,9 +40,11 @@ model quality, model bias and feature attribution (`model-monitor monitors` list
 EPILOG = f"""examples:
   model-monitor baseline --dataset train.csv --format csv --header --output baseline/
   model-monitor monitor --dataset capture/my-endpoint/AllTraffic \\
-      --start-time 2026-11-20T10:00:00Z --end-time 2026-11-20T11:00:00Z \\
+      --scheduled-time 2026-11-20T11:00:00Z \\
       --baseline-constraints baseline/constraints.json --baseline-statistics baseline/statistics.json \\
-      --output runs/my-endpoint/hourly/2026/11/20/10
+      --output runs/my-endpoint/hourly/2026/11/20/11
+      (the window is the hour before the scheduled time, [10:00, 11:00), as SageMaker's; or give it with
+      --start-time 2026-11-20T10:00:00Z --end-time 2026-11-20T11:00:00Z; a day late: --end-offset=-P1D)
   model-monitor report runs/
   model-monitor monitors
   model-monitor COMMAND --help       the flags, examples and exit codes of one command
@@ -104,13 +106,13 @@ exit codes:
 example (a data-quality run outside a container):
   MODEL_MONITOR_OPT_ML=/tmp/opt_ml dataset_source=/tmp/capture/my-endpoint output_path=/tmp/out \\
   baseline_constraints=/tmp/baseline/constraints.json baseline_statistics=/tmp/baseline/statistics.json \\
-  start_time=2026-11-20T10:00:00Z end_time=2026-11-20T11:00:00Z model-monitor analyze
+  scheduled_time=2026-11-20T11:00:00Z model-monitor analyze   (or start_time=… end_time=…)
   cat /tmp/opt_ml/output/message"""
 
 
 REPORT_EPILOG = f"""examples:
   model-monitor report runs/my-endpoint            history.html of every run below it
-  model-monitor report runs/my-endpoint/hourly/2026/11/20/10   report.html of that run again
+  model-monitor report runs/my-endpoint/hourly/2026/11/20/11   report.html of that run again
   model-monitor report runs/ --output /tmp/history.html
 
 exit codes:
