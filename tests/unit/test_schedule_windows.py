@@ -455,3 +455,23 @@ def test_submit_passes_the_scheduled_time_through_to_every_target(tmp_path):
     assert (monitor.name, phase.name) == ("model-quality", "monitoring")
     assert (typed.start_time, typed.end_time, typed.metric_time) == (utc(2026, 11, 20, 10), utc(2026, 11, 20, 11),
                                                                      utc(2026, 11, 20, 10))
+
+
+# ---------------------------------------------------------------- the history page's time of a run
+
+
+def test_history_places_a_run_at_its_scheduled_time(tmp_path):
+    """Scheduled time from run_summary.json first; else the folder's hour (SageMaker's folders, named by the
+    scheduled hour, have no summary); else the window's start."""
+    from monitor_lib.sinks.report.history import _place
+
+    hour_folder = tmp_path / "ep" / "hourly" / "2026" / "11" / "20" / "10"
+    window = {"window": {"start_time": "2026-11-20T09:00:00Z", "end_time": "2026-11-20T10:00:00Z"}}
+    assert _place(str(tmp_path), str(hour_folder), {"scheduled_time": "2026-11-20T11:00:00Z", **window}) == (
+        "ep / hourly", utc(2026, 11, 20, 11))
+    assert _place(str(tmp_path), str(hour_folder), window) == ("ep / hourly", utc(2026, 11, 20, 10))
+    flat = tmp_path / "runs" / "latest"
+    flat.mkdir(parents=True)
+    assert _place(str(tmp_path), str(flat), window) == ("runs", utc(2026, 11, 20, 9))
+    assert _place(str(tmp_path), str(flat), {"scheduled_time": "2026-11-20T10:00:00Z", **window}) == (
+        "runs", utc(2026, 11, 20, 10))
