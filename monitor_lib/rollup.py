@@ -1,5 +1,8 @@
 """Roll-ups: the profiles of several runs (hours, days, shards of a backfill) merged into one baseline.
 
+(The schedules' ``model-monitor rollup``, which merges a schedule's hours into days and weeks and checks them
+against the baseline, is :mod:`monitor_lib.schedule.rollup`; it merges with :func:`merged_profile`.)
+
 :func:`merge_profile_files` reads ``profile.json`` state files (local or ``s3://``), merges them (the merge is
 exact for counts and moments and within the sketch error for quantiles and distinct counts, see
 :func:`monitor_lib.profile.state.merge_profiles`), and writes the baseline files of the union —
@@ -55,15 +58,8 @@ def merge_profile_files(paths: list[str], output_path: str, categorical_drift_me
     if not paths:
         raise ConfigError("merge-profiles needs at least one profile file (profile.json of a baseline or "
                           "monitoring run)")
-    for p in paths:
-        folder = p.rsplit("/", 1)[0] if s3.is_s3(p) else os.path.dirname(os.path.abspath(local_path(p)))
-        if incomplete_run(folder):
-            raise ConfigError(f"{p} is in an incomplete run folder ({INCOMPLETE}: its run was killed while "
-                              "being written): re-run that window first")
-    for p in paths:
-        check_input(p, "profile", file=True)
     check_output(output_path, "--output")
-    merged = _merged([(p, _read_profile(p)) for p in paths])
+    merged = merged_profile(paths)
     statistics = statistics_from_profile(merged)
     constraints = suggest_constraints(statistics, categorical_drift_method)
     with output_location(output_path, kms_key, run=True) as out:  # whole or absent, one writer
@@ -77,6 +73,20 @@ def merge_profile_files(paths: list[str], output_path: str, categorical_drift_me
     log.info("merged %d profile(s): %d records, %d features, written to %s", len(paths), merged.item_count,
              len(merged.columns), output_path)
     return MergedProfiles(len(paths), merged.item_count, len(merged.columns), output_path, files)
+
+
+def merged_profile(paths: list[str]) -> Profile:
+    """The profile state files ``paths`` (local or ``s3://``) read and merged; a file in an incomplete run folder,
+    one that cannot be read and profiles of different sketch sizes are errors naming the file. ``merge-profiles``
+    and the schedules' roll-ups (:mod:`monitor_lib.schedule.rollup`) merge with it."""
+    for p in paths:
+        folder = p.rsplit("/", 1)[0] if s3.is_s3(p) else os.path.dirname(os.path.abspath(local_path(p)))
+        if incomplete_run(folder):
+            raise ConfigError(f"{p} is in an incomplete run folder ({INCOMPLETE}: its run was killed while "
+                              "being written): re-run that window first")
+    for p in paths:
+        check_input(p, "profile", file=True)
+    return _merged([(p, _read_profile(p)) for p in paths])
 
 
 def _read_profile(path: str) -> Profile:
