@@ -118,18 +118,20 @@ def read_capture_lines(spark, files: list[str]):
     return spark.read.text(files).select(F.col("value").alias("line"), F.input_file_name().alias("file"))
 
 
-def capture_entries(lines, spec: CaptureSpec):
-    """Add ``entries: array<struct<c, s>>`` to a frame of capture ``line``s (see the module docstring)."""
+def capture_entries(lines, spec: CaptureSpec, carry: tuple[str, ...] = ()):
+    """Add ``entries: array<struct<c, s>>`` to a frame of capture ``line``s (see the module docstring).
+    ``carry``: more columns of ``lines`` kept (a backfill's window index, its bounds for ``spec.bounds``, the
+    rows' order)."""
     from pyspark.sql import functions as F
 
     width = max(len(spec.names), 1) + 1  # one more than any valid CSV record needs: detects extra fields
     parts = {"in": "endpointInput", "out": "endpointOutput"}
     chosen = [p for p, name in parts.items() if name in spec.parts]
-    df = stage.parse_lines(lines)
+    df = stage.parse_lines(lines, carry)
     j = F.col("j")
-    df = df.select("line", "file", stage.line_verdict(spec, j).alias("verdict"),
+    df = df.select("line", "file", *carry, stage.line_verdict(spec, j).alias("verdict"),
                    *[c for p in chosen for c in stage.part_fields(p, j["captureData"][parts[p]])])
-    keep = [F.col("line"), F.col("file"), F.col("verdict")]
+    keep = [F.col("line"), F.col("file"), *[F.col(c) for c in carry], F.col("verdict")]
     df = df.select(*keep, *[c for p in chosen for c in stage.part_text(p)])
     df = df.select(*keep, *[c for p in chosen for c in (
         [F.col(f"{p}_fmt"), F.col(f"{p}_text"), F.col(f"{p}_err"), *stage.part_json_documents(p)])])
@@ -141,7 +143,7 @@ def capture_entries(lines, spec: CaptureSpec):
         if p not in chosen:
             df = df.withColumns({f"{p}_err": F.lit(None).cast("string"), f"{p}_fmt": F.lit(None).cast("string"),
                                  f"{p}_records": F.lit(None).cast(stage.RECORDS_TYPE)})
-    return df.select("line", "file", stage.record_entries(spec).alias("entries"))
+    return df.select("line", "file", *carry, stage.record_entries(spec).alias("entries"))
 
 
 def preprocessed_entries(lines, spec: CaptureSpec, script_path: str, environment: tuple[tuple[str, str], ...] = ()):
@@ -168,3 +170,80 @@ def preprocessed_entries(lines, spec: CaptureSpec, script_path: str, environment
         .otherwise(F.concat(stage.marker(RECORD), named))
     )
     return processed.select("line", "file", entries.alias("entries"))
+
+
+# ------------------------------------------------------------------ many windows in one job (a backfill)
+
+WINDOW_COLUMNS = ("w", "w_start", "w_end")
+"""The columns :func:`window_lines` adds: the window index and its bounds (microseconds since the epoch), the
+per-row bounds of ``CaptureSpec(bounds=("w_start", "w_end"))``."""
+
+LINE_ORDER = ("o_size", "o_file", "o_block", "o_row")
+"""The columns :func:`window_lines` adds to order a window's lines as a single run of that window reads them:
+Spark's file reader orders a scan's files by size, largest first (ties in the order given), then the lines of a
+file in order (blocks by their offset, rows within a block); the boto3 reader of ``s3://`` capture reads the
+files in the order given, line by line."""
+
+
+def spark_file_name(uri: str) -> str:
+    """A file name as written by the listing and as Spark's ``input_file_name()`` spells it, made comparable:
+    ``file:`` URIs and percent-encoding removed, ``s3a://`` / ``s3n://`` read as ``s3://``."""
+    from urllib.parse import unquote
+
+    text = unquote(uri)
+    for scheme in ("s3a://", "s3n://"):
+        if text.startswith(scheme):
+            return "s3://" + text[len(scheme):]
+    if text.startswith("file://"):
+        return text[len("file://"):]
+    if text.startswith("file:"):
+        return text[len("file:"):]
+    return text
+
+
+def window_lines(spark, files_by_window: list[list[str]], bounds: list[tuple[datetime, datetime]]):
+    """The lines of the capture files of many windows, each file read once, each line repeated for every
+    window whose file list holds its file (as a single run of that window would read it): columns ``line``,
+    ``file``, :data:`WINDOW_COLUMNS` and :data:`LINE_ORDER`. ``files_by_window[i]`` is window ``i``'s
+    :func:`list_capture_files`, ``bounds[i]`` its ``[start, end)``. Returns None when no window has a file."""
+    from pyspark.sql import functions as F
+
+    from monitor_lib.io import s3
+    from monitor_lib.io.storage import spark_reads_s3
+
+    union = sorted({f for files in files_by_window for f in files})
+    if not union:
+        return None
+    index = {f: i for i, f in enumerate(union)}
+    windows: dict[str, list[int]] = {}
+    for w, files in enumerate(files_by_window):
+        for f in files:
+            windows.setdefault(f, []).append(w)
+    if s3.is_s3(union[0]) and not spark_reads_s3():  # read by boto3 in the executors, in the order given
+        lines = s3.lines_frame(spark, union, keep_blank=True).select(
+            "line", "file", F.lit(0).cast("long").alias("o_size"), F.lit(0).cast("long").alias("o_block"),
+            F.col("pos").alias("o_row"))
+        names = {f: f for f in union}
+    else:
+        frame = spark.read.text(union)
+        lines = frame.select(F.col("value").alias("line"), F.input_file_name().alias("file"),
+                             (-F.col("_metadata.file_size")).alias("o_size"),
+                             F.col("_metadata.file_block_start").alias("o_block"),
+                             F.monotonically_increasing_id().alias("o_row"))
+        by_name = {spark_file_name(f): f for f in union}
+        names = {spark: by_name[spark_file_name(spark)] for spark in frame.inputFiles()
+                 if spark_file_name(spark) in by_name}
+        unmatched = set(union) - set(names.values())
+        if unmatched:  # never seen; a line whose file is not in the map would be lost, so refuse
+            raise RuntimeError(f"cannot match Spark's names of {len(unmatched)} capture file(s), e.g. "
+                               f"{sorted(unmatched)[0]}, to the listing")
+    file_info = F.create_map(*[x for spark_name, f in names.items() for x in (
+        F.lit(spark_name), F.struct(F.lit(index[f]).alias("i"), F.array(*[F.lit(w) for w in windows[f]]).alias("w")))])
+    starts = F.array(*[F.lit(stage._micros(s)) for s, _ in bounds])
+    ends = F.array(*[F.lit(stage._micros(e)) for _, e in bounds])
+    info = F.element_at(file_info, F.col("file"))
+    tagged = lines.select("line", "file", "o_size", "o_block", "o_row", info["i"].alias("o_file"),
+                          F.explode(info["w"]).alias("w"))
+    w1 = F.col("w") + 1
+    return tagged.select("line", "file", "w", F.element_at(starts, w1).alias("w_start"),
+                         F.element_at(ends, w1).alias("w_end"), *LINE_ORDER)

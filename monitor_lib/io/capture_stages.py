@@ -73,6 +73,10 @@ class CaptureSpec:
     fmt: DatasetFormat
     start: datetime | None = None
     end: datetime | None = None
+    # per-row windows (a backfill profiles many windows in one job): the names of two columns holding each row's
+    # window start and end as microseconds since the epoch, compared instead of the ``start`` / ``end`` literals
+    # (a single run keeps the literals)
+    bounds: tuple[str, str] | None = None
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -109,15 +113,15 @@ def too_deep(text):
     return F.coalesce((opening > F.lit(MAX_JSON_DEPTH)) & (depth > F.lit(MAX_JSON_DEPTH)), F.lit(False))
 
 
-def parse_lines(lines):
+def parse_lines(lines, carry: tuple[str, ...] = ()):
     """Stage 1: ``line, file, j`` — each capture line parsed with :data:`CAPTURE_SCHEMA` (permissive: a line
     that is not a JSON object gets ``j.__bad`` set or ``j`` null; :func:`line_verdict` names it). A line over
-    :data:`MAX_LINE_BYTES` is not parsed (``j`` null)."""
+    :data:`MAX_LINE_BYTES` is not parsed (``j`` null). ``carry``: more columns of ``lines`` kept as they are."""
     from pyspark.sql import functions as F
 
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "__bad"}
     line = F.col("line")
-    return lines.select("line", "file", F.from_json(F.when(~too_large(line), line), CAPTURE_SCHEMA, options)
+    return lines.select("line", "file", *carry, F.from_json(F.when(~too_large(line), line), CAPTURE_SCHEMA, options)
                         .alias("j"))
 
 
@@ -128,7 +132,7 @@ def line_verdict(spec: CaptureSpec, j):
     :data:`MAX_LINE_BYTES`) | ``invalid_utf8`` | ``too_deeply_nested`` (does not parse, nests deeper than
     :data:`MAX_JSON_DEPTH`) | ``malformed_json`` | ``not_a_capture_record`` | ``missing_inference_time``;
     ``SKIP +`` ``shadow_experiment`` | ``outside_window`` (``inferenceTime`` outside ``[spec.start,
-    spec.end)``), tested in this order.
+    spec.end)``, or outside the row's own window when ``spec.bounds`` names its columns), tested in this order.
     """
     from pyspark.sql import functions as F
 
@@ -147,6 +151,9 @@ def line_verdict(spec: CaptureSpec, j):
               F.lit(SKIP + "shadow_experiment"))
         .when(ts.isNull(), F.lit(REJECT + "missing_inference_time"))
     )
+    if spec.bounds is not None:  # a backfill: each row's own window
+        lo, hi = spec.bounds
+        return kind.when((us < F.col(lo)) | (us >= F.col(hi)), F.lit(SKIP + "outside_window"))
     if spec.start is not None:
         kind = kind.when(us < F.lit(_micros(spec.start)), F.lit(SKIP + "outside_window"))
     if spec.end is not None:

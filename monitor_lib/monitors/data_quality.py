@@ -254,6 +254,94 @@ def _profile_capture(spark, params: MonitoringRunParams, names: list[str]):
     return profile, rejected, skipped, files, sample
 
 
+@dataclass
+class CaptureWindow:
+    """One window's part of a backfill's shared Spark job (:func:`precompute_monitoring`): what
+    :func:`_profile_capture` returns for that window alone, and entries for its run_summary.json."""
+
+    profile: Any  # Profile, None when the window has no capture file
+    rejected: dict[str, int]
+    skipped: dict[str, int]
+    files: list[str]
+    sample: list[dict]
+    details: dict[str, Any] = field(default_factory=dict)  # the backfill adds {"backfill": {...}}
+
+    def as_tuple(self):
+        return self.profile, dict(self.rejected), dict(self.skipped), list(self.files), list(self.sample)
+
+
+def _shared_settings(params: MonitoringRunParams) -> tuple:
+    """What must be equal for windows to share one job: everything but the window and the output."""
+    return (params.dataset_source, params.dataset_format, params.baseline_constraints, params.profile,
+            params.record_preprocessor_script)
+
+
+def precompute_monitoring(spark, params_list: list[MonitoringRunParams]) -> list[CaptureWindow | None]:
+    """The data-quality backfill (``Phase.precompute``): the capture of every window read and decoded once, every
+    window's profile computed in one aggregation grouped by (window, column), so that each window's run writes
+    exactly what its single run writes: the same files listed (files_read), the same records profiled, rejected
+    and skipped (``outside_window`` per window: a record of a file read by two windows is inside one and outside
+    the other, as in their single runs), the same first rejected records.
+
+    Returns None for a window whose run must read its data itself: datasets (csv, json, parquet) have no
+    per-record time to split them by window, a record preprocessor script runs per window, and Spark without
+    the native sketch aggregates (3.5) builds its sketches per run."""
+    from monitor_lib.io import capture as cap
+    from monitor_lib.io.readers import spark_message
+    from monitor_lib.profile.profiler import profile_entries_by_window
+    from monitor_lib.profile.python_sketches import sketch_backend
+
+    if not params_list:
+        return []
+    first = params_list[0]
+    why = None
+    if first.dataset_format.kind != "capture":
+        why = f"dataset_format {first.dataset_format.kind} has no per-record time to split the windows by"
+    elif first.record_preprocessor_script:
+        why = "record_preprocessor_script runs once per window"
+    elif any(_shared_settings(p) != _shared_settings(first) for p in params_list):
+        why = "the windows do not share their dataset, baseline and profile settings"
+    elif sketch_backend(spark, first.profile.sketches) != "native":
+        why = "this Spark lacks the native sketch aggregates (the Python sketches profile one window at a time)"
+    if why:
+        log.info("backfill: each window reads its own data (%s)", why)
+        return [None] * len(params_list)
+    constraints = read_constraints(first.baseline_constraints)
+    names = [f.name for f in constraints.features]
+    files = [cap.list_capture_files(p.dataset_source, p.start_time, p.end_time) for p in params_list]
+    bounds = [(p.start_time, p.end_time) for p in params_list]
+    results = [CaptureWindow(None, {}, {}, f, []) for f in files]
+    lines = cap.window_lines(spark, files, bounds)
+    if lines is None:
+        return results
+    n_files = len({f for window in files for f in window})
+    log.info("backfill: reading %d capture file(s) of %d window(s) once, profiling every window in one "
+             "aggregation", n_files, len(params_list))
+    spec = cap.CaptureSpec(tuple(names), first.dataset_format, bounds=("w_start", "w_end"))
+    entries = cap.capture_entries(lines, spec, carry=(*cap.WINDOW_COLUMNS, *cap.LINE_ORDER))
+    try:
+        done = profile_entries_by_window(entries, names, first.dataset_source, first.profile,
+                                         markers=(cap.RECORD, cap.REJECT, cap.SKIP), reject=cap.REJECT,
+                                         order=cap.LINE_ORDER)
+    except Exception as e:
+        raise UnreadableInputError(f"reading dataset_source {first.dataset_source} failed: "
+                                   f"{spark_message(e)}") from None
+    for w, result in enumerate(results):
+        if not result.files:
+            continue
+        counts = done.counts.get(w, {})
+        result.profile = done.profiles.get(w)
+        if result.profile is None:  # files without a line
+            from monitor_lib.profile.state import Profile
+
+            opts = first.profile
+            result.profile = Profile(0, [], {}, opts.kll_k, opts.hll_lg_k, opts.max_categories)
+        result.rejected = {k[len(cap.REJECT):]: v for k, v in sorted(counts.items()) if k.startswith(cap.REJECT)}
+        result.skipped = {k[len(cap.SKIP):]: v for k, v in sorted(counts.items()) if k.startswith(cap.SKIP)}
+        result.sample = done.samples.get(w, []) if result.rejected else []
+    return results
+
+
 def _preprocessor_failure(text: str) -> str | None:
     """The script's failure message inside a Spark error (the worker's traceback), or None."""
     from monitor_lib.io.preprocess import NOT_IMPLEMENTED, PREPROCESS_ERROR
@@ -272,7 +360,10 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
 
     constraints, baseline = _load_baseline(params)
     names = [f.name for f in constraints.features]
-    if params.dataset_format.kind == "capture":
+    shared = ctx.precomputed if isinstance(ctx.precomputed, CaptureWindow) else None
+    if shared is not None:  # a backfill read this window with the others (precompute_monitoring)
+        profile, rejected, skipped, data_files, sample = shared.as_tuple()
+    elif params.dataset_format.kind == "capture":
         profile, rejected, skipped, data_files, sample = _profile_capture(ctx.spark, params, names)
     else:
         dataset = read_dataset(ctx.spark, params.dataset_source, params.dataset_format)
@@ -287,7 +378,7 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
         data_files=list(data_files),
         details={"baseline_constraints": params.baseline_constraints,
                  "baseline_statistics": params.baseline_statistics, "records_profiled": 0, "features": 0,
-                 "features_measured": []},
+                 "features_measured": [], **(shared.details if shared is not None else {})},
         artifacts=DataQualityArtifacts(constraints=constraints, baseline=baseline))
     profiled = profile.item_count if profile is not None else 0
     outcome.failure_reason = rejection_failure(profiled, rejected, skipped, params.max_rejected_fraction,
@@ -363,7 +454,8 @@ class DataQualityMonitor(Monitor):
               title="Data-quality monitoring",
               help="check captured traffic (or a dataset) against a baseline; write constraint_violations.json",
               files=(filenames.STATISTICS, filenames.CONSTRAINTS, filenames.VIOLATIONS, filenames.PROFILE),
-              processing_input=("endpoint_input", "/opt/ml/processing/input/endpoint")),
+              processing_input=("endpoint_input", "/opt/ml/processing/input/endpoint"),
+              precompute=precompute_monitoring),
     )
     history_trends = (Trend("drift_distance", "drift_threshold", "baseline_drift_check", "drift distance", rank=True),
                       Trend("completeness", "completeness_threshold", "completeness_check", "completeness",

@@ -275,15 +275,16 @@ def _aggregate_long(long, counters, opts: ProfileOptions, with_topk: bool = True
     return {r["c"]: r for r in slots.groupBy("c").agg(*counters, *aggs).collect()}
 
 
-def _long_slots(long):
-    """The slot projection ``(c, s, t, d, h, bad)`` of a long frame."""
+def _long_slots(long, carry: tuple[str, ...] = ()):
+    """The slot projection ``(c, s, t, d, h, bad)`` of a long frame (plus the ``carry`` columns, as they are)."""
     from pyspark.sql import functions as F
 
     s, n = F.col("s"), F.col("n")
-    classified = long.select("c", "s", F.when(n.isNotNull(), F.col("k")).otherwise(_classify(s)).alias("t"), "n", "bad")
+    classified = long.select("c", *carry, "s", F.when(n.isNotNull(), F.col("k")).otherwise(_classify(s)).alias("t"),
+                             "n", "bad")
     t = F.col("t")
     return classified.select(
-        "c", "s", "t",
+        "c", *carry, "s", "t",
         F.coalesce(n, _numeric_of(s, t)).alias("d"),
         F.when(n.isNotNull(), F.xxhash64(n)).when(s.isNotNull(), F.xxhash64(s)).alias("h"),
         "bad",
@@ -310,14 +311,78 @@ def profile_entries(entries, names: list[str], source: str, opts: ProfileOptions
     log.info("profiling the decoded records of %s in one pass", source)
     backend = sketch_backend(entries.sparkSession, opts.sketches)
     rows = _aggregate_long(long, counters, opts, True, backend)  # the caller explains failures
+    profile, counts = _entries_profile(rows, names, opts, markers)
+    log.info("profiled %d record(s), %d column(s) in %.1f s", profile.item_count, len(profile.columns),
+             time.monotonic() - started)
+    return profile, counts
+
+
+def _entries_profile(rows: dict, names: list[str], opts: ProfileOptions,
+                     markers: tuple[str, ...]) -> tuple[Profile, dict[str, int]]:
+    """The profile and the marker counts of the state rows ``{name: row}`` of one aggregation of entries."""
     counts = {c: r["rows"] for c, r in rows.items() if c is not None and c.startswith(markers)}
     found = [c for c in rows if c is not None and not c.startswith(markers)]
     order = [n for n in names if n in rows] + sorted(c for c in found if c not in set(names))
     columns = [_state(c, "string", rows[c], 0) for c in order]
     item_count = counts.get(markers[0], 0) if markers else 0
-    profile = Profile(item_count, columns, {}, opts.kll_k, opts.hll_lg_k, opts.max_categories)
-    log.info("profiled %d record(s), %d column(s) in %.1f s", item_count, len(columns), time.monotonic() - started)
-    return profile, counts
+    return Profile(item_count, columns, {}, opts.kll_k, opts.hll_lg_k, opts.max_categories), counts
+
+
+@dataclass
+class WindowedProfiles:
+    """What :func:`profile_entries_by_window` computes: per window index, its profile, its marker counts and the
+    first rejected records (``{"kind", "file", "record"}``, at most ``REJECTED_SAMPLE_SIZE``)."""
+
+    profiles: dict[int, Profile]
+    counts: dict[int, dict[str, int]]
+    samples: dict[int, list[dict]]
+
+
+def profile_entries_by_window(entries, names: list[str], source: str, opts: ProfileOptions | None = None,
+                              markers: tuple[str, ...] = (), reject: str | None = None,
+                              order: tuple[str, ...] = ()) -> WindowedProfiles:
+    """:func:`profile_entries` for many windows in one aggregation: ``entries`` has a window index ``w`` (an int
+    column) and each window gets exactly the states, counts and profile :func:`profile_entries` gives over its
+    rows alone — the aggregation groups by ``(w, name)`` instead of ``name``, so the input is read once.
+
+    ``reject``: the marker prefix of rejected records; the same aggregation then keeps, per window, the first
+    :data:`REJECTED_SAMPLE_SIZE` of them with their ``file`` and ``line`` (columns of ``entries``) in the order of
+    the ``order`` columns, then the entry's position in its line. (It collects a window's rejected lines to pick
+    them: memory grows with the rejected records of a window.) Native sketch aggregates only (Spark 4.1+)."""
+    from pyspark.sql import functions as F
+
+    opts = opts or ProfileOptions()
+    started = time.monotonic()
+    sample_cols = ("file", "line", *order) if reject else ()
+    # explode_outer, not explode: see profile_entries
+    long = entries.select("w", *sample_cols, F.posexplode_outer("entries").alias("pos", "x")).select(
+        "w", F.col("x.c").alias("c"), F.lit(0).alias("k"), F.col("x.s").alias("s"),
+        F.lit(None).cast("double").alias("n"), F.lit(None).cast("string").alias("bad"),
+        *([F.when(F.col("x.c").startswith(reject), F.struct(*[F.col(o) for o in order], F.col("pos"),
+                                                             F.col("x.c").alias("kind"), "file", "line"))
+           .alias("smp")] if reject else []))
+    slots = _long_slots(long, ("w", "smp") if reject else ("w",))
+    counters = [F.count(F.lit(1)).alias("rows"), F.count("bad").alias("bad")]
+    aggs = _slot_aggs(0, F.col("s"), F.col("t"), F.col("d"), F.col("h"), opts, True)
+    if reject:
+        aggs.append(F.slice(F.array_sort(F.collect_list("smp")), 1, REJECTED_SAMPLE_SIZE).alias("sample"))
+    log.info("profiling the decoded records of %s in one pass, grouped by window", source)
+    by_window: dict[int, dict] = {}
+    for r in slots.groupBy("w", "c").agg(*counters, *aggs).collect():  # the caller explains failures
+        by_window.setdefault(r["w"], {})[r["c"]] = r
+    profiles: dict[int, Profile] = {}
+    counts: dict[int, dict[str, int]] = {}
+    samples: dict[int, list[dict]] = {}
+    for w, rows in by_window.items():
+        profiles[w], counts[w] = _entries_profile(rows, names, opts, markers)
+        if reject:
+            picked = sorted((x for c, r in rows.items() if c is not None and c.startswith(reject)
+                             for x in r["sample"]), key=lambda x: tuple(x[o] for o in (*order, "pos")))
+            samples[w] = [{"kind": x["kind"][len(reject):], "file": x["file"], "record": x["line"]}
+                          for x in picked[:REJECTED_SAMPLE_SIZE]]
+    log.info("profiled %d window(s), %d record(s) in %.1f s", len(profiles),
+             sum(p.item_count for p in profiles.values()), time.monotonic() - started)
+    return WindowedProfiles(profiles, counts, samples)
 
 
 def _rejected_sample(ds: Dataset) -> list[dict]:
