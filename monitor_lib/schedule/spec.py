@@ -180,5 +180,8 @@ def read_schedule(path: str) -> ScheduleSpec:
     """The schedule file at ``path`` (local or ``s3://``), checked."""
     from monitor_lib.params import read_yaml
 
-    doc = read_yaml(path, KEYS)
+    try:
+        doc = read_yaml(path, KEYS)
+    except ConfigError as e:  # read_yaml names a --config file
+        raise ConfigError(str(e).replace(f"--config {path}", f"schedule {path}", 1)) from None
     return schedule_from_dict(doc, f"schedule {path}")

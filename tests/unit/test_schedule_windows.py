@@ -313,6 +313,18 @@ def test_schedule_file_errors_name_the_key(change, message):
     assert message in str(e.value)
 
 
+def test_schedule_file_errors_name_the_file(tmp_path):
+    path = tmp_path / "hourly.yaml"
+    path.write_text("name: x\ncrn: 0 * * * *\n")
+    with pytest.raises(ConfigError, match=re.escape(f"schedule {path}: unknown key(s) crn; known keys: cron, ")):
+        read_schedule(str(path))
+    path.write_text("name: [x\n")
+    with pytest.raises(ConfigError, match=re.escape(f"schedule {path} is not valid YAML")):
+        read_schedule(str(path))
+    with pytest.raises(ConfigError, match=re.escape(f"schedule {tmp_path / 'none.yaml'} cannot be read")):
+        read_schedule(str(tmp_path / "none.yaml"))
+
+
 def test_schedule_defaults():
     s = spec()
     assert (s.window, s.start_offset, s.end_offset, s.grace, s.max_retries, s.max_runtime, s.target) == (
