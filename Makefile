@@ -34,6 +34,7 @@ bench: $(STAMP)
 	PYTHONPATH=. $(PY) scripts/benchmark_s3.py
 	$(PY) scripts/benchmark_bias.py
 	$(PY) scripts/benchmark_explain.py
+	$(PY) scripts/benchmark_backfill.py
 
 # issue 18: our profile and drift check against whylogs and Evidently (installed into .venv-peers on first use)
 bench-peers: $(STAMP)

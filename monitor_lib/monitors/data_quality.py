@@ -363,6 +363,7 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
     shared = ctx.precomputed if isinstance(ctx.precomputed, CaptureWindow) else None
     if shared is not None:  # a backfill read this window with the others (precompute_monitoring)
         profile, rejected, skipped, data_files, sample = shared.as_tuple()
+        ctx.spark  # noqa: B018 — the session the shared job ran on (run_summary.json spark_master, as a single run)
     elif params.dataset_format.kind == "capture":
         profile, rejected, skipped, data_files, sample = _profile_capture(ctx.spark, params, names)
     else:
