@@ -309,7 +309,8 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
-def _conf(spec: ScheduleSpec) -> list[tuple[str, str]]:
+def spark_conf(spec: ScheduleSpec) -> list[tuple[str, str]]:
+    """``target_options.conf`` (a mapping, or KEY=VALUE texts) as Spark settings."""
     from monitor_lib.driver.spark_submit import parse_conf
 
     conf = _option(spec, "conf")
@@ -340,7 +341,7 @@ def emr_options(spec: ScheduleSpec):
     split_s3_uri(code_uri, f"{spec.source}: target_options.code_uri")
     return EmrOptions(cluster_id=str(_option(spec, "cluster_id", required_for=what)), code_uri=code_uri,
                       archives=tuple(_as_list(_option(spec, "archives"))), python=_option(spec, "python"),
-                      conf=tuple(_conf(spec)),
+                      conf=tuple(spark_conf(spec)),
                       step_name=_option(spec, "step_name", f"spark-model-monitor {spec.name}"))
 
 
@@ -695,7 +696,7 @@ def airflow_dag(spec: ScheduleSpec, command: list[str], uris: dict[str, str] | N
             head = [*command, "submit", "--target", "standalone", "--master", master]
             if _option(spec, "python"):
                 head += ["--python", str(_option(spec, "python"))]
-            for key, value in _conf(spec):
+            for key, value in spark_conf(spec):
                 head += ["--conf", f"{key}={value}"]
             argv = [*head, job.job, "--", *job.flags]
         else:

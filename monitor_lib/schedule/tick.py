@@ -263,37 +263,13 @@ def check_target_options(spec) -> None:
                           f"submit's --{' --'.join(m.replace('_', '-') for m in missing)})")
 
 
-def _as_list(value) -> list[str]:
-    if value in (None, ""):
-        return []
-    if isinstance(value, dict):
-        return [f"{k}={v}" for k, v in value.items()]
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
 def job_flags(spec, scheduled_time: datetime) -> list[str]:
     """The flags of ``model-monitor monitor`` that run the execution of ``scheduled_time`` (``--type`` first):
-    what a remote target's step or job runs."""
-    import json
-
-    from monitor_lib.params import declared
+    what a remote target's step or job runs. ``--flag=value``, so that negative offsets (-P1D) stay values."""
+    from monitor_lib.schedule.export import job_flags as flags_of
 
     params = spec.run_params(scheduled_time)
-    flags = ["--type", spec.monitor_type]
-    for _, p in declared(spec.phase.params):
-        if p.env not in params or params[p.env] in (None, ""):
-            continue
-        value = params[p.env]
-        if p.switch:  # a flag without a value: given when the value is the one it stands for
-            if str(value).strip().lower() == p.switch_value.lower():
-                flags.append(p.flag)
-            continue
-        text = json.dumps(value) if isinstance(value, dict | list) else (
-            str(value).lower() if isinstance(value, bool) else str(value))
-        flags += [p.flag, text]
-    return flags
+    return ["--type", spec.monitor_type, *flags_of(spec.phase.params, params, f"{spec.source} params")]
 
 
 def job_spec(spec, scheduled_time: datetime):
@@ -320,18 +296,17 @@ def processing_job_name(spec, record: ExecutionRecord) -> str:
 
 def submit_emr(spec, record: ExecutionRecord, clients) -> str:
     """Upload the package, add the step; ``<cluster id>/<step id>``."""
+    import dataclasses
     import tempfile
 
-    from monitor_lib.driver.emr import EmrOptions, add_step, step_definition, upload_package
+    from monitor_lib.driver.emr import add_step, step_definition, upload_package
     from monitor_lib.driver.package import build_package
-    from monitor_lib.driver.spark_submit import parse_conf
+    from monitor_lib.schedule.export import emr_options
 
-    o = spec.target_options
     job = job_spec(spec, record.scheduled_time)
-    options = EmrOptions(cluster_id=str(o["cluster_id"]), code_uri=str(o["code_uri"]),
-                         archives=tuple(_as_list(o.get("archives"))), python=o.get("python"),
-                         conf=tuple(parse_conf(_as_list(o.get("conf")))),
-                         step_name=str(o.get("step_name") or f"{spec.name} {iso_utc(record.scheduled_time)}"))
+    options = emr_options(spec)
+    if not spec.target_options.get("step_name"):  # one name per execution
+        options = dataclasses.replace(options, step_name=f"{spec.name} {iso_utc(record.scheduled_time)}")
     with tempfile.TemporaryDirectory(prefix="model-monitor-tick-") as tmp:
         uris = upload_package(clients("s3"), build_package(tmp), options.code_uri, job.script)
     step_id = add_step(clients("emr"), options.cluster_id, step_definition(job, uris, options))
@@ -340,17 +315,11 @@ def submit_emr(spec, record: ExecutionRecord, clients) -> str:
 
 def submit_sagemaker(spec, record: ExecutionRecord, clients) -> str:
     """Create the Processing job; its ARN."""
-    from monitor_lib.driver.sagemaker import ProcessingOptions, processing_job_request
+    from monitor_lib.driver.sagemaker import processing_job_request
+    from monitor_lib.schedule.export import processing_options
 
-    o = spec.target_options
     job = job_spec(spec, record.scheduled_time)
-    options = ProcessingOptions(
-        image_uri=str(o["image_uri"]), role_arn=str(o["role_arn"]),
-        instance_type=str(o.get("instance_type") or "ml.m5.xlarge"), instance_count=int(o.get("instance_count", 1)),
-        volume_size_gb=int(o.get("volume_size_gb", 30)),
-        max_runtime_seconds=int(o.get("max_runtime_seconds") or spec.max_runtime.total_seconds()),
-        job_name=processing_job_name(spec, record), kms_key_id=o.get("kms_key_id"),
-        volume_kms_key_id=o.get("volume_kms_key_id"))
+    options = processing_options(spec, processing_job_name(spec, record))
     return clients("sagemaker").create_processing_job(**processing_job_request(job, options))["ProcessingJobArn"]
 
 
@@ -362,7 +331,10 @@ def run_spark_submit(spec, record: ExecutionRecord) -> ExecutionRecord:
     from monitor_lib.driver.submit import _submit_spark
 
     o = spec.target_options
-    args = argparse.Namespace(target=spec.target, master=o.get("master"), conf=_as_list(o.get("conf")),
+    from monitor_lib.schedule.export import spark_conf
+
+    args = argparse.Namespace(target=spec.target, master=o.get("master"),
+                              conf=[f"{k}={v}" for k, v in spark_conf(spec)],
                               python=o.get("python"), spark_submit=o.get("spark_submit"))
     code = _submit_spark(args, job_spec(spec, record.scheduled_time))
     summary = read_summary(record.output_uri) if code in (0, 3) else None

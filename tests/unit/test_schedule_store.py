@@ -263,3 +263,16 @@ def test_executions_filters():
     assert [r.status for r in tick.filter_records(recs, ["Failed"])] == ["Failed", "Failed"]
     got = tick.filter_records(recs, None, T + timedelta(hours=1), T + timedelta(hours=3))
     assert [r.scheduled_time.hour for r in got] == [12, 13]  # --from inclusive, --to exclusive
+
+
+def test_negative_offsets_reach_a_remote_job_as_values(tmp_path):
+    """`--end-offset -P1D` as two arguments would read as a flag: the flags carry their values after `=`, and the
+    job's window is the one the schedule gives (the hour a day before the scheduled time)."""
+    spec = make_spec(tmp_path, end_offset="-P1D", start_offset="-P1DT1H")
+    assert "--end-offset=-P1D" in tick.job_flags(spec, T) and "--start-offset=-P1DT1H" in tick.job_flags(spec, T)
+    from monitor_lib.params import from_params
+
+    job = tick.job_spec(spec, T)
+    typed = from_params(job.phase.params, job.params, "flags")
+    assert (typed.start_time, typed.end_time) == (datetime(2026, 11, 19, 10, tzinfo=UTC),
+                                                  datetime(2026, 11, 19, 11, tzinfo=UTC))
