@@ -24,7 +24,7 @@ import os
 import platform
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from monitor_lib import __version__
@@ -154,6 +154,10 @@ def jsonable(value: Any) -> Any:
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, timedelta):  # a window or offset: ISO-8601, as it was given (PT1H, -P1D)
+        from monitor_lib.scheduled_time import duration_text
+
+        return duration_text(value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

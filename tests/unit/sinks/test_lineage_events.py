@@ -209,3 +209,15 @@ def test_code_version_names_package_python_and_spark():
         root = os.path.dirname(os.path.dirname(os.path.abspath(rec.__file__)))
         head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
         assert doc["git_commit"] == head.strip()
+
+
+def test_windows_and_offsets_are_recorded_as_iso_8601_durations():
+    """lineage.json's parameters keep a schedule's window and offsets as they are written (PT1H, -P1D), not as
+    Python's timedelta text (1:00:00, -1 day, 0:00:00)."""
+    from datetime import timedelta
+
+    from monitor_lib.sinks.lineage.record import jsonable
+
+    assert jsonable({"window": timedelta(hours=1), "end_offset": -timedelta(days=1),
+                     "start_offset": -timedelta(days=8, hours=1, minutes=30)}) == {
+        "window": "PT1H", "end_offset": "-P1D", "start_offset": "-P8DT1H30M"}
