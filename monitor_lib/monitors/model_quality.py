@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -192,10 +192,19 @@ class ModelQualityArtifacts:
 def run_merge(params: MergeParams, ctx: RunContext) -> RunOutcome:
     """The window's captures joined with their labels, written as ``sagemakerMergeJson`` records in the
     capture's folder layout."""
-    from monitor_lib.quality.merge import merge_window, write_merged_records
+    from monitor_lib.quality.merge import merge_window
 
     merged = merge_window(ctx.spark, params.dataset_source, params.ground_truth_source, params.start_time,
                           params.end_time)
+    return _merge_outcome(params, ctx, merged)
+
+
+def _merge_outcome(params: MergeParams, ctx: RunContext, merged) -> RunOutcome:
+    """Write a merge (a :class:`~monitor_lib.quality.merge.MergeOutcome`, of this run or of a backfill's shared
+    job) into the run's folder and describe it."""
+    from monitor_lib.quality.merge import write_merged_records
+
+    ctx.spark  # noqa: B018 — the session the merge runs in: its summary names the master, as a run's own merge
     try:
         written = [ctx.public(w) for w in write_merged_records(merged.merged, ctx.public(ctx.out), merged.folders,
                                                               params.output_kms_key)]
@@ -241,15 +250,22 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
     if constraints is not None and constraints.problem_type != params.problem_type:
         raise ConfigError(f"baseline_constraints {params.baseline_constraints} holds {constraints.problem_type} "
                           f"constraints but problem_type is {params.problem_type}")
-    source, fmt, merge = params.dataset_source, params.dataset_format, None
+    source, fmt, merge, tallies = params.dataset_source, params.dataset_format, None, _READ
     if params.ground_truth_source:
         merge_params = MergeParams(params.dataset_source, params.ground_truth_source,
                                    os.path.join(ctx.out, filenames.MERGE_FOLDER), params.start_time, params.end_time,
                                    output_kms_key=params.output_kms_key)
-        merge = ctx.run_nested(MONITOR, MONITOR.phase("merge"), merge_params, filenames.MERGE_FOLDER)
+        merge_phase = MONITOR.phase("merge")
+        pre = ctx.precomputed if isinstance(ctx.precomputed, PrecomputedWindow) else None
+        if pre is not None:  # a backfill: this window's part of the shared merge, written here
+            merge_phase = replace(merge_phase, run=lambda p, c: _merge_outcome(p, c, pre.merge))
+        merge = ctx.run_nested(MONITOR, merge_phase, merge_params, filenames.MERGE_FOLDER)
         source = ctx.public(os.path.join(ctx.out, filenames.MERGE_FOLDER))
         fmt = DatasetFormat("merge", capture_index_names=("endpointOutput",))
-    labelled, data_files = labelled_records(ctx.spark, params, source, fmt)
+        if pre is not None:
+            labelled, data_files, tallies = _precomputed_records(params, ctx, pre, merge, source)
+    if tallies is _READ:
+        labelled, data_files = labelled_records(ctx.spark, params, source, fmt)
     phase = "baseline" if params.is_baseline else "monitoring"
     art = ModelQualityArtifacts(constraints=constraints, merge=merge)
     outcome = RunOutcome(
@@ -262,8 +278,11 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
                  "records_evaluated": 0, "metrics": {}, "violations_by_metric": {}})
     if merge is not None:
         outcome.details["merge"] = merge.summary()
-    tallies = None
-    if labelled is not None:
+    if tallies is _READ:
+        tallies = None
+    elif isinstance(tallies, MonitorError):  # what aggregating this window alone raises
+        raise tallies
+    if labelled is not None and tallies is None:
         log.info("evaluating %s metrics of %d file(s) under %s", params.problem_type, len(data_files),
                  ctx.public(source))
         try:
@@ -325,6 +344,150 @@ def quality_state_documents(tallies) -> list[Document]:
     return [Document("quality_state", filenames.QUALITY_STATE, lambda p: write_quality_state(state, p))]
 
 
+# ---------------------------------------------------------------- many windows in one job (a backfill)
+
+_READ = object()  # run_quality: the run reads and aggregates its records itself
+
+
+class _SharedMerge:
+    """The persisted frame behind a backfill's windows: freed when the last window has been written."""
+
+    def __init__(self, merge, windows: int) -> None:
+        self.merge, self.left = merge, windows
+
+    def done(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.merge.release()
+
+
+@dataclass
+class PrecomputedWindow:
+    """One window's part of :func:`precompute_quality`: its merge (counts, sample, folders, merged records to
+    write) and the tallies of its merged records (an InputError when its single run would raise one), the
+    merged records' ``file`` being their folder until the run knows where it wrote them."""
+
+    merge: Any  # monitor_lib.quality.merge.MergeOutcome
+    tallies: Any  # QualityTallies | MonitorError
+    shared: _SharedMerge
+
+
+def _group_key(p: ModelQualityParams) -> tuple:
+    """Windows that one shared job can compute: same capture and labels, same way of reading them."""
+    return (p.dataset_source, p.ground_truth_source, p.problem_type, p.inference_attribute, p.probability_attribute,
+            p.probability_threshold_attribute, p.ground_truth_attribute, p.positive_label, p.seed)
+
+
+def precompute_quality(spark, params_list: list[ModelQualityParams]) -> list[PrecomputedWindow | None]:
+    """The ``precompute`` of model-quality monitoring (``model-monitor backfill``): the windows' captures merged
+    with the ground truth in ONE job (every capture file and the ground truth read once, one join), then ONE
+    aggregation of the merged records grouped by window (and one AUC regroup grouped by window). Each window's
+    run writes its merged records and gets the tallies its single run would compute after reading them back.
+    None for runs that read for themselves: baselines, labelled datasets, runs without a window; and all the
+    windows of a group whose shared evaluation failed (each run then fails or succeeds alone)."""
+    from monitor_lib.quality.aggregate import aggregate_quality_windows
+    from monitor_lib.quality.extract import merged_records_windows
+    from monitor_lib.quality.merge import merge_windows
+
+    out: list[PrecomputedWindow | None] = [None] * len(params_list)
+    groups: dict[tuple, list[int]] = {}
+    for i, p in enumerate(params_list):
+        if isinstance(p, ModelQualityParams) and not p.is_baseline and p.ground_truth_source \
+                and p.start_time is not None and p.end_time is not None:
+            groups.setdefault(_group_key(p), []).append(i)
+    for indexes in groups.values():
+        config = params_list[indexes[0]]
+        windows = [(params_list[i].start_time, params_list[i].end_time) for i in indexes]
+        log.info("model-quality backfill: merging and evaluating %d window(s) in one job", len(windows))
+        merged = merge_windows(spark, config.dataset_source, config.ground_truth_source, windows)
+        try:
+            labelled = merged_records_windows(_window_bounds(merged.merged_lines(), windows), config)
+            tallies = aggregate_quality_windows(labelled, config, list(range(len(windows))))
+        except Exception as e:  # noqa: BLE001 — the windows then run alone, each with its own outcome
+            merged.release()
+            log.warning("model-quality backfill: the shared evaluation failed (%s); the %d window(s) run one by one",
+                        str(e).splitlines()[0] if str(e) else type(e).__name__, len(windows))
+            continue
+        shared = _SharedMerge(merged, len(indexes))
+        for j, i in enumerate(indexes):
+            out[i] = PrecomputedWindow(merged.outcome(j), tallies[j], shared)
+    return out
+
+
+def _window_bounds(lines, windows):
+    """``w``, ``rel``, ``line`` → ``line``, ``file`` (the folder: replaced by the run), ``w``, and its bounds
+    ``w_start`` / ``w_end`` in microseconds (what the merged records are judged against, as a single run)."""
+    from pyspark.sql import functions as F
+
+    def micros(t: datetime) -> int:
+        return int((t - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
+
+    starts = F.array(*[F.lit(micros(s)) for s, _ in windows])
+    ends = F.array(*[F.lit(micros(e)) for _, e in windows])
+    w1 = F.col("w") + 1
+    return lines.select("line", F.col("rel").alias("file"), "w", F.element_at(starts, w1).alias("w_start"),
+                        F.element_at(ends, w1).alias("w_end"))
+
+
+def _precomputed_records(params: ModelQualityParams, ctx: RunContext, pre: PrecomputedWindow, merge: RunOutcome,
+                         source: str):
+    """(labelled, data_files, tallies) of a backfill's window after its merge was written: the files a single run
+    would read (listed the same way) and the precomputed tallies — or ``_READ`` when the folder holds other
+    merged files than the ones just written (a stale file of an earlier run): the run then reads them."""
+    from monitor_lib.io.capture import list_capture_files
+
+    ctx.spark  # noqa: B018 — the run's summary names the master of the session that evaluated it
+    try:
+        data_files = list_capture_files(source, params.start_time, params.end_time)
+        roots = (os.path.join(ctx.out, filenames.MERGE_FOLDER), source)  # a local run lists its staging folder
+        listed = {_folder_of(f, roots): f for f in data_files}
+        if len(listed) != len(data_files) or sorted(listed) != sorted(_folder_of(f, roots)
+                                                                      for f in merge.artifacts or []):
+            log.info("merged folder %s holds other files than the merge wrote: reading it", source)
+            return None, data_files, _READ
+        if not data_files:
+            return None, data_files, None
+        tallies = pre.tallies
+        if not isinstance(tallies, MonitorError):
+            for item in tallies.sample:  # as the single run names the merged file it reads
+                item["file"] = spark_uri(listed[item["file"]]) if item["file"] in listed else item["file"]
+        return None, data_files, tallies
+    finally:
+        pre.shared.done()
+
+
+def _same_name(path: str) -> str:
+    return path if path.startswith("s3://") else os.path.abspath(path.removeprefix("file://"))
+
+
+def _folder_of(path: str, roots: tuple[str, ...]) -> str:
+    """The folder of a merged file relative to the first of ``roots`` it is under ('' at the top), as the merge
+    names it (the path itself when it is under none)."""
+    for root in roots:
+        if root.startswith("s3://"):
+            if path.startswith(root.rstrip("/") + "/"):
+                return path.rsplit("/", 1)[0][len(root.rstrip("/")):].strip("/")
+            continue
+        folder, top = os.path.dirname(_same_name(path)), _same_name(root)
+        if folder == top or folder.startswith(top + os.sep):
+            rel = os.path.relpath(folder, top)
+            return "" if rel == "." else rel.replace(os.sep, "/")
+    return path
+
+
+_URI_PATH_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-!.~'()*,;:$&+=/@")
+
+
+def spark_uri(path: str) -> str:
+    """How Spark's ``input_file_name()`` names a file written at ``path``: an ``s3://`` URI as it is, a local path
+    as a ``file://`` URI (Hadoop quotes the characters a URI path may not hold, keeps other Unicode)."""
+    if path.startswith(("s3://", "file:")):
+        return path
+    quoted = "".join(c if c in _URI_PATH_CHARS or ord(c) > 127 else "".join(f"%{b:02X}" for b in c.encode())
+                     for c in os.path.abspath(path))
+    return "file://" + quoted
+
+
 def _no_labels_reason(params: ModelQualityParams, source: str, fmt, data_files: list[str], tallies,
                       merge: RunOutcome | None) -> str:
     if merge is not None and merge.details.get("matched") == 0:
@@ -365,7 +528,7 @@ class ModelQualityMonitor(Monitor):
               title="Model-quality monitoring",
               help="merge the window's predictions with their labels and check the metrics against the constraints",
               files=(filenames.STATISTICS, filenames.CONSTRAINTS, filenames.VIOLATIONS, filenames.QUALITY_STATE),
-              validate=_monitoring_phase),
+              validate=_monitoring_phase, precompute=lambda spark, params: precompute_quality(spark, params)),
         Phase("merge", "merge", MergeParams, run_merge, job="ground_truth_merge", title="Ground-truth merge",
               help="join the window's captured predictions with their ground-truth labels (SageMaker's "
                    "ground-truth merger)",

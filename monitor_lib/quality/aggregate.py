@@ -2,9 +2,14 @@
 
 Everything that touches rows is a Spark expression; the driver receives small tallies only.
 
-* **Bootstrap in the same pass**: each good record gets 5 inclusion flags ``rand(seed_r) < 0.8`` (a
-  Bernoulli 80 % sample per replica, SageMaker's "randomly sampling 80 % of the data 5 times"), and
-  every sum / count is taken for all rows and for each replica in the same aggregation.
+* **Bootstrap in the same pass**: each good record gets 5 inclusion flags ``draw_r < 0.8`` (a Bernoulli
+  80 % sample per replica, SageMaker's "randomly sampling 80 % of the data 5 times"), and every sum / count
+  is taken for all rows and for each replica in the same aggregation. The draw is a hash of the seed, the
+  replica and the record's identity — its text and its occurrence among records of the same text — not
+  ``rand``: the replicas do not depend on how the rows are partitioned, so a backfill's one job over many
+  windows draws exactly the replicas of N single runs.
+* **Many windows** (:func:`aggregate_quality_windows`, a backfill): the same aggregations grouped by the
+  window too, the AUC regroup included; each window's tallies equal its single run's.
 * **Regression**: one aggregation of count, Σ|e|, Σe² and the population variance of the ground truth
   per replica (Spark's ``var_pop``, a numerically stable central-moment algorithm).
 * **Classification**: one aggregation grouped by (actual, predicted) — plus the score for binary
@@ -89,8 +94,9 @@ def _binary(x, positive: str | None):
     return F.when(lower.isin("1", "true"), 1).when(lower.isin("0", "false"), 0)
 
 
-def typed_records(labelled, config: ModelQualityParams):
-    """Columns status, kind, file, line, y, yhat, s (binary score) — value problems become rejections."""
+def typed_records(labelled, config: ModelQualityParams, by: tuple[str, ...] = ()):
+    """Columns ``by`` (a backfill's window), status, kind, file, line, y, yhat, s (binary score) and the
+    replica flags w1..w5 (:func:`replica_flags`) — value problems become rejections."""
     from pyspark.sql import functions as F
 
     truth, pred, prob = F.col("truth"), F.col("pred"), F.col("prob")
@@ -123,13 +129,47 @@ def typed_records(labelled, config: ModelQualityParams):
     status = F.col("status")
     kind = F.when(status.isNotNull(), F.col("kind")).otherwise(value_kind)
     status = F.when(status.isNotNull(), status).when(value_kind.isNotNull(), F.lit("reject"))
-    df = labelled.select(status.alias("status"), kind.alias("kind"), "file", "line",
+    df = labelled.select(*by, status.alias("status"), kind.alias("kind"), "file", "line",
                          y.alias("y"), yhat.alias("yhat"), s.alias("s"))
     good = F.col("status").isNull()
-    return df.select("status", "kind", "file", "line",
+    df = df.select("*", occurrence(by).alias("k"))
+    return df.select(*by, "status", "kind", "file", "line",
                      *[F.when(good, F.col(c)).alias(c) for c in ("y", "yhat", "s")],
-                     *[(good & (F.rand(config.seed * 7919 + r) < F.lit(SAMPLE_FRACTION))).alias(f"w{r}")
-                       for r in _R if r])
+                     *[(good & flag).alias(f"w{r}")
+                       for r, flag in enumerate(replica_flags(config.seed, F.col("line"), F.col("k")), start=1)])
+
+
+# ------------------------------------------------------------------ bootstrap replicas
+
+_UNIT = 2.0 ** -53  # a 53-bit integer times this is a double in [0, 1)
+
+
+def occurrence(by: tuple[str, ...] = ()):
+    """1, 2, … over the records of the same text (``line``) in the same group (a backfill's window): with the text
+    it names a record whatever the partitioning (identical records are interchangeable, so which one is the
+    first does not matter)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    return F.row_number().over(Window.partitionBy(*by, "line").orderBy("line"))
+
+
+def replica_draw(seed: int, r: int, *identity):
+    """A uniform [0, 1) number of a record for replica ``r``: xxhash64 of (seed, r, identity) — its top 53 bits.
+    The same record gets the same draw in any job, on any number of files or partitions (``rand`` depends on
+    the partition a row lands in), so one job over many windows draws the replicas of N single runs."""
+    from pyspark.sql import functions as F
+
+    bits = F.shiftrightunsigned(F.xxhash64(F.lit(seed).cast("long"), F.lit(r).cast("int"), *identity), 11)
+    return bits.cast("double") * F.lit(_UNIT)
+
+
+def replica_flags(seed: int, *identity) -> list:
+    """The inclusion flags of replicas 1..REPLICAS: ``replica_draw < SAMPLE_FRACTION`` (SageMaker's "80 % of the
+    data, 5 times" as independent Bernoulli draws per record)."""
+    from pyspark.sql import functions as F
+
+    return [replica_draw(seed, r, *identity) < F.lit(SAMPLE_FRACTION) for r in _R if r]
 
 
 # ------------------------------------------------------------------ aggregation
@@ -176,7 +216,7 @@ def add_verdicts(tallies, verdicts) -> None:
 def _split_counts(rows, tallies: QualityTallies) -> list:
     """Move the rejected / skipped group counts (and examples) into the tallies; return the good rows."""
     good = [row for row in rows if row["status"] is None]
-    bad = [row for row in rows if row["status"] is not None]
+    bad = sorted((row for row in rows if row["status"] is not None), key=lambda row: (row["status"], row["kind"]))
     add_verdicts(tallies, ((row["status"], row["kind"], row["n"]) for row in bad))
     for row in bad:
         add_examples(tallies.sample, row["kind"], (row["ex1"], row["ex2"]))
@@ -185,16 +225,39 @@ def _split_counts(rows, tallies: QualityTallies) -> list:
 
 def aggregate_quality(labelled, config: ModelQualityParams) -> QualityTallies:
     """All tallies of a problem type from the frame of :func:`monitor_lib.quality.extract.labelled_records`."""
-    typed = typed_records(labelled, config)
-    tallies = QualityTallies(config.problem_type)
+    result = _aggregate(labelled, config, (), [None])[None]
+    if isinstance(result, InputError):
+        raise result
+    return result
+
+
+def aggregate_quality_windows(labelled, config: ModelQualityParams, windows: list[int],
+                              column: str = "w") -> dict[int, QualityTallies | InputError]:
+    """The tallies of many windows in the same aggregations (a backfill): ``labelled`` has the window's index in
+    ``column``; each window gets what :func:`aggregate_quality` gives for its rows alone (a window with no rows,
+    empty tallies), or the InputError its single run would raise."""
+    return _aggregate(labelled, config, (column,), list(windows))
+
+
+def _aggregate(labelled, config: ModelQualityParams, by: tuple[str, ...], keys: list) -> dict:
+    typed = typed_records(labelled, config, by)
+    tallies: dict = {key: QualityTallies(config.problem_type) for key in keys}
     if config.problem_type == "Regression":
-        _regression(typed, tallies)
+        _regression(typed, tallies, by)
     else:
-        _classification(typed, config, tallies)
+        _classification(typed, config, tallies, by)
     return tallies
 
 
-def _regression(typed, tallies: QualityTallies) -> None:
+def _by_key(rows, by: tuple[str, ...]) -> dict:
+    """Rows split by their group (None when there is no grouping column)."""
+    out: dict = {}
+    for row in rows:
+        out.setdefault(row[by[0]] if by else None, []).append(row)
+    return out
+
+
+def _regression(typed, tallies: dict, by: tuple[str, ...]) -> None:
     from pyspark.sql import functions as F
 
     e = F.col("y") - F.col("yhat")
@@ -208,79 +271,104 @@ def _regression(typed, tallies: QualityTallies) -> None:
             F.var_pop(F.when(inside, F.col("y"))).alias(f"vy{r}"),
             F.sum(F.when(inside, F.col("y"))).alias(f"sy{r}"),  # the truth's mean: the state merges its moments
         ]
-    rows = typed.groupBy("status", "kind").agg(*aggs).collect()
-    good = _split_counts(rows, tallies)
-    if not good:
-        return
-    g = good[0]
-    tallies.records = int(g["n0"])
-    tallies.regression = [
-        RegressionTally(int(g[f"n{r}"]), float(g[f"ae{r}"] or 0.0), float(g[f"se{r}"] or 0.0),
-                        float(g[f"vy{r}"] or 0.0) * int(g[f"n{r}"]), truth_sum=float(g[f"sy{r}"] or 0.0))
-        for r in _R
-    ]
+    rows = typed.groupBy(*by, "status", "kind").agg(*aggs).collect()
+    for key, group in _by_key(rows, by).items():
+        t = tallies[key]
+        good = _split_counts(group, t)
+        if not good:
+            continue
+        g = good[0]
+        t.records = int(g["n0"])
+        t.regression = [
+            RegressionTally(int(g[f"n{r}"]), float(g[f"ae{r}"] or 0.0), float(g[f"se{r}"] or 0.0),
+                            float(g[f"vy{r}"] or 0.0) * int(g[f"n{r}"]), truth_sum=float(g[f"sy{r}"] or 0.0))
+            for r in _R
+        ]
 
 
-def _classification(typed, config: ModelQualityParams, tallies: QualityTallies) -> None:
+def _too_many_cells(config: ModelQualityParams) -> InputError:
+    return InputError(f"{config.problem_type}: more than {MAX_CONFUSION_CELLS} distinct (actual, predicted) "
+                      "label pairs — are the labels classes? (check problem_type and the attributes)")
+
+
+def _classification(typed, config: ModelQualityParams, tallies: dict, by: tuple[str, ...]) -> None:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     binary = config.problem_type == "BinaryClassification"
-    keys = ["status", "kind", "y", "yhat"] + (["s"] if binary else [])
+    keys = [*by, "status", "kind", "y", "yhat"] + (["s"] if binary else [])
     grouped = typed.groupBy(*keys).agg(F.count(F.lit(1)).alias("n"), *_examples(),
                                        *[F.sum(_in(r)).alias(f"n{r}") for r in _R])
     if binary:
         grouped = grouped.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        cells = grouped.groupBy("status", "kind", "y", "yhat").agg(
+        cells = grouped.groupBy(*by, "status", "kind", "y", "yhat").agg(
             F.sum("n").alias("n"), F.first("ex1", ignorenulls=True).alias("ex1"),
             F.first("ex2", ignorenulls=True).alias("ex2"), *[F.sum(f"n{r}").alias(f"n{r}") for r in _R])
-        rows = cells.limit(MAX_CONFUSION_CELLS + 1).collect()
-        if len(rows) > MAX_CONFUSION_CELLS:
-            raise InputError(f"{config.problem_type}: more than {MAX_CONFUSION_CELLS} distinct (actual, predicted) "
-                             "label pairs — are the labels classes? (check problem_type and the attributes)")
-        good = _split_counts(rows, tallies)
-        confusions: list[dict[tuple[str, str], int]] = [{} for _ in _R]
-        for row in good:
-            for r in _R:
-                if row[f"n{r}"]:
-                    key = (str(row["y"]), str(row["yhat"]))
-                    confusions[r][key] = confusions[r].get(key, 0) + int(row[f"n{r}"])
-        tallies.records = sum(confusions[0].values())
-        tallies.confusions = confusions
-        if binary and tallies.records:
-            auc = _auc(grouped, tallies)
-            tallies.binary = [
-                BinaryTally(tp=c.get(("1", "1"), 0), fp=c.get(("0", "1"), 0), tn=c.get(("0", "0"), 0),
-                            fn=c.get(("1", "0"), 0), auc=auc[r])
-                for r, c in enumerate(confusions)
-            ]
+        limit = (MAX_CONFUSION_CELLS + 1) * len(tallies)
+        rows = cells.limit(limit).collect()
+        if len(rows) >= limit and not by:
+            raise _too_many_cells(config)
+        with_auc = []
+        for key, group in _by_key(rows, by).items():
+            t = tallies[key]
+            if len(group) > MAX_CONFUSION_CELLS or len(rows) >= limit:  # (grouped, cut: the window cannot be told)
+                tallies[key] = _too_many_cells(config)
+                continue
+            good = _split_counts(group, t)
+            confusions: list[dict[tuple[str, str], int]] = [{} for _ in _R]
+            for row in good:
+                for r in _R:
+                    if row[f"n{r}"]:
+                        cell = (str(row["y"]), str(row["yhat"]))
+                        confusions[r][cell] = confusions[r].get(cell, 0) + int(row[f"n{r}"])
+            t.records = sum(confusions[0].values())
+            t.confusions = confusions
+            if binary and t.records:
+                with_auc.append(key)
+        if with_auc:
+            buckets = _auc_buckets(grouped, by)
+            for key in with_auc:
+                t = tallies[key]
+                auc = _auc(buckets.get(key, []), t)
+                t.binary = [
+                    BinaryTally(tp=c.get(("1", "1"), 0), fp=c.get(("0", "1"), 0), tn=c.get(("0", "0"), 0),
+                                fn=c.get(("1", "0"), 0), auc=auc[r])
+                    for r, c in enumerate(t.confusions or [])
+                ]
     finally:
         if binary:
             grouped.unpersist()
 
 
-def _auc(grouped, tallies: QualityTallies) -> list[float | None]:
+def _auc_buckets(grouped, by: tuple[str, ...]) -> dict:
+    """The AUC regroup: per group (window) and score bucket, the positives / negatives of each replica and the
+    exact Mann–Whitney numerator of the pairs inside the bucket (rows ``b``, ``in{r}``, ``P{r}``, ``N{r}``)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     good = grouped.where(F.col("status").isNull())
     bucket = F.least(F.greatest(F.floor(F.col("s") * CURVE_BUCKETS), F.lit(0)), F.lit(CURVE_BUCKETS - 1))
-    per_score = good.groupBy(bucket.cast("int").alias("b"), "s").agg(
+    per_score = good.groupBy(*by, bucket.cast("int").alias("b"), "s").agg(
         *[F.sum(F.when(F.col("y") == 1, F.col(f"n{r}")).otherwise(0)).alias(f"p{r}") for r in _R],
         *[F.sum(F.when(F.col("y") == 0, F.col(f"n{r}")).otherwise(0)).alias(f"q{r}") for r in _R],
     )
-    above = Window.partitionBy("b").orderBy(F.desc("s")).rowsBetween(Window.unboundedPreceding, -1)
+    above = Window.partitionBy(*by, "b").orderBy(F.desc("s")).rowsBetween(Window.unboundedPreceding, -1)
     with_above = per_score.select(
-        "b", *[F.col(f"p{r}") for r in _R], *[F.col(f"q{r}") for r in _R],
+        *by, "b", *[F.col(f"p{r}") for r in _R], *[F.col(f"q{r}") for r in _R],
         *[F.coalesce(F.sum(f"p{r}").over(above), F.lit(0)).alias(f"a{r}") for r in _R],
     )
-    buckets = with_above.groupBy("b").agg(
+    rows = with_above.groupBy(*by, "b").agg(
         *[F.sum(F.col(f"q{r}") * (F.col(f"a{r}") + F.col(f"p{r}") * 0.5)).alias(f"in{r}") for r in _R],
         *[F.sum(f"p{r}").alias(f"P{r}") for r in _R],
         *[F.sum(f"q{r}").alias(f"N{r}") for r in _R],
     ).collect()
-    buckets.sort(key=lambda row: -row["b"])
+    return _by_key(rows, by)
+
+
+def _auc(buckets: list, tallies: QualityTallies) -> list[float | None]:
+    """The exact AUC of every replica from one window's buckets; sets the curves and the score buckets."""
+    buckets = sorted(buckets, key=lambda row: -row["b"])
     tallies.score_buckets = score_buckets(buckets)
     auc: list[float | None] = []
     for r in _R:

@@ -77,12 +77,12 @@ def _attributes(config: ModelQualityParams) -> dict[str, tuple[str, str]]:
     return attrs
 
 
-def _frame(df, status, kind, file, line, values: dict):
+def _frame(df, status, kind, file, line, values: dict, carry: tuple[str, ...] = ()):
     from pyspark.sql import functions as F
 
     none = F.lit(None).cast("string")
     return df.select(
-        status.alias("status"), kind.alias("kind"), file.alias("file"), line.alias("line"),
+        *carry, status.alias("status"), kind.alias("kind"), file.alias("file"), line.alias("line"),
         *[(values.get(c, none)).cast("string").alias(c) for c in ("truth", "pred", "prob")],
     )
 
@@ -155,11 +155,16 @@ def _as_text(col, data_type):
 
 def _merged_records(spark, config: ModelQualityParams, source: str, fmt: DatasetFormat):
     """Merged records (a capture record + ``groundTruthData``) of the window."""
-    from pyspark.sql import functions as F
 
     df, files = merged_payloads(spark, source, fmt, config.start_time, config.end_time)
     if df is None:
         return None, files
+    return _merged_values(df, config), files
+
+
+def _merged_values(df, config: ModelQualityParams, carry: tuple[str, ...] = ()):
+    from pyspark.sql import functions as F
+
     truth = payload_value("gt", config.ground_truth_attribute, default_whole=True)
     values = {"truth": truth}
     if config.inference_attribute:
@@ -167,13 +172,24 @@ def _merged_records(spark, config: ModelQualityParams, source: str, fmt: Dataset
     if config.probability_attribute:
         values["prob"] = payload_value("out", config.probability_attribute)
     status, kind = merged_verdict()
-    return _frame(df, status, kind, F.col("file"), F.col("line"), values), files
+    return _frame(df, status, kind, F.col("file"), F.col("line"), values, carry)
+
+
+def merged_records_windows(lines, config: ModelQualityParams, fmt: DatasetFormat | None = None):
+    """The frame of :func:`labelled_records` for the merged records of many windows at once (a backfill), from
+    their text instead of their files: ``lines`` has ``line``, ``file``, the window's index ``w`` and its bounds
+    ``w_start`` / ``w_end`` (microseconds); the result keeps ``w``. Each record is judged as its window's single
+    run judges the line it reads back from the merged file."""
+    from monitor_lib.io import capture_stages as stage
+
+    fmt = fmt or DatasetFormat("merge", capture_index_names=("endpointOutput",))
+    spec = stage.CaptureSpec((), fmt, bounds=("w_start", "w_end"))
+    return _merged_values(_payload_frame(lines, spec, carry=("w",)), config, carry=("w",))
 
 
 def merged_payloads(spark, source: str, fmt: DatasetFormat, start, end, with_input: bool = False):
     """(frame, files) of the window's merged records: ``line``, ``file``, ``verdict`` and the decoded payloads
     ``out_*`` (the endpoint output), ``gt_*`` (the ground truth) and, ``with_input``, ``in_*`` (the request)."""
-    from pyspark.sql import functions as F
 
     from monitor_lib.io import capture as cap
     from monitor_lib.io import capture_stages as stage
@@ -183,7 +199,18 @@ def merged_payloads(spark, source: str, fmt: DatasetFormat, start, end, with_inp
         return None, files
     spec = stage.CaptureSpec((), fmt, start, end)
     lines = cap.read_capture_lines(spark, files)
-    parsed = stage.parse_lines(lines)
+    return _payload_frame(lines, spec, with_input), files
+
+
+def _payload_frame(lines, spec, with_input: bool = False, carry: tuple[str, ...] = ()):
+    """Merged ``lines`` parsed: the verdict of ``spec`` and the decoded payloads (see :func:`merged_payloads`);
+    ``carry``: more columns kept (the window of a backfill; its bounds are read by ``spec.bounds``)."""
+    from pyspark.sql import functions as F
+
+    from monitor_lib.io import capture_stages as stage
+
+    bounds = tuple(spec.bounds or ())
+    parsed = stage.parse_lines(lines, (*carry, *bounds))
     j = F.col("j")
     gt_json = F.get_json_object("line", "$.groundTruthData")
     gt_encoding = F.get_json_object("line", "$.groundTruthData.encoding")
@@ -197,11 +224,10 @@ def merged_payloads(spark, source: str, fmt: DatasetFormat, start, end, with_inp
     parts = {"out": j["captureData"]["endpointOutput"], "gt": gt}
     if with_input:
         parts["in"] = j["captureData"]["endpointInput"]
-    df = parsed.select("line", "file", stage.line_verdict(spec, j).alias("verdict"),
+    df = parsed.select("line", "file", *carry, stage.line_verdict(spec, j).alias("verdict"),
                        *[c for p, part in parts.items() for c in stage.part_fields(p, part)])
-    df = df.select("line", "file", "verdict", *[f"{p}_has" for p in parts],
-                   *[c for p in parts for c in stage.part_text(p)])
-    return df, files
+    return df.select("line", "file", *carry, "verdict", *[f"{p}_has" for p in parts],
+                     *[c for p in parts for c in stage.part_text(p)])
 
 
 def merged_verdict(with_input: bool = False):

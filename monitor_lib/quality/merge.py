@@ -138,17 +138,22 @@ class MergeOutcome:
 
 def _capture_predictions(spark, files: list[str], root_dir: str, start: datetime | None, end: datetime | None):
     """Capture lines with verdict (null for a prediction), key source, join key and relative folder."""
-    from pyspark.sql import functions as F
-
     if files:
         lines = cap.read_capture_lines(spark, files)
     else:
         lines = spark.createDataFrame([], "line string, file string")
-    parsed = stage.parse_lines(lines)
-    spec = stage.CaptureSpec((), DatasetFormat("capture"), start, end)
+    return _predictions(lines, stage.CaptureSpec((), DatasetFormat("capture"), start, end), root_dir)
+
+
+def _predictions(lines, spec: stage.CaptureSpec, root_dir: str, carry: tuple[str, ...] = ()):
+    """:func:`_capture_predictions` of a frame of lines; ``carry``: more columns kept (a backfill's window ``w``;
+    its bounds, named by ``spec.bounds``, are read by the verdict)."""
+    from pyspark.sql import functions as F
+
+    parsed = stage.parse_lines(lines, (*carry, *(spec.bounds or ())))
     j = F.col("j")
     staged = parsed.select(
-        "line", "file",
+        "line", "file", *carry,
         stage.line_verdict(spec, j).alias("verdict"),
         j["eventMetadata"]["inferenceId"].alias("iid"),
         j["eventMetadata"]["eventId"].alias("eid"),
@@ -157,15 +162,15 @@ def _capture_predictions(spark, files: list[str], root_dir: str, start: datetime
     one_value = F.json_array_length(F.concat(F.lit("["), F.col("line"), F.lit("]"))) == 1
     verdict = F.coalesce(F.col("verdict"), F.when(~F.coalesce(one_value, F.lit(False)),
                                                   F.lit(stage.REJECT + "malformed_json")))
-    df = staged.select("line", "file", "iid", "eid", verdict.alias("verdict"),
+    df = staged.select("line", "file", *carry, "iid", "eid", verdict.alias("verdict"),
                        _relative_folder(F.col("file"), root_dir).alias("rel"))
     iid, eid = F.col("iid"), F.col("eid")
     src = (F.when(F.col("verdict").isNotNull(), F.lit(None).cast("string"))
            .when(F.length(F.trim(iid)) > 0, F.lit("inferenceId"))
            .when(F.length(F.trim(eid)) > 0, F.lit("eventId")))
-    df = df.select("line", "file", "rel", "verdict", "iid", "eid", src.alias("src"))
+    df = df.select("line", "file", *carry, "rel", "verdict", "iid", "eid", src.alias("src"))
     key = F.when(F.col("src") == "inferenceId", iid).when(F.col("src") == "eventId", eid)
-    return df.select("line", "file", "rel", "verdict", "src", key.alias("key"))
+    return df.select("line", "file", *carry, "rel", "verdict", "src", key.alias("key"))
 
 
 def _relative_folder(file_col, root_dir: str):
@@ -255,15 +260,7 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
     capture_files = [_absolute(f) for f in cap.list_capture_files(capture_source, start, end)]
     gt_files = [_absolute(f)
                 for f in list_data_files(ground_truth_source, "ground_truth_source", allow_empty=True)]
-    if s3.is_s3(capture_source):
-        root_dir = capture_source.rstrip("/")
-        if capture_files == [capture_source]:  # a single object
-            root_dir = root_dir.rsplit("/", 1)[0]
-        folders = sorted({_rel_key(f.rsplit("/", 1)[0], root_dir) for f in capture_files})
-    else:
-        root = os.path.abspath(local_path(capture_source))
-        root_dir = root if os.path.isdir(root) else os.path.dirname(root)
-        folders = sorted({_rel(os.path.dirname(f), root_dir) for f in capture_files})
+    root_dir, folders = _capture_folders(capture_source, capture_files)
     log.info("ground-truth merge: %d capture file(s) in %d folder(s), %d ground-truth file(s)",
              len(capture_files), len(folders), len(gt_files))
 
@@ -272,22 +269,7 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
     samples: dict[str, list[dict]] = {}
 
     # 1. labels: how many, how many dropped as duplicates, rejected kinds
-    label_rows = labels_keyed.groupBy(F.coalesce("kind", F.lit(_LABEL)).alias("kind")).agg(
-        F.sum("n").alias("records"),
-        F.count(F.lit(1)).alias("ids"),
-        F.min(F.when(F.col("n") > 1, F.struct("first.file", "key", "first.line"))).alias("dup_min"),
-        F.max(F.when(F.col("n") > 1, F.struct("first.file", "key", "first.line"))).alias("dup_max"),
-        F.min(F.struct("first.file", "key", "first.line")).alias("ex_min"),
-        F.max(F.struct("last.file", "key", "last.line")).alias("ex_max"),
-    ).collect()
-    for r in label_rows:
-        if r["kind"] == _LABEL:
-            counts.labels = int(r["records"])
-            counts.duplicate_labels = int(r["records"]) - int(r["ids"])
-            samples[_DUPLICATE_LABEL] = _examples(_DUPLICATE_LABEL, r["dup_min"], r["dup_max"])
-        else:
-            counts.labels_rejected[r["kind"]] = int(r["records"])
-            samples["gt:" + r["kind"]] = _examples(r["kind"], r["ex_min"], r["ex_max"])
+    _count_labels(labels_keyed, counts, samples)
 
     # 2. the join: every capture line against the kept label of each id
     captures = _capture_predictions(spark, capture_files, root_dir, start, end)
@@ -322,6 +304,191 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
                                    F.max("example").alias("ex_max")).collect()
     labels_keyed.unpersist()
 
+    sample = _count_categories(rows, counts, samples)
+    log.info("ground-truth merge: %d of %d prediction(s) labelled, %d label(s) unused, %d duplicate label(s)",
+             counts.matched, counts.predictions, counts.unmatched_labels, counts.duplicate_labels)
+
+    merged = slim.where(F.col("merged").isNotNull()).select("rel", F.col("merged").alias("line"))
+    return MergeOutcome(merged, counts, sample, folders, [slim])
+
+
+def _capture_folders(capture_source: str, capture_files: list[str]) -> tuple[str, list[str]]:
+    """The capture root folder and the folders of ``capture_files`` relative to it (sorted)."""
+    if s3.is_s3(capture_source):
+        root_dir = capture_source.rstrip("/")
+        if capture_files == [capture_source]:  # a single object
+            root_dir = root_dir.rsplit("/", 1)[0]
+        return root_dir, sorted({_rel_key(f.rsplit("/", 1)[0], root_dir) for f in capture_files})
+    root = os.path.abspath(local_path(capture_source))
+    root_dir = root if os.path.isdir(root) else os.path.dirname(root)
+    return root_dir, sorted({_rel(os.path.dirname(f), root_dir) for f in capture_files})
+
+
+# ------------------------------------------------------------------ many windows in one job (a backfill)
+
+_LABEL_CHUNK = 64  # windows per aggregation of the unmatched labels (3 aggregates each)
+
+
+@dataclass
+class WindowedMerge:
+    """The merges of many windows done by one job (:func:`merge_windows`): per window the counts, the sample and
+    the folders :func:`merge_window` gives, and its merged records, taken from one persisted frame."""
+
+    counts: list[MergeCounts]
+    samples: list[list[dict]]
+    folders: list[list[str]]
+    _slim: DataFrame | None = field(default=None, repr=False)  # w, cat, rel, merged, ... (persisted)
+
+    def merged(self, i: int) -> DataFrame:
+        """Window ``i``'s merged records (``rel``, ``line``), as :attr:`MergeOutcome.merged`."""
+        from pyspark.sql import functions as F
+
+        return (self._slim.where((F.col("w") == i) & F.col("merged").isNotNull())
+                .select("rel", F.col("merged").alias("line")))
+
+    def merged_lines(self) -> DataFrame:
+        """Every window's merged records: ``w``, ``rel``, ``line`` (the text a single run writes, then reads)."""
+        from pyspark.sql import functions as F
+
+        return self._slim.where(F.col("merged").isNotNull()).select("w", "rel", F.col("merged").alias("line"))
+
+    def outcome(self, i: int) -> MergeOutcome:
+        """Window ``i``'s merge, as :func:`merge_window` returns it (releasing it frees nothing: the frame is
+        shared, :meth:`release` frees it)."""
+        return MergeOutcome(self.merged(i), self.counts[i], self.samples[i], self.folders[i])
+
+    def release(self) -> None:
+        if self._slim is not None:
+            self._slim.unpersist()
+            self._slim = None
+
+
+def merge_windows(spark, capture_source: str, ground_truth_source: str,
+                  windows: list[tuple[datetime, datetime]]) -> WindowedMerge:
+    """:func:`merge_window` of many windows ``[start, end)`` in one job: the capture files of every window are
+    read once (a file in several windows' listings is judged once per window, as each single run judges it),
+    the ground truth once, one join; the counts of all windows come from one aggregation grouped by window (and
+    one over the labels for the labels no prediction of a window carries)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    files_by_window = [[_absolute(f) for f in cap.list_capture_files(capture_source, start, end)]
+                       for start, end in windows]
+    union = sorted({f for files in files_by_window for f in files})
+    root_dir, _ = _capture_folders(capture_source, union)
+    folders = [_capture_folders(capture_source, files)[1] for files in files_by_window]
+    gt_files = [_absolute(f)
+                for f in list_data_files(ground_truth_source, "ground_truth_source", allow_empty=True)]
+    log.info("ground-truth merge of %d window(s): %d capture file(s), %d ground-truth file(s)",
+             len(windows), len(union), len(gt_files))
+
+    labels_keyed = _labels_by_key(_ground_truth_lines(spark, gt_files)).persist(StorageLevel.MEMORY_AND_DISK)
+    label_counts = MergeCounts(ground_truth_files=len(gt_files))
+    label_samples: dict[str, list[dict]] = {}
+    _count_labels(labels_keyed, label_counts, label_samples)
+
+    lines = cap.window_lines(spark, files_by_window, windows)
+    if lines is None:
+        lines = spark.createDataFrame([], "line string, file string, w int, w_start long, w_end long")
+    spec = stage.CaptureSpec((), DatasetFormat("capture"), bounds=("w_start", "w_end"))
+    captures = _predictions(lines.select("line", "file", "w", "w_start", "w_end"), spec, root_dir, ("w",))
+    keyed = F.col("key").isNotNull()
+    captures = captures.select(
+        "*", keyed.alias("jk_real"),
+        F.when(keyed, F.col("key")).otherwise(F.xxhash64("file", "line").cast("string")).alias("jk"))
+    labels = labels_keyed.where(F.col("kind").isNull()).select(
+        F.lit(True).alias("l_side"), F.lit(True).alias("l_real"), F.col("key").alias("lkey"),
+        F.col("last.gt").alias("gt"), F.col("last.file").alias("lfile"), F.col("last.line").alias("lline"))
+    joined = captures.join(labels, (captures["jk_real"] == labels["l_real"]) & (captures["jk"] == labels["lkey"]),
+                           "left")
+    cat = (
+        F.when(F.col("verdict").isNotNull(), F.col("verdict"))
+        .when(F.col("l_side").isNotNull(), F.concat(F.lit(_MATCHED), F.col("src")))
+        .otherwise(F.lit(_UNMATCHED_PREDICTION))
+    )
+    joined = joined.select("*", cat.alias("cat"))
+    is_matched = F.col("cat").startswith(_MATCHED)
+    example = F.when(F.col("cat").startswith(stage.REJECT) | (F.col("cat") == _UNMATCHED_PREDICTION),
+                     F.struct("file", F.col("key").alias("id"), "line"))
+    slim = joined.select(
+        "w", "cat", "rel", F.when(is_matched, _merged_line(F.col("line"), F.col("gt"))).alias("merged"),
+        example.alias("example"), F.when(is_matched, F.col("lkey")).alias("lkey"),
+    ).sortWithinPartitions("w").persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        rows = slim.groupBy("w", "cat").agg(F.count(F.lit(1)).alias("n"), F.min("example").alias("ex_min"),
+                                            F.max("example").alias("ex_max")).collect()
+        unmatched = _unmatched_labels(slim, labels, len(windows))
+    except BaseException:
+        slim.unpersist()
+        raise
+    finally:
+        labels_keyed.unpersist()
+
+    counts, samples = [], []
+    for i, files in enumerate(files_by_window):
+        c = MergeCounts(capture_files=len(files), ground_truth_files=len(gt_files), labels=label_counts.labels,
+                        labels_rejected=dict(label_counts.labels_rejected),
+                        duplicate_labels=label_counts.duplicate_labels)
+        found = {key: list(value) for key, value in label_samples.items()}
+        n, ex_min, ex_max = unmatched[i]
+        window_rows = [r for r in rows if r["w"] == i]
+        if n:
+            window_rows.append({"cat": _UNMATCHED_LABEL, "n": n, "ex_min": ex_min, "ex_max": ex_max})
+        samples.append(_count_categories(window_rows, c, found))
+        counts.append(c)
+        log.info("ground-truth merge [%s, %s): %d of %d prediction(s) labelled, %d label(s) unused",
+                 windows[i][0].isoformat(), windows[i][1].isoformat(), c.matched, c.predictions,
+                 c.unmatched_labels)
+    return WindowedMerge(counts, samples, folders, slim)
+
+
+def _unmatched_labels(slim, labels, n_windows: int) -> list[tuple[int, object, object]]:
+    """Per window: how many label ids no prediction of the window carries, and the smallest and largest of them
+    as ``(file, id, line)`` examples (as :func:`merge_window`'s full outer join finds them)."""
+    from pyspark.sql import functions as F
+
+    carried = slim.where(F.col("lkey").isNotNull()).groupBy("lkey").agg(F.collect_set("w").alias("ws"))
+    labelled = labels.join(carried, "lkey", "left").select(
+        F.coalesce(F.col("ws"), F.array().cast("array<int>")).alias("ws"),
+        F.struct(F.col("lfile").alias("file"), F.col("lkey").alias("id"), F.col("lline").alias("line")).alias("ex"))
+    out: list[tuple[int, object, object]] = []
+    for first in range(0, n_windows, _LABEL_CHUNK):
+        chosen = range(first, min(first + _LABEL_CHUNK, n_windows))
+        aggs = []
+        for i in chosen:
+            free = ~F.array_contains(F.col("ws"), F.lit(i))
+            aggs += [F.sum(F.when(free, 1).otherwise(0)).alias(f"n{i}"),
+                     F.min(F.when(free, F.col("ex"))).alias(f"lo{i}"), F.max(F.when(free, F.col("ex"))).alias(f"hi{i}")]
+        row = labelled.agg(*aggs).collect()[0]
+        out += [(int(row[f"n{i}"] or 0), row[f"lo{i}"], row[f"hi{i}"]) for i in chosen]
+    return out
+
+
+def _count_labels(labels_keyed, counts: MergeCounts, samples: dict[str, list[dict]]) -> None:
+    """The label counts (records, duplicates, rejected kinds) and their examples, from :func:`_labels_by_key`."""
+    from pyspark.sql import functions as F
+
+    label_rows = labels_keyed.groupBy(F.coalesce("kind", F.lit(_LABEL)).alias("kind")).agg(
+        F.sum("n").alias("records"),
+        F.count(F.lit(1)).alias("ids"),
+        F.min(F.when(F.col("n") > 1, F.struct("first.file", "key", "first.line"))).alias("dup_min"),
+        F.max(F.when(F.col("n") > 1, F.struct("first.file", "key", "first.line"))).alias("dup_max"),
+        F.min(F.struct("first.file", "key", "first.line")).alias("ex_min"),
+        F.max(F.struct("last.file", "key", "last.line")).alias("ex_max"),
+    ).collect()
+    for r in label_rows:
+        if r["kind"] == _LABEL:
+            counts.labels = int(r["records"])
+            counts.duplicate_labels = int(r["records"]) - int(r["ids"])
+            samples[_DUPLICATE_LABEL] = _examples(_DUPLICATE_LABEL, r["dup_min"], r["dup_max"])
+        else:
+            counts.labels_rejected[r["kind"]] = int(r["records"])
+            samples["gt:" + r["kind"]] = _examples(r["kind"], r["ex_min"], r["ex_max"])
+
+
+def _count_categories(rows, counts: MergeCounts, samples: dict[str, list[dict]]) -> list[dict]:
+    """The capture-side counts (rows ``cat``, ``n``, ``ex_min``, ``ex_max`` of the join, grouped by category) and
+    the merge's sample, in its order."""
     for r in rows:
         kind, n = r["cat"], int(r["n"])
         if kind.startswith(stage.REJECT):
@@ -346,12 +513,7 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
             samples[kind] = _examples(kind, r["ex_min"], r["ex_max"])
     order = sorted(k for k in samples if ":" in k) + [_UNMATCHED_PREDICTION, _UNMATCHED_LABEL,
                                                        _DUPLICATE_LABEL]
-    sample = [e for k in order for e in samples.get(k, [])][:MAX_SAMPLE]
-    log.info("ground-truth merge: %d of %d prediction(s) labelled, %d label(s) unused, %d duplicate label(s)",
-             counts.matched, counts.predictions, counts.unmatched_labels, counts.duplicate_labels)
-
-    merged = slim.where(F.col("merged").isNotNull()).select("rel", F.col("merged").alias("line"))
-    return MergeOutcome(merged, counts, sample, folders, [slim])
+    return [e for k in order for e in samples.get(k, [])][:MAX_SAMPLE]
 
 
 def _absolute(path: str) -> str:
