@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ from monitor_lib.schedule.store import open_store
 DQ = FIXTURES / "sdk-pipeline-dq-baseline"
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 NO_DATA_HOUR = 10  # the window 10:00-11:00 has no capture: its execution is NoData
-DRIFT_HOURS = (5, 17)
+DRIFT_HOURS = tuple(range(12, 24))  # half the day: beyond the robust drift test's margin for 100 rows
 MQ_HOURS = 6  # model quality: the executions of 01:00 … 06:00 ran, the day's other 18 did not
 MERGED_FORMAT = "merged"
 
@@ -44,8 +45,8 @@ def _close(a, b, where: str = "") -> None:
         assert isinstance(b, dict) and sorted(a) == sorted(b), (where, sorted(a), sorted(b))
         for k in a:
             _close(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), (where, a, b)
+    elif isinstance(a, list | tuple):
+        assert isinstance(b, list | tuple) and len(a) == len(b), (where, a, b)
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _close(x, y, f"{where}[{i}]")
     elif isinstance(a, float) or isinstance(b, float):
@@ -67,6 +68,15 @@ def _statistics(path: Path) -> dict:
         if sketch is not None:
             sketch["data"] = [sorted(level) for level in sketch["data"]]
     return doc
+
+
+def _violations(path: Path) -> list[tuple[str, str, list[float]]]:
+    """constraint_violations.json as (feature or metric, check, the numbers of its description)."""
+    out = []
+    for v in _json(path)["violations"]:
+        numbers = [float(x) for x in re.findall(r"-?\d+\.\d+(?:[eE][-+]?\d+)?", v["description"])]
+        out.append((v.get("feature_name") or v.get("metric_name"), v["constraint_check_type"], numbers))
+    return out
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -138,7 +148,7 @@ def dq(spark, tmp_path_factory):
 def test_a_p1d_rollup_of_24_hourly_profiles_equals_one_run_over_the_day(dq, capsys):
     tmp, statuses = dq["tmp"], dq["statuses"]
     assert statuses[DAY + timedelta(hours=NO_DATA_HOUR + 1)] == "NoData"
-    assert sum(s == "CompletedWithViolations" for s in statuses.values()) >= 2  # the drifted hours
+    assert sum(s == "CompletedWithViolations" for s in statuses.values()) >= 4  # the drifted hours
 
     code = main(["rollup", "--schedule", str(tmp / "schedule.yaml"), "--period", "P1D",
                  "--now", "2026-11-21T00:30:00Z"])
@@ -151,7 +161,7 @@ def test_a_p1d_rollup_of_24_hourly_profiles_equals_one_run_over_the_day(dq, caps
     assert dq["day"].records == dq["records"] == 23 * 40
     # statistics, violations: equal to the one run over the day (floats within 1e-9, sketches exact here)
     _close(_statistics(folder / "statistics.json"), _statistics(day / "statistics.json"))
-    assert _json(folder / "constraint_violations.json") == _json(day / "constraint_violations.json")
+    _close(_violations(folder / "constraint_violations.json"), _violations(day / "constraint_violations.json"))
     assert {v["constraint_check_type"] for v in _json(day / "constraint_violations.json")["violations"]} >= {
         "baseline_drift_check", "data_type_check"}
     assert _json(folder / "constraints.json") == _json(day / "constraints.json")
@@ -170,7 +180,8 @@ def test_a_p1d_rollup_of_24_hourly_profiles_equals_one_run_over_the_day(dq, caps
     assert (summary["schedule"], summary["job"], summary["phase"]) == ("dq-hourly-P1D", "data_quality_rollup",
                                                                        "monitoring")
     assert summary["records"] == 920 and summary["violations"] == day_summary["violations"]
-    assert summary["features_measured"] == day_summary["features_measured"]
+    assert summary["scheduled_time"] == "2026-11-21T00:00:00Z"  # the period's end, as its folder
+    _close(summary["features_measured"], day_summary["features_measured"])
     rollup = summary["rollup"]
     assert (rollup["period"], rollup["executions"], rollup["merged"], rollup["missing"]) == ("P1D", 24, 23, 1)
     assert rollup["executions_merged"] == [f"{t:%Y-%m-%dT%H:%M:%SZ}" for t in dq["hours"]
@@ -226,7 +237,8 @@ def test_d_rollups_are_idempotent_and_list_missing_executions(dq, capsys):
         "Completed: No data in window [2026-11-16T00:00:00Z, 2026-11-17T00:00:00Z): none of the 24 execution(s) "
         "of the period has a mergeable state (NotRun: 24).")
     nodata = tmp / "runs" / "ep" / "dq-hourly-P1D" / "2026" / "11" / "17" / "00"
-    assert sorted(p.name for p in nodata.iterdir() if p.suffix == ".json") == ["run_summary.json"]
+    assert _json(nodata / "run_summary.json")["status"] == "NoData"
+    assert not (nodata / "statistics.json").exists() and not (nodata / "constraint_violations.json").exists()
 
 
 def test_c_a_p7d_rollup_merges_the_executions_of_its_iso_week(dq):
@@ -258,7 +270,7 @@ def test_c_a_p7d_rollup_merges_the_executions_of_its_iso_week(dq):
     assert {m["status"] for m in rollup["executions_missing"]} == {"NotRun"}
     day = tmp / "day"
     _close(_statistics(folder / "statistics.json"), _statistics(day / "statistics.json"))
-    assert _json(folder / "constraint_violations.json") == _json(day / "constraint_violations.json")
+    _close(_violations(folder / "constraint_violations.json"), _violations(day / "constraint_violations.json"))
 
 
 # ---------------------------------------------------------------- model quality
@@ -360,7 +372,8 @@ def test_b_model_quality_states_merge_into_the_days_metrics(mq):
             assert math.isclose(metrics["r2"]["value"], r2, rel_tol=1e-9)
             _close({k: v for k, v in ours.items() if k != "dataset"}, {k: v for k, v in theirs.items()
                                                                       if k != "dataset"})
-            assert _json(folder / "constraint_violations.json") == _json(day / "constraint_violations.json")
+            _close(_violations(folder / "constraint_violations.json"), _violations(day / "constraint_violations.json"))
+            assert [v[0] for v in _violations(day / "constraint_violations.json")] == ["mae", "mse", "rmse"]
             continue
         # binary: every confusion-based metric and its std deviation equal the day's; AUC within the bound
         bound = summary["rollup"]["auc_error_bound"]
