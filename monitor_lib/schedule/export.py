@@ -39,7 +39,7 @@ from typing import Any
 
 from monitor_lib.errors import ConfigError
 from monitor_lib.schedule.spec import ScheduleSpec
-from monitor_lib.schedule.windows import DEFAULT_WINDOW, duration_text
+from monitor_lib.schedule.windows import duration_text
 from monitor_lib.timefmt import iso_utc
 
 FORMS = ("cron", "systemd", "kubernetes", "airflow", "eventbridge")
@@ -241,37 +241,21 @@ def execution_job(spec: ScheduleSpec, scheduled_time: str, output: str | None) -
     ``output`` (None: no ``--output`` flag; the caller appends it). The flags are checked as ``model-monitor
     monitor`` checks them, with a sample time in place of the placeholders."""
     from monitor_lib.driver.jobspec import JobSpec, parse_job
-    from monitor_lib.schedule.spec import PER_EXECUTION
 
-    sample = spec.run_params(SAMPLE_TIME)
-    sample_output = spec.output_for(SAMPLE_TIME)
-    params = {k: v for k, v in sample.items() if k not in PER_EXECUTION}
-    params["sagemaker_monitoring_schedule_name"] = spec.name
-    params["scheduled_time"] = iso_utc(SAMPLE_TIME)
-    if spec.window != DEFAULT_WINDOW:
-        params["window"] = duration_text(spec.window)
-    for key in ("start_offset", "end_offset"):
-        if getattr(spec, key) is not None:
-            params[key] = duration_text(getattr(spec, key))
-    params["output_path"] = sample_output
-    flags = ["--type", spec.monitor_type, *job_flags(spec.phase.params, params, f"{spec.source} params")]
+    sample = spec.run_params(SAMPLE_TIME)  # scheduled_time, window, offsets, output folder, schedule name, …
+    flags = ["--type", spec.monitor_type, *job_flags(spec.phase.params, sample, f"{spec.source} params")]
     parsed = parse_job(spec.phase.command, flags)  # ConfigError naming the flag, as `submit` does
 
-    sample_time_flag = f"{_flag(spec, 'scheduled_time')}={iso_utc(SAMPLE_TIME)}"
-    output_flag = f"{_flag(spec, 'output_path')}={sample_output}"
-    new_flags = []
-    for flag in flags:
-        if flag == sample_time_flag:
-            new_flags.append(f"{_flag(spec, 'scheduled_time')}={scheduled_time}")
-        elif flag == output_flag:
-            if output is not None:
-                new_flags.append(f"{_flag(spec, 'output_path')}={output}")
-        else:
-            new_flags.append(flag)
-    given = set(params)
-    new_params = {k: v for k, v in parsed.params.items() if k in given or k not in PER_EXECUTION}
-    new_params["scheduled_time"] = scheduled_time
-    new_params["output_path"] = output if output is not None else sample_output
+    sample_time, sample_output = iso_utc(SAMPLE_TIME), spec.output_for(SAMPLE_TIME)
+    folder = output if output is not None else sample_output
+
+    def placeholders(text):  # the sample time and folder -> the trigger's text (the metric folder is inside)
+        return text.replace(sample_time, scheduled_time).replace(sample_output, folder) if isinstance(text, str) \
+            else text
+
+    output_flag = _flag(spec, "output_path") + "="
+    new_flags = [placeholders(f) for f in flags if output is not None or not f.startswith(output_flag)]
+    new_params = {k: placeholders(v) for k, v in parsed.params.items()}
     job = JobSpec(parsed.job, tuple(new_flags), parsed.monitor, parsed.phase, new_params,
                   uses_config_file=parsed.uses_config_file)
     return ExecutionJob(job=job, scheduled_time=scheduled_time, output=new_params["output_path"])
@@ -456,7 +440,7 @@ def _require_remote(spec: ScheduleSpec, form: str) -> None:
 def eventbridge_request(spec: ScheduleSpec, role_arn: str | None, uris: dict[str, str] | None = None,
                         group: str | None = None, now: datetime | None = None) -> dict:
     """The ``scheduler.create_schedule`` request."""
-    from monitor_lib.schedule.tick import check_target_options
+    from monitor_lib.schedule.spec import check_target_options
 
     if not role_arn:
         raise ConfigError("--eventbridge needs --role-arn: the IAM role EventBridge Scheduler assumes to call "
@@ -634,7 +618,7 @@ def airflow_dag(spec: ScheduleSpec, command: list[str], uris: dict[str, str] | N
                 catchup: bool = False, working_directory: str | None = None) -> str:
     """A DAG file (Airflow 2.4+ and 3) whose schedule is the schedule's cron (``grace`` later) and whose task
     submits the execution of ``{{ data_interval_end }}``."""
-    from monitor_lib.schedule.tick import check_target_options
+    from monitor_lib.schedule.spec import check_target_options
 
     check_target_options(spec)
     dag_id = "model_monitor_" + spec.name.replace("-", "_")
@@ -859,8 +843,7 @@ def _emr_code(spec: ScheduleSpec, upload: bool, clients) -> dict[str, str]:
 
 def cmd_export(args: argparse.Namespace, clients=None) -> int:
     """``clients(service)`` makes boto3 clients (tests pass ones bound to the moto server)."""
-    from monitor_lib.schedule.spec import read_schedule
-    from monitor_lib.schedule.tick import check_target_options
+    from monitor_lib.schedule.spec import check_target_options, read_schedule
 
     if args.form == "eventbridge" and not args.role_arn:
         raise ConfigError("--eventbridge needs --role-arn: the IAM role EventBridge Scheduler assumes to call "

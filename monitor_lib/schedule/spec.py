@@ -90,7 +90,16 @@ class ScheduleSpec:
             if offset is not None:
                 window[key] = duration_text(offset)
         return {**params, **window, "output_path": self.output_for(scheduled_time),
-                "sagemaker_monitoring_schedule_name": self.name}
+                "sagemaker_monitoring_schedule_name": self.name, **self.execution_defaults(scheduled_time)}
+
+    def execution_defaults(self, scheduled_time: datetime) -> dict[str, Any]:
+        """Parameters an execution derives from its folder unless ``params`` gives them: a local or standalone
+        run writes its CloudWatch metric file into ``{execution folder}/cloudwatch`` (the analyzer's default,
+        ``/opt/ml/output/metrics/cloudwatch``, is one folder every execution would overwrite; a SageMaker or EMR
+        job keeps it, the container's own)."""
+        if self.target not in ("local", "standalone") or "CLOUDWATCH_METRICS_DIRECTORY" in self.params:
+            return {}
+        return {"CLOUDWATCH_METRICS_DIRECTORY": self.output_for(scheduled_time) + "/cloudwatch"}
 
     def typed_params(self, scheduled_time: datetime):
         """The monitoring phase's parameter dataclass of that execution (checked)."""
@@ -111,6 +120,29 @@ def check_at_most_hourly(cron: Cron, name: str = "cron") -> None:
                           "executions are named by their scheduled hour, as SageMaker's, so the minute must be one "
                           "number 0-59; give a Unix expression like '0 * * * *' (hourly), '0 5 * * *' (daily at "
                           f"05:00), '0 1/6 * * *' (every 6 hours from 01:00), or one of SageMaker's: {SAGEMAKER_FORMS}")
+
+
+_OPTIONS = {  # target -> the target_options it reads (submit's flags without dashes)
+    "local": ("python", "conf", "spark_submit", "master"),
+    "standalone": ("master", "python", "conf", "spark_submit"),
+    "emr": ("cluster_id", "code_uri", "archives", "python", "conf", "step_name", "region"),
+    "sagemaker": ("image_uri", "role_arn", "instance_type", "instance_count", "volume_size_gb",
+                  "max_runtime_seconds", "job_name_prefix", "kms_key_id", "volume_kms_key_id", "region"),
+}
+_REQUIRED = {"standalone": ("master",), "emr": ("cluster_id", "code_uri"), "sagemaker": ("image_uri", "role_arn")}
+
+
+def check_target_options(spec) -> None:
+    """The schedule's target_options for its target: unknown or missing ones are a ConfigError naming them."""
+    known = _OPTIONS[spec.target]
+    unknown = sorted(k for k in spec.target_options if k not in known)
+    if unknown:
+        raise ConfigError(f"{spec.source}: target_options {', '.join(unknown)} do(es) not apply to target "
+                          f"{spec.target}; it reads {', '.join(known)}")
+    missing = [k for k in _REQUIRED.get(spec.target, ()) if not spec.target_options.get(k)]
+    if missing:
+        raise ConfigError(f"{spec.source}: target {spec.target} needs target_options {', '.join(missing)} (as "
+                          f"submit's --{' --'.join(m.replace('_', '-') for m in missing)})")
 
 
 def _integer(doc: dict, key: str, default: int, lo: int, hi: int, source: str) -> int:
@@ -165,6 +197,7 @@ def schedule_from_dict(doc: dict[str, Any], source: str = "schedule") -> Schedul
         max_windows_per_tick=_integer(doc, "max_windows_per_tick", 24, 1, 10000, source),
         max_runtime=duration("max_runtime", timedelta(hours=1)), target=target, target_options=dict(options),
         source=source)
+    check_target_options(spec)
     if spec.grace < timedelta(0) or spec.max_runtime <= timedelta(0):
         raise ConfigError(f"{source}: grace must be zero or positive and max_runtime positive")
     spec.monitor  # noqa: B018 — an unknown monitor type is an error naming the registered ones

@@ -31,6 +31,7 @@ from monitor_lib.schedule.model import (
     STOPPED,
     ExecutionRecord,
 )
+from monitor_lib.schedule.spec import check_target_options  # noqa: F401 (the tick checks them first)
 from monitor_lib.schedule.store import ExecutionConflictError, ExecutionStore
 from monitor_lib.timefmt import iso_utc
 
@@ -238,31 +239,6 @@ def run_execution(spec, store: ExecutionStore, record: ExecutionRecord, spark=No
 
 EMR_STEP_FINAL = {"COMPLETED": COMPLETED, "CANCELLED": STOPPED, "FAILED": FAILED, "INTERRUPTED": FAILED}
 PROCESSING_FINAL = {"Completed": COMPLETED, "Stopped": STOPPED, "Failed": FAILED}
-_OPTIONS = {  # target -> the target_options it reads (submit's flags without dashes)
-    "local": ("python", "conf", "spark_submit", "master"),
-    "standalone": ("master", "python", "conf", "spark_submit"),
-    "emr": ("cluster_id", "code_uri", "archives", "python", "conf", "step_name", "region"),
-    "sagemaker": ("image_uri", "role_arn", "instance_type", "instance_count", "volume_size_gb",
-                  "max_runtime_seconds", "job_name_prefix", "kms_key_id", "volume_kms_key_id", "region"),
-}
-_REQUIRED = {"standalone": ("master",), "emr": ("cluster_id", "code_uri"), "sagemaker": ("image_uri", "role_arn")}
-
-
-def check_target_options(spec) -> None:
-    """The schedule's target_options for its target: unknown or missing ones are a ConfigError naming them."""
-    from monitor_lib.errors import ConfigError
-
-    known = _OPTIONS[spec.target]
-    unknown = sorted(k for k in spec.target_options if k not in known)
-    if unknown:
-        raise ConfigError(f"{spec.source}: target_options {', '.join(unknown)} do(es) not apply to target "
-                          f"{spec.target}; it reads {', '.join(known)}")
-    missing = [k for k in _REQUIRED.get(spec.target, ()) if not spec.target_options.get(k)]
-    if missing:
-        raise ConfigError(f"{spec.source}: target {spec.target} needs target_options {', '.join(missing)} (as "
-                          f"submit's --{' --'.join(m.replace('_', '-') for m in missing)})")
-
-
 def job_flags(spec, scheduled_time: datetime) -> list[str]:
     """The flags of ``model-monitor monitor`` that run the execution of ``scheduled_time`` (``--type`` first):
     what a remote target's step or job runs. ``--flag=value``, so that negative offsets (-P1D) stay values."""

@@ -95,19 +95,6 @@ def _spec(root: Path, name: str) -> ScheduleSpec:
                    "sagemaker_endpoint_name": "ep", "publish_cloudwatch_metrics": "Enabled"}}, "test schedule")
 
 
-@pytest.fixture(autouse=True)
-def metrics_per_window(monkeypatch):
-    """Each execution's CloudWatch metric file in its own folder (a schedule's CLOUDWATCH_METRICS_DIRECTORY is one
-    folder for every execution)."""
-    plain = ScheduleSpec.run_params
-
-    def run_params(self, scheduled_time):
-        params = plain(self, scheduled_time)
-        return {**params, "CLOUDWATCH_METRICS_DIRECTORY": params["output_path"] + "/cloudwatch"}
-
-    monkeypatch.setattr(ScheduleSpec, "run_params", run_params)
-
-
 def differences(a, b, path: str = "") -> list[str]:
     """JSON paths where two documents differ: floats within 1e-9 relative, run-specific keys ignored, the items of
     an uncompacted KLL level as multisets (their order follows the order Spark fed the rows in)."""

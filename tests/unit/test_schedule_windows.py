@@ -487,3 +487,17 @@ def test_history_places_a_run_at_its_scheduled_time(tmp_path):
     assert _place(str(tmp_path), str(flat), window) == ("runs", utc(2026, 11, 20, 9))
     assert _place(str(tmp_path), str(flat), {"scheduled_time": "2026-11-20T10:00:00Z", **window}) == (
         "runs", utc(2026, 11, 20, 10))
+
+
+def test_each_local_execution_writes_its_cloudwatch_file_in_its_own_folder():
+    """The analyzer's default metric folder would be one file every execution overwrites: a local or standalone
+    execution writes into {execution folder}/cloudwatch; a given folder is kept; a SageMaker job keeps the
+    container's own."""
+    t = utc(2026, 11, 20, 11)
+    assert spec().run_params(t)["CLOUDWATCH_METRICS_DIRECTORY"] == "/runs/ep/credit-hourly/2026/11/20/11/cloudwatch"
+    given = spec(params={**spec().params, "CLOUDWATCH_METRICS_DIRECTORY": "/metrics"})
+    assert given.run_params(t)["CLOUDWATCH_METRICS_DIRECTORY"] == "/metrics"
+    remote = spec(target="sagemaker", output_root="s3://b/runs",
+                  target_options={"image_uri": "1.dkr.ecr.us-east-1.amazonaws.com/mm:1",
+                                  "role_arn": "arn:aws:iam::123456789012:role/r"})
+    assert "CLOUDWATCH_METRICS_DIRECTORY" not in remote.run_params(t)
