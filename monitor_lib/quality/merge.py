@@ -554,7 +554,9 @@ def write_merged_records(merged, output: str, folders=(), kms_key: str | None = 
     :class:`~monitor_lib.io.storage.Destination` (an S3 output: one PUT per file from the executor; a staged
     S3 output is written to S3, not to the driver's staging folder), so nothing depends on the executors
     sharing the driver's disk. Each folder's records are brought into one task (``repartition("rel")``),
-    which writes them as one file; only ``(rel, file, records)`` per folder reach the driver.
+    which writes them as one file, sorted by their text (so a file's bytes do not depend on the plan that made
+    the records: a backfill's shared job writes what a single run writes); only ``(rel, file, records)`` per
+    folder reach the driver.
 
     Then earlier ``merged-*.jsonl`` files other than the ones just written are removed from every folder
     written and from ``folders`` (pass :attr:`MergeOutcome.folders` so that a folder whose records no longer
@@ -567,6 +569,7 @@ def write_merged_records(merged, output: str, folders=(), kms_key: str | None = 
                                  F.col("line").cast("binary").alias("line"))
     rows = (folder_lines
             .repartition(F.col("rel"))
+            .sortWithinPartitions("rel", "line")  # a file's lines in one order whatever the plan before (a backfill's)
             .mapInArrow(_folder_writer(dest), _WRITTEN_SCHEMA)
             .collect())
     written: dict[str, str] = {}
