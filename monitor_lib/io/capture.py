@@ -49,6 +49,7 @@ are the record counts — all in the same single aggregation.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -195,10 +196,10 @@ def spark_file_name(uri: str) -> str:
         if text.startswith(scheme):
             return "s3://" + text[len(scheme):]
     if text.startswith("file://"):
-        return text[len("file://"):]
-    if text.startswith("file:"):
-        return text[len("file:"):]
-    return text
+        text = text[len("file://"):]
+    elif text.startswith("file:"):
+        text = text[len("file:"):]
+    return text if "://" in text else os.path.abspath(text)  # a relative listing (demo-output/capture/...)
 
 
 def window_lines(spark, files_by_window: list[list[str]], bounds: list[tuple[datetime, datetime]]):

@@ -112,3 +112,10 @@ def test_windows_older_than_14_days_are_counted_once(tmp_path):
 ])
 def test_spark_file_names_match_the_listing(spark, listed):
     assert spark_file_name(spark) == spark_file_name(listed) == listed
+
+
+def test_a_relative_listing_matches_spark_s_absolute_names(tmp_path, monkeypatch):
+    """A schedule's dataset_source may be relative (demo-output/capture): Spark names its files absolutely."""
+    monkeypatch.chdir(tmp_path)
+    assert spark_file_name("capture/h/x.jsonl") == spark_file_name(f"file:{tmp_path}/capture/h/x.jsonl") == \
+        f"{tmp_path}/capture/h/x.jsonl"
