@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
-from monitor_lib.errors import EXIT_ANALYZER_FAILED, EXIT_ERROR, EXIT_INTERNAL, EXIT_OK
+from monitor_lib.errors import EXIT_ANALYZER_FAILED, EXIT_ERROR, EXIT_INTERNAL, EXIT_OK, EXIT_RUN_FAILED
 
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}    the run completed: with or without violations, or with no data in the window
@@ -35,7 +35,7 @@ dataset) against it, and write the files SageMaker's analyzer writes — statist
 constraint_violations.json, CloudWatch metrics — plus run_summary.json and an HTML report. Data quality,
 model quality, model bias and feature attribution (`model-monitor monitors` lists the monitor types;
 --type picks one). Runs on Spark local mode, a cluster (submit), EMR or as the SageMaker container
-(analyze)."""
+(analyze); schedules own their windows (schedule tick, backfill in one Spark job, rollup)."""
 
 EPILOG = f"""examples:
   model-monitor baseline --dataset train.csv --format csv --header --output baseline/
@@ -46,11 +46,15 @@ EPILOG = f"""examples:
       (the window is the hour before the scheduled time, [10:00, 11:00), as SageMaker's; or give it with
       --start-time 2026-11-20T10:00:00Z --end-time 2026-11-20T11:00:00Z; a day late: --end-offset=-P1D)
   model-monitor report runs/
+  model-monitor schedule tick --schedule conf/schedule.example.yaml    run the due windows (from cron, ...)
+  model-monitor backfill --schedule conf/schedule.example.yaml --from 2026-11-20T00:00:00Z \\
+      --to 2026-11-21T00:00:00Z                                          a day of windows in one Spark job
   model-monitor monitors
   model-monitor COMMAND --help       the flags, examples and exit codes of one command
 
 {EXIT_CODES}
-  (analyze exits {EXIT_OK} or {EXIT_ANALYZER_FAILED}, as SageMaker's analyzer does; submit has its own codes)
+  (analyze exits {EXIT_OK} or {EXIT_ANALYZER_FAILED}, as SageMaker's analyzer does; submit has its own codes;
+  schedule tick and backfill exit {EXIT_RUN_FAILED} when a window they recorded ended Failed)
 
 {ENVIRONMENT}
 
