@@ -265,6 +265,7 @@ class CaptureWindow:
     files: list[str]
     sample: list[dict]
     details: dict[str, Any] = field(default_factory=dict)  # the backfill adds {"backfill": {...}}
+    baseline: tuple | None = None  # (constraints, statistics): read once for every window (they are the same)
 
     def as_tuple(self):
         return self.profile, dict(self.rejected), dict(self.skipped), list(self.files), list(self.sample)
@@ -272,8 +273,8 @@ class CaptureWindow:
 
 def _shared_settings(params: MonitoringRunParams) -> tuple:
     """What must be equal for windows to share one job: everything but the window and the output."""
-    return (params.dataset_source, params.dataset_format, params.baseline_constraints, params.profile,
-            params.record_preprocessor_script)
+    return (params.dataset_source, params.dataset_format, params.baseline_constraints, params.baseline_statistics,
+            params.profile, params.record_preprocessor_script)
 
 
 def precompute_monitoring(spark, params_list: list[MonitoringRunParams]) -> list[CaptureWindow | None]:
@@ -306,11 +307,11 @@ def precompute_monitoring(spark, params_list: list[MonitoringRunParams]) -> list
     if why:
         log.info("backfill: each window reads its own data (%s)", why)
         return [None] * len(params_list)
-    constraints = read_constraints(first.baseline_constraints)
-    names = [f.name for f in constraints.features]
+    baseline = _load_baseline(first)
+    names = [f.name for f in baseline[0].features]
     files = [cap.list_capture_files(p.dataset_source, p.start_time, p.end_time) for p in params_list]
     bounds = [(p.start_time, p.end_time) for p in params_list]
-    results = [CaptureWindow(None, {}, {}, f, []) for f in files]
+    results = [CaptureWindow(None, {}, {}, f, [], baseline=baseline) for f in files]
     lines = cap.window_lines(spark, files, bounds)
     if lines is None:
         return results
@@ -358,9 +359,9 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
     from monitor_lib.io.readers import read_dataset
     from monitor_lib.profile.profiler import profile_dataset
 
-    constraints, baseline = _load_baseline(params)
-    names = [f.name for f in constraints.features]
     shared = ctx.precomputed if isinstance(ctx.precomputed, CaptureWindow) else None
+    constraints, baseline = shared.baseline if shared is not None and shared.baseline else _load_baseline(params)
+    names = [f.name for f in constraints.features]
     if shared is not None:  # a backfill read this window with the others (precompute_monitoring)
         profile, rejected, skipped, data_files, sample = shared.as_tuple()
         ctx.spark  # noqa: B018 — the session the shared job ran on (run_summary.json spark_master, as a single run)

@@ -85,6 +85,9 @@ def namespace_from(env) -> str:
     return (env.get("OPENLINEAGE_NAMESPACE") or "").strip() or ev.DEFAULT_NAMESPACE
 
 
+_CONTEXT_CONF: dict = {}  # the active SparkContext (by identity), its conf and version
+
+
 def spark_conf_and_version() -> tuple[dict[str, str], str | None]:
     """The confs and version of the SparkContext this process has (or spark-submit's JVM holds); never starts
     one: ``({}, None)`` when there is none yet."""
@@ -93,8 +96,10 @@ def spark_conf_and_version() -> tuple[dict[str, str], str | None]:
     except ImportError:  # pragma: no cover
         return {}, None
     sc = SparkContext._active_spark_context
-    if sc is not None:
-        return dict(sc.getConf().getAll()), sc.version
+    if sc is not None:  # a context's conf is fixed when it starts: read it once (a backfill has many runs)
+        if _CONTEXT_CONF.get("sc") is not sc:
+            _CONTEXT_CONF.update(sc=sc, conf=dict(sc.getConf().getAll()), version=sc.version)
+        return dict(_CONTEXT_CONF["conf"]), _CONTEXT_CONF["version"]
     if os.environ.get("PYSPARK_GATEWAY_PORT"):  # spark-submit started this driver: its --conf are JVM properties
         try:
             SparkContext._ensure_initialized()
