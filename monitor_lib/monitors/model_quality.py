@@ -286,7 +286,7 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
         log.info("evaluating %s metrics of %d file(s) under %s", params.problem_type, len(data_files),
                  ctx.public(source))
         try:
-            tallies = aggregate_quality(labelled, params)
+            tallies = aggregate_quality(labelled, params, by_text=fmt.kind == "merge")
         except MonitorError:
             raise
         except Exception as e:

@@ -5,9 +5,11 @@ Everything that touches rows is a Spark expression; the driver receives small ta
 * **Bootstrap in the same pass**: each good record gets 5 inclusion flags ``draw_r < 0.8`` (a Bernoulli
   80 % sample per replica, SageMaker's "randomly sampling 80 % of the data 5 times"), and every sum / count
   is taken for all rows and for each replica in the same aggregation. The draw is a hash of the seed, the
-  replica and the record's identity — its text and its occurrence among records of the same text — not
-  ``rand``: the replicas do not depend on how the rows are partitioned, so a backfill's one job over many
-  windows draws exactly the replicas of N single runs.
+  replica and the record's identity, not ``rand``. A capture record (merged with its label) is named by its
+  text (eventId, time, payloads): its draws do not depend on how the rows are partitioned, so a backfill's one
+  job over many windows draws exactly the replicas of N single runs. A labelled dataset's rows often repeat
+  (``label,prediction``): their identity adds Spark's row id, deterministic for the same files and settings.
+  No shuffle is added: the rows keep the order they are summed in.
 * **Many windows** (:func:`aggregate_quality_windows`, a backfill): the same aggregations grouped by the
   window too, the AUC regroup included; each window's tallies equal its single run's.
 * **Regression**: one aggregation of count, Σ|e|, Σe² and the population variance of the ground truth
@@ -94,9 +96,11 @@ def _binary(x, positive: str | None):
     return F.when(lower.isin("1", "true"), 1).when(lower.isin("0", "false"), 0)
 
 
-def typed_records(labelled, config: ModelQualityParams, by: tuple[str, ...] = ()):
+def typed_records(labelled, config: ModelQualityParams, by: tuple[str, ...] = (), by_text: bool = False):
     """Columns ``by`` (a backfill's window), status, kind, file, line, y, yhat, s (binary score) and the
-    replica flags w1..w5 (:func:`replica_flags`) — value problems become rejections."""
+    replica flags w1..w5 (:func:`replica_flags`) — value problems become rejections. ``by_text``: the records'
+    text names them (capture records: their eventId, time and payloads), so their draws depend on nothing else;
+    otherwise (labelled datasets, whose rows often repeat) a row's draw also takes its row id."""
     from pyspark.sql import functions as F
 
     truth, pred, prob = F.col("truth"), F.col("pred"), F.col("prob")
@@ -132,7 +136,7 @@ def typed_records(labelled, config: ModelQualityParams, by: tuple[str, ...] = ()
     df = labelled.select(*by, status.alias("status"), kind.alias("kind"), "file", "line",
                          y.alias("y"), yhat.alias("yhat"), s.alias("s"))
     good = F.col("status").isNull()
-    df = df.select("*", occurrence(by).alias("k"))
+    df = df.select("*", (F.lit(0).cast("long") if by_text else F.monotonically_increasing_id()).alias("k"))
     return df.select(*by, "status", "kind", "file", "line",
                      *[F.when(good, F.col(c)).alias(c) for c in ("y", "yhat", "s")],
                      *[(good & flag).alias(f"w{r}")
@@ -142,16 +146,6 @@ def typed_records(labelled, config: ModelQualityParams, by: tuple[str, ...] = ()
 # ------------------------------------------------------------------ bootstrap replicas
 
 _UNIT = 2.0 ** -53  # a 53-bit integer times this is a double in [0, 1)
-
-
-def occurrence(by: tuple[str, ...] = ()):
-    """1, 2, … over the records of the same text (``line``) in the same group (a backfill's window): with the text
-    it names a record whatever the partitioning (identical records are interchangeable, so which one is the
-    first does not matter)."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    return F.row_number().over(Window.partitionBy(*by, "line").orderBy("line"))
 
 
 def replica_draw(seed: int, r: int, *identity):
@@ -223,9 +217,10 @@ def _split_counts(rows, tallies: QualityTallies) -> list:
     return good
 
 
-def aggregate_quality(labelled, config: ModelQualityParams) -> QualityTallies:
-    """All tallies of a problem type from the frame of :func:`monitor_lib.quality.extract.labelled_records`."""
-    result = _aggregate(labelled, config, (), [None])[None]
+def aggregate_quality(labelled, config: ModelQualityParams, by_text: bool = False) -> QualityTallies:
+    """All tallies of a problem type from the frame of :func:`monitor_lib.quality.extract.labelled_records`
+    (``by_text``: see :func:`typed_records`; merged capture records)."""
+    result = _aggregate(labelled, config, (), [None], by_text)[None]
     if isinstance(result, InputError):
         raise result
     return result
@@ -236,11 +231,11 @@ def aggregate_quality_windows(labelled, config: ModelQualityParams, windows: lis
     """The tallies of many windows in the same aggregations (a backfill): ``labelled`` has the window's index in
     ``column``; each window gets what :func:`aggregate_quality` gives for its rows alone (a window with no rows,
     empty tallies), or the InputError its single run would raise."""
-    return _aggregate(labelled, config, (column,), list(windows))
+    return _aggregate(labelled, config, (column,), list(windows), True)
 
 
-def _aggregate(labelled, config: ModelQualityParams, by: tuple[str, ...], keys: list) -> dict:
-    typed = typed_records(labelled, config, by)
+def _aggregate(labelled, config: ModelQualityParams, by: tuple[str, ...], keys: list, by_text: bool) -> dict:
+    typed = typed_records(labelled, config, by, by_text)
     tallies: dict = {key: QualityTallies(config.problem_type) for key in keys}
     if config.problem_type == "Regression":
         _regression(typed, tallies, by)
