@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -250,7 +250,7 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
     if constraints is not None and constraints.problem_type != params.problem_type:
         raise ConfigError(f"baseline_constraints {params.baseline_constraints} holds {constraints.problem_type} "
                           f"constraints but problem_type is {params.problem_type}")
-    source, fmt, merge, tallies = params.dataset_source, params.dataset_format, None, _READ
+    source, fmt, merge, tallies, pre = params.dataset_source, params.dataset_format, None, _READ, None
     if params.ground_truth_source:
         merge_params = MergeParams(params.dataset_source, params.ground_truth_source,
                                    os.path.join(ctx.out, filenames.MERGE_FOLDER), params.start_time, params.end_time,
@@ -278,6 +278,8 @@ def run_quality(params: ModelQualityParams, ctx: RunContext) -> RunOutcome:
                  "records_evaluated": 0, "metrics": {}, "violations_by_metric": {}})
     if merge is not None:
         outcome.details["merge"] = merge.summary()
+    if pre is not None:
+        outcome.details.update(pre.details)
     if tallies is _READ:
         tallies = None
     elif isinstance(tallies, MonitorError):  # what aggregating this window alone raises
@@ -370,6 +372,7 @@ class PrecomputedWindow:
     merge: Any  # monitor_lib.quality.merge.MergeOutcome
     tallies: Any  # QualityTallies | MonitorError
     shared: _SharedMerge
+    details: dict[str, Any] = field(default_factory=dict)  # run_summary.json entries (the backfill adds its own)
 
 
 def _group_key(p: ModelQualityParams) -> tuple:

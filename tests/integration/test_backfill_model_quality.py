@@ -21,14 +21,14 @@ import numpy as np
 import pytest
 from helpers import capture_line
 
+from monitor_lib.schedule.backfill import backfill as run_backfill
 from monitor_lib.schedule.spec import schedule_from_dict
 from monitor_lib.schedule.store import open_store
 from monitor_lib.schedule.tick import claim_window, run_execution
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
-# 24 hourly windows by the issue; 4 by default, because each reference run is a full monitoring run (merge, metrics,
-# sinks) and the test must stay fast on a shared machine: MQ_BACKFILL_HOURS=24 runs the whole day
-HOURS = int(os.environ.get("MQ_BACKFILL_HOURS", "4"))
+# 24 hourly windows, as the issue asks (MQ_BACKFILL_HOURS=4 for a quick look)
+HOURS = int(os.environ.get("MQ_BACKFILL_HOURS", "24"))
 PER_HOUR = 30
 NO_LABELS = 1  # no label arrives for this hour: NoData
 LATE_FLUSH = 2  # its folder holds a record of the next hour: outside_window
@@ -86,14 +86,16 @@ def _schedule(root: Path, cap: Path, gt: Path, constraints: Path, name: str):
         "params": {"dataset_source": str(cap), "ground_truth_source": str(gt), "baseline_constraints": str(constraints),
                    "problem_type": "BinaryClassification", "probability_attribute": "0",
                    "probability_threshold_attribute": "0.5", "sagemaker_endpoint_name": "ep",
-                   "publish_cloudwatch_metrics": "Enabled"},
+                   "publish_cloudwatch_metrics": "Enabled",
+                   # not compared (_SKIP_FILES), and 48 runs' worth of time: the other tests cover them
+                   "html_report": "Disabled", "lineage": "Disabled"},
     }, f"{name}.yaml")
 
 
 # ------------------------------------------------------------------ comparing two execution folders
 
 _VOLATILE = {"run_id", "seconds", "evaluation_time", "Timestamp", "owner", "creation_time", "last_modified_time",
-             "CreationTime", "LastModifiedTime", "RunId", "Owner", "Extra"}
+             "CreationTime", "LastModifiedTime", "RunId", "Owner", "Extra", "backfill"}
 _SKIP_FILES = {"report.html", "lineage.json", "openlineage_events.jsonl"}
 
 
@@ -182,20 +184,16 @@ def test_backfill_equals_single_runs_and_reads_the_input_once(spark, tmp_path):
     for t in times:
         run_execution(single, single_store, claim_window(single, single_store, t), spark=spark)
 
-    # the backfill: one shared job, then each window's run writes its part
+    # the backfill (the command's function): one shared job, then each window's run writes its part
+    with InputReads(spark) as backfilled:
+        plan, records = run_backfill(backfill, times[0] - timedelta(hours=1), times[-1], spark=spark)
+    assert [r.scheduled_time for r in records] == times
     store = open_store(backfill)
-    params = [backfill.typed_params(t) for t in times]
-    with InputReads(spark) as shared:
-        parts = backfill.phase.precompute(spark, params)
-    assert all(p is not None for p in parts)
-    with InputReads(spark) as runs:
-        for t, part in zip(times, parts, strict=True):
-            run_execution(backfill, store, claim_window(backfill, store, t), spark=spark, precomputed=part)
 
-    # read once: every capture file and every ground-truth file, each byte once, by the shared job alone
+    # read once: every capture file and every ground-truth file, each byte once (the shared job; the windows' runs
+    # read no input, nor their merged files back)
     inputs = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
-    assert shared.bytes == sum(p.stat().st_size for p in inputs)
-    assert runs.bytes == 0  # the windows' runs read no input (nor their merged files back)
+    assert backfilled.bytes == sum(p.stat().st_size for p in inputs)
 
     # the same execution records (statuses, windows, reasons) ...
     a = {r.scheduled_time: r for r in store.list()}
@@ -233,7 +231,8 @@ def test_backfill_equals_single_runs_and_reads_the_input_once(spark, tmp_path):
     none = summary(NO_LABELS)
     assert none["status"] == "NoData" and none["merge"]["matched"] == 0
     assert len(list((Path(backfill.output_for(times[0])) / "merge").rglob("merged-*.jsonl"))) == 1
-    print(f"shared job: {shared.jobs} Spark job(s), {shared.bytes} bytes read; windows' runs: {runs.jobs} job(s)")
+    backfill_entry = summary(0)["backfill"]
+    assert backfill_entry["windows"] == HOURS and backfill_entry["input_reads"] >= 1
 
 
 # ------------------------------------------------------------------ the replicas' draw
