@@ -164,7 +164,8 @@ def find_execution(window: Window, folder: str, record: ExecutionRecord | None, 
     hour = HourState(window, folder, NOT_RUN)
     if record is not None and record.status not in (COMPLETED, COMPLETED_WITH_VIOLATIONS):
         hour.status = record.status
-        hour.reason = record.failure_reason or f"the execution is {record.status}"
+        hour.reason = (record.failure_reason or str(record.extra.get("no_data_reason") or "")
+                       or f"the execution is {record.status}")
         return hour
     names = _listing(folder)
     if names is None:
