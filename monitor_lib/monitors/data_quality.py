@@ -205,7 +205,8 @@ def run_baseline(params: BaselineParams, ctx: RunContext) -> RunOutcome:
 # ---------------------------------------------------------------- monitoring
 
 
-def _load_baseline(params: MonitoringRunParams) -> tuple[Constraints, DatasetStatistics]:
+def load_baseline(params: MonitoringRunParams) -> tuple[Constraints, DatasetStatistics]:
+    """The baseline's constraints and statistics (none: drift cannot be measured, said once)."""
     constraints = read_constraints(params.baseline_constraints)
     if params.baseline_statistics:
         statistics = read_statistics(params.baseline_statistics)
@@ -307,7 +308,7 @@ def precompute_monitoring(spark, params_list: list[MonitoringRunParams]) -> list
     if why:
         log.info("backfill: each window reads its own data (%s)", why)
         return [None] * len(params_list)
-    baseline = _load_baseline(first)
+    baseline = load_baseline(first)
     names = [f.name for f in baseline[0].features]
     files = [cap.list_capture_files(p.dataset_source, p.start_time, p.end_time) for p in params_list]
     bounds = [(p.start_time, p.end_time) for p in params_list]
@@ -360,7 +361,7 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
     from monitor_lib.profile.profiler import profile_dataset
 
     shared = ctx.precomputed if isinstance(ctx.precomputed, CaptureWindow) else None
-    constraints, baseline = shared.baseline if shared is not None and shared.baseline else _load_baseline(params)
+    constraints, baseline = shared.baseline if shared is not None and shared.baseline else load_baseline(params)
     names = [f.name for f in constraints.features]
     if shared is not None:  # a backfill read this window with the others (precompute_monitoring)
         profile, rejected, skipped, data_files, sample = shared.as_tuple()
@@ -397,6 +398,14 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
                                       f"{no_data_counts(rejected, skipped)}")
         log.warning("no data in window %s: %s", outcome.window_text, outcome.no_data_reason)
         return outcome.finish(has_data=False)
+    check = check_profile(outcome, constraints, baseline, profile)
+    log.info("%d violation(s)", len(check.violations))
+    return outcome.finish()
+
+
+def check_profile(outcome: RunOutcome, constraints: Constraints, baseline: DatasetStatistics, profile):
+    """The six checks of a monitored profile against the baseline, into ``outcome``: violations, statistics,
+    artifacts, counts and the SageMaker files it writes (a monitoring run's, a roll-up's). Returns the check."""
     from monitor_lib.profile.state import bounded_profile, write_profile
     from monitor_lib.profile.summarize import statistics_from_profile
 
@@ -420,8 +429,7 @@ def run_monitoring(params: MonitoringRunParams, ctx: RunContext) -> RunOutcome:
         Document("violations", filenames.VIOLATIONS,
                  lambda p: write_violations(ConstraintViolations(check.violations), p)),
         Document("profile", filenames.PROFILE, lambda p: write_profile(profile, p))]
-    log.info("%d violation(s)", len(check.violations))
-    return outcome.finish()
+    return check
 
 
 # ---------------------------------------------------------------- the monitor

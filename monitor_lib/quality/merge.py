@@ -251,6 +251,28 @@ def _merged_line(capture_line, gt_text):
     return F.concat(body.substr(F.lit(1), F.length(body) - 1), F.lit(',"groundTruthData":'), gt_text, F.lit("}"))
 
 
+def _kept_labels(labels_keyed):
+    """The kept label of each key (duplicates resolved, rejected ones left out), named for the join."""
+    from pyspark.sql import functions as F
+
+    return labels_keyed.where(F.col("kind").isNull()).select(
+        F.lit(True).alias("l_side"), F.lit(True).alias("l_real"), F.col("key").alias("lkey"),
+        F.col("last.gt").alias("gt"), F.col("last.file").alias("lfile"), F.col("last.line").alias("lline"))
+
+
+def _join_labels(captures, labels, how: str):
+    """Capture predictions (a ``key`` column: their eventId / inferenceId, null when they cannot match) joined
+    with the kept labels. Rows that cannot match (rejected, skipped, no id) get a spread-out dummy key instead of
+    null: null keys would all land in one task of the join."""
+    from pyspark.sql import functions as F
+
+    keyed = F.col("key").isNotNull()
+    captures = captures.select(
+        "*", keyed.alias("jk_real"),
+        F.when(keyed, F.col("key")).otherwise(F.xxhash64("file", "line").cast("string")).alias("jk"))
+    return captures.join(labels, (captures["jk_real"] == labels["l_real"]) & (captures["jk"] == labels["lkey"]), how)
+
+
 def merge_window(spark, capture_source: str, ground_truth_source: str,
                  start: datetime | None, end: datetime | None) -> MergeOutcome:
     """Label the capture records of ``[start, end)`` with the ground truth (see the module docstring)."""
@@ -273,17 +295,7 @@ def merge_window(spark, capture_source: str, ground_truth_source: str,
 
     # 2. the join: every capture line against the kept label of each id
     captures = _capture_predictions(spark, capture_files, root_dir, start, end)
-    keyed = F.col("key").isNotNull()
-    # rows that cannot match (rejected, skipped, no id) get a spread-out dummy key instead of null:
-    # null keys would all land in one task of the join
-    captures = captures.select(
-        "*", F.lit(True).alias("c_side"), keyed.alias("jk_real"),
-        F.when(keyed, F.col("key")).otherwise(F.xxhash64("file", "line").cast("string")).alias("jk"))
-    labels = labels_keyed.where(F.col("kind").isNull()).select(
-        F.lit(True).alias("l_side"), F.lit(True).alias("l_real"), F.col("key").alias("lkey"),
-        F.col("last.gt").alias("gt"), F.col("last.file").alias("lfile"), F.col("last.line").alias("lline"))
-    joined = captures.join(labels, (captures["jk_real"] == labels["l_real"]) & (captures["jk"] == labels["lkey"]),
-                           "full_outer")
+    joined = _join_labels(captures.select("*", F.lit(True).alias("c_side")), _kept_labels(labels_keyed), "full_outer")
     cat = (
         F.when(F.col("c_side").isNull(), F.lit(_UNMATCHED_LABEL))
         .when(F.col("verdict").isNotNull(), F.col("verdict"))
@@ -392,15 +404,8 @@ def merge_windows(spark, capture_source: str, ground_truth_source: str,
         lines = spark.createDataFrame([], "line string, file string, w int, w_start long, w_end long")
     spec = stage.CaptureSpec((), DatasetFormat("capture"), bounds=("w_start", "w_end"))
     captures = _predictions(lines.select("line", "file", "w", "w_start", "w_end"), spec, root_dir, ("w",))
-    keyed = F.col("key").isNotNull()
-    captures = captures.select(
-        "*", keyed.alias("jk_real"),
-        F.when(keyed, F.col("key")).otherwise(F.xxhash64("file", "line").cast("string")).alias("jk"))
-    labels = labels_keyed.where(F.col("kind").isNull()).select(
-        F.lit(True).alias("l_side"), F.lit(True).alias("l_real"), F.col("key").alias("lkey"),
-        F.col("last.gt").alias("gt"), F.col("last.file").alias("lfile"), F.col("last.line").alias("lline"))
-    joined = captures.join(labels, (captures["jk_real"] == labels["l_real"]) & (captures["jk"] == labels["lkey"]),
-                           "left")
+    labels = _kept_labels(labels_keyed)
+    joined = _join_labels(captures, labels, "left")
     cat = (
         F.when(F.col("verdict").isNotNull(), F.col("verdict"))
         .when(F.col("l_side").isNotNull(), F.concat(F.lit(_MATCHED), F.col("src")))

@@ -265,23 +265,11 @@ def _finish(outcome: RunOutcome, data: RollupInput, has_data: bool) -> RunOutcom
 
 def run_data_quality_rollup(params, ctx: RunContext) -> RunOutcome:
     """The hours' profile.json merged, checked against the baseline as a monitoring run checks its profile."""
-    from monitor_lib.checks.data_quality import (
-        EXTRA_COLUMNS_CAP,
-        check_data_quality,
-        extra_columns,
-        feature_measurements,
-    )
-    from monitor_lib.formats.constraints import read_constraints, write_constraints
-    from monitor_lib.formats.statistics import DatasetStatistics, read_statistics, write_statistics
-    from monitor_lib.formats.violations import ConstraintViolations, write_violations
-    from monitor_lib.monitors.data_quality import MONITOR, DataQualityArtifacts
-    from monitor_lib.profile.state import bounded_profile, write_profile
-    from monitor_lib.profile.summarize import statistics_from_profile
+    from monitor_lib.monitors.data_quality import MONITOR, DataQualityArtifacts, check_profile, load_baseline
     from monitor_lib.rollup import merged_profile
 
     data: RollupInput = ctx.precomputed
-    constraints = read_constraints(params.baseline_constraints)
-    baseline = read_statistics(params.baseline_statistics) if params.baseline_statistics else DatasetStatistics(0, [])
+    constraints, baseline = load_baseline(params)
     outcome = _base_outcome(params, data, MONITOR.name, "data_quality_rollup")
     outcome.details = {"baseline_constraints": params.baseline_constraints,
                        "baseline_statistics": params.baseline_statistics, "records_profiled": 0, "features": 0,
@@ -289,23 +277,7 @@ def run_data_quality_rollup(params, ctx: RunContext) -> RunOutcome:
     outcome.artifacts = DataQualityArtifacts(constraints=constraints, baseline=baseline)
     if not data.merged:
         return _finish(outcome, data, has_data=False)
-    profile = merged_profile([h.state_file for h in data.merged])
-    check = check_data_quality(constraints, baseline, profile)
-    extras = extra_columns(constraints, profile)
-    profile = bounded_profile(profile, extras[EXTRA_COLUMNS_CAP:])
-    statistics = statistics_from_profile(profile)
-    measurements = feature_measurements(constraints, check)
-    art = outcome.artifacts
-    art.statistics, art.check, art.profile, art.measurements = statistics, check, profile, measurements
-    outcome.records, outcome.violations = profile.item_count, list(check.violations)
-    outcome.details.update(records_profiled=profile.item_count, features=len(statistics.features),
-                           features_measured=measurements)
-    outcome.documents = [
-        Document("statistics", filenames.STATISTICS, lambda p: write_statistics(statistics, p)),
-        Document("constraints", filenames.CONSTRAINTS, lambda p: write_constraints(constraints, p)),
-        Document("violations", filenames.VIOLATIONS,
-                 lambda p: write_violations(ConstraintViolations(check.violations), p)),
-        Document("profile", filenames.PROFILE, lambda p: write_profile(profile, p))]
+    check_profile(outcome, constraints, baseline, merged_profile([h.state_file for h in data.merged]))
     return _finish(outcome, data, has_data=True)
 
 
