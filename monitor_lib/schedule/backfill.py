@@ -245,11 +245,13 @@ def add_parser(sub) -> None:
     """``backfill``."""
     import argparse
 
+    from monitor_lib.schedule.spec import add_schedule_flag
+
     b = sub.add_parser("backfill", help="run a schedule's past windows, all read by one Spark job",
                        description="Run the executions of a schedule scheduled in (--from, --to]: every window's "
                                    "data read in one Spark job, each window's outputs and record as its own run.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("--schedule", required=True, metavar="FILE", help="the schedule file (local or s3://)")
+    add_schedule_flag(b)
     b.add_argument("--from", dest="from_time", required=True, metavar="A",
                    help="scheduled after A (ISO-8601 UTC, exclusive)")
     b.add_argument("--to", dest="to_time", required=True, metavar="B",

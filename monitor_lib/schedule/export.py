@@ -440,13 +440,10 @@ def _require_remote(spec: ScheduleSpec, form: str) -> None:
 def eventbridge_request(spec: ScheduleSpec, role_arn: str | None, uris: dict[str, str] | None = None,
                         group: str | None = None, now: datetime | None = None) -> dict:
     """The ``scheduler.create_schedule`` request."""
-    from monitor_lib.schedule.spec import check_target_options
-
     if not role_arn:
         raise ConfigError("--eventbridge needs --role-arn: the IAM role EventBridge Scheduler assumes to call "
                           "emr:AddJobFlowSteps or sagemaker:CreateProcessingJob")
     _require_remote(spec, "eventbridge")
-    check_target_options(spec)
     if spec.target == "emr":
         step = emr_step(spec, EVENTBRIDGE_TIME, None, uris or code_uris(emr_options(spec))[0])
         arn, request = EMR_TARGET, {"JobFlowId": emr_options(spec).cluster_id, "Steps": [step]}
@@ -618,9 +615,6 @@ def airflow_dag(spec: ScheduleSpec, command: list[str], uris: dict[str, str] | N
                 catchup: bool = False, working_directory: str | None = None) -> str:
     """A DAG file (Airflow 2.4+ and 3) whose schedule is the schedule's cron (``grace`` later) and whose task
     submits the execution of ``{{ data_interval_end }}``."""
-    from monitor_lib.schedule.spec import check_target_options
-
-    check_target_options(spec)
     dag_id = "model_monitor_" + spec.name.replace("-", "_")
     folder = schedule_folder(spec)
     output = f"{folder}/{AIRFLOW_HOUR_FOLDER}"
@@ -740,11 +734,13 @@ exit codes: 0 printed / written; 2 a bad flag or schedule file (one line naming 
 
 def add_parser(schedule_actions) -> None:
     """``schedule export``."""
+    from monitor_lib.schedule.spec import add_schedule_flag
+
     e = schedule_actions.add_parser(
         "export", help="print the trigger definition of a schedule: cron, systemd, Kubernetes, Airflow, EventBridge",
         description="Print (or write with --output) the definition of a trigger for the schedule.",
         epilog=EXPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument("--schedule", required=True, help="the schedule file (local or s3://)")
+    add_schedule_flag(e)
     forms = e.add_mutually_exclusive_group(required=True)
     forms.add_argument("--cron", dest="form", action="store_const", const="cron",
                        help="a crontab line: flock -n + schedule tick every 5 minutes")
@@ -843,13 +839,12 @@ def _emr_code(spec: ScheduleSpec, upload: bool, clients) -> dict[str, str]:
 
 def cmd_export(args: argparse.Namespace, clients=None) -> int:
     """``clients(service)`` makes boto3 clients (tests pass ones bound to the moto server)."""
-    from monitor_lib.schedule.spec import check_target_options, read_schedule
+    from monitor_lib.schedule.spec import read_schedule
 
     if args.form == "eventbridge" and not args.role_arn:
         raise ConfigError("--eventbridge needs --role-arn: the IAM role EventBridge Scheduler assumes to call "
                           "emr:AddJobFlowSteps or sagemaker:CreateProcessingJob")
     spec = read_schedule(args.schedule)
-    check_target_options(spec)  # as the tick checks them: unknown or missing ones named
     if args.form in ("eventbridge",):
         _require_remote(spec, args.form)
     files = render(args, spec, clients)

@@ -499,6 +499,8 @@ def add_parser(sub) -> None:
     """``rollup``."""
     import argparse
 
+    from monitor_lib.schedule.spec import add_schedule_flag
+
     p = sub.add_parser("rollup", help="merge a schedule's hourly profiles into days (P1D) or weeks (P7D), "
                                       "checked against the baseline, without reading the data again",
                        description="Merge a schedule's executions into UTC days (P1D) or ISO weeks (P7D) without "
@@ -507,7 +509,7 @@ def add_parser(sub) -> None:
                                    "run of the schedule {name}-{period}.",
                        epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--schedule", required=True, metavar="FILE", help="the schedule file (YAML; a path or s3:// URI)")
+    add_schedule_flag(p)
     p.add_argument("--period", required=True, type=str.upper, choices=tuple(PERIODS),
                    help="P1D: UTC days; P7D: ISO weeks, Monday 00:00 UTC")
     p.add_argument("--from", dest="start", metavar="TIME", help="roll up the periods starting at or after the "

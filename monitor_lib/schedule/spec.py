@@ -209,6 +209,12 @@ def schedule_from_dict(doc: dict[str, Any], source: str = "schedule") -> Schedul
     return spec
 
 
+def add_schedule_flag(parser) -> None:
+    """The ``--schedule FILE`` every schedule command takes."""
+    parser.add_argument("--schedule", required=True, metavar="FILE",
+                        help="the schedule file (YAML; a path or s3:// URI)")
+
+
 def read_schedule(path: str) -> ScheduleSpec:
     """The schedule file at ``path`` (local or ``s3://``), checked."""
     from monitor_lib.params import read_yaml

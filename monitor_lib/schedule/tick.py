@@ -31,7 +31,7 @@ from monitor_lib.schedule.model import (
     STOPPED,
     ExecutionRecord,
 )
-from monitor_lib.schedule.spec import check_target_options  # noqa: F401 (the tick checks them first)
+from monitor_lib.schedule.spec import check_target_options  # noqa: F401 (checked when the file is read)
 from monitor_lib.schedule.store import ExecutionConflictError, ExecutionStore
 from monitor_lib.timefmt import iso_utc
 
@@ -424,7 +424,6 @@ def tick_actions(spec, now: datetime | None = None, max_windows: int | None = No
     """What :func:`tick` does, as actions in order (a stale window retried appears as ``stale`` then ``ran``)."""
     from monitor_lib.schedule.store import open_store
 
-    check_target_options(spec)
     now = now or _now()
     store = store or open_store(spec)
     clients = clients or _clients(spec)
@@ -576,21 +575,25 @@ def add_parsers(schedule_actions, sub) -> None:
     import argparse
 
     from monitor_lib.schedule.model import STATUSES
+    from monitor_lib.schedule.spec import add_schedule_flag
+
+    def _now_flag(parser) -> None:
+        parser.add_argument("--now", default="now", metavar="T", help="the clock: an ISO-8601 UTC time (default now)")
 
     raw = argparse.RawDescriptionHelpFormatter
     d = schedule_actions.add_parser("due", help="list the windows that are due (claims nothing)",
                                     description="The due windows of a schedule at a time.", epilog=DUE_EPILOG,
                                     formatter_class=raw)
-    d.add_argument("--schedule", required=True, metavar="FILE", help="the schedule file (local or s3://)")
-    d.add_argument("--now", default="now", metavar="T", help="the clock: an ISO-8601 UTC time (default now)")
+    add_schedule_flag(d)
+    _now_flag(d)
     d.add_argument("--json", action="store_true", help="a JSON list instead of a table")
     d.set_defaults(func=cmd_due)
 
     t = schedule_actions.add_parser("tick", help="follow, claim and run (or submit) the due windows",
                                     description="Claim the due windows of a schedule and run or submit them; "
                                                 "record every execution.", epilog=TICK_EPILOG, formatter_class=raw)
-    t.add_argument("--schedule", required=True, metavar="FILE", help="the schedule file (local or s3://)")
-    t.add_argument("--now", default="now", metavar="T", help="the clock: an ISO-8601 UTC time (default now)")
+    add_schedule_flag(t)
+    _now_flag(t)
     t.add_argument("--max-windows", type=int, metavar="N",
                    help="claim at most N windows (default the schedule's max_windows_per_tick)")
     t.add_argument("--dry-run", action="store_true", help="print what it would claim and mark; write nothing")
@@ -599,7 +602,7 @@ def add_parsers(schedule_actions, sub) -> None:
     e = sub.add_parser("executions", help="list a schedule's execution records (ListMonitoringExecutions)",
                        description="The execution records of a schedule, like SageMaker's "
                                    "ListMonitoringExecutions.", epilog=EXECUTIONS_EPILOG, formatter_class=raw)
-    e.add_argument("--schedule", required=True, metavar="FILE", help="the schedule file (local or s3://)")
+    add_schedule_flag(e)
     e.add_argument("--status", action="append", choices=STATUSES, help="only this status (repeatable)")
     e.add_argument("--from", dest="from_time", metavar="T", help="scheduled at or after T (ISO-8601 UTC)")
     e.add_argument("--to", dest="to_time", metavar="T", help="scheduled before T (ISO-8601 UTC)")
