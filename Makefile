@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) scripts/benchmark_bias.py
 	$(PY) scripts/benchmark_explain.py
 	$(PY) scripts/benchmark_backfill.py
+	$(PY) scripts/benchmark_coldstart.py
 
 # issue 18: our profile and drift check against whylogs and Evidently (installed into .venv-peers on first use)
 bench-peers: $(STAMP)
