@@ -81,13 +81,21 @@ def _finite_double(col):
 
 
 def _classify(s):
-    """Deequ's per-value class of a string (null stays null)."""
+    """Deequ's per-value class of a string (null stays null), with at most one regex for most values.
+
+    Every Deequ pattern starts with a sign, a space, a digit (numbers) or ``t``/``f`` (booleans), so a value
+    starting with anything else is a String without running a regex. The Integral and Fractional patterns are
+    one pattern (:data:`~monitor_lib.profile.types.NUMBER_REGEX`) whose optional suffix is the fractional part
+    or exponent: a number matching it is Fractional exactly when it holds ``.``, ``e`` or ``E``."""
     from pyspark.sql import functions as F
 
+    number = s.rlike(ty.NUMBER_REGEX)
+    fractional = (F.instr(s, ".") > 0) | (F.instr(s, "e") > 0) | (F.instr(s, "E") > 0)
     return (
         F.when(s.isNull(), F.lit(None).cast("int"))
-        .when(s.rlike(ty.INTEGRAL_REGEX), F.lit(ty.INTEGRAL))
-        .when(s.rlike(ty.FRACTIONAL_REGEX), F.lit(ty.FRACTIONAL))
+        .when(~F.substring(s, 1, 1).isin(*ty.CLASS_FIRST_CHARACTERS), F.lit(ty.STRING))
+        .when(number & fractional, F.lit(ty.FRACTIONAL))
+        .when(number, F.lit(ty.INTEGRAL))
         .when(s.rlike(ty.BOOLEAN_REGEX), F.lit(ty.BOOLEAN))
         .otherwise(F.lit(ty.STRING))
     )
@@ -97,7 +105,8 @@ def _numeric_of(s, t):
     """The double of a numeric string. Deequ's regexes allow one space after the sign ("- 5"); Spark's cast does not."""
     from pyspark.sql import functions as F
 
-    return F.when(t <= ty.FRACTIONAL, try_cast_double(F.regexp_replace(s, " ", "")))
+    return F.when(t <= ty.FRACTIONAL,
+                  try_cast_double(F.when(F.instr(s, " ") > 0, F.regexp_replace(s, " ", "")).otherwise(s)))
 
 
 def _masked_columns(ds: Dataset):

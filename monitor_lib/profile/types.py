@@ -13,6 +13,10 @@ import re
 FRACTIONAL_REGEX = r"^(-|\+)? ?\d+((\.\d+)|((?:\.\d+)?[Ee][-+]?\d+))$"
 INTEGRAL_REGEX = r"^(-|\+)? ?\d+$"
 BOOLEAN_REGEX = r"^(true|false)$"
+# Integral or Fractional in one pattern: FRACTIONAL_REGEX with its suffix (fraction or exponent) optional.
+NUMBER_REGEX = r"^(-|\+)? ?\d+((\.\d+)|((?:\.\d+)?[Ee][-+]?\d+))?$"
+# The characters a value matching any of the three patterns can start with (the profiler's cheap pre-test).
+CLASS_FIRST_CHARACTERS = ("-", "+", " ", *"0123456789", "t", "f")
 
 # Codes of the per-value class computed in Spark.
 INTEGRAL, FRACTIONAL, BOOLEAN, STRING = 1, 2, 3, 4
