@@ -312,6 +312,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # what the parser would print, without importing every monitor to build it
+        print(f"model-monitor {__version__}")
+        return EXIT_OK
     try:
         parser = build_parser(argv)
     except MonitorError as e:  # a broken plug-in: the registry names it
