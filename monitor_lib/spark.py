@@ -26,6 +26,7 @@ the plans are the same, so large runs lose nothing.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import hashlib
 import json
@@ -186,21 +187,13 @@ def _settle_archives(folder: str, key: str, java: str) -> bool:
         except OSError as e:
             log.debug("class-data sharing: %s", e)
         for path in (tmp, note):
-            with _ignoring_os_errors():
+            with contextlib.suppress(OSError):
                 os.remove(path)
     for tmp in glob.glob(os.path.join(folder, f"spark-{key}.*.jsa.tmp")):  # a JVM that never said its pid
-        with _ignoring_os_errors():
+        with contextlib.suppress(OSError):
             if not os.path.exists(tmp + ".json") and time.time() - os.path.getmtime(tmp) > 3600:
                 os.remove(tmp)
     return writing
-
-
-class _ignoring_os_errors:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, tb) -> bool:
-        return kind is not None and issubclass(kind, OSError)
 
 
 def _driver_jvm_unconfigured() -> bool:
