@@ -14,6 +14,9 @@ after one warm-up (which fills the OS file cache and Python's bytecode cache):
 * **SparkSession**: time to a ready session through ``monitor_lib.spark.get_spark`` and its first tiny job
   (``spark.range(1000)`` summed), against a **bare PySpark session** in its own process
   (``SparkSession.builder.master("local[*]").getOrCreate()``, nothing else set): the reference of the ratios;
+* **class-data sharing**: ``get_spark`` and the jobs below with the archive of Spark's classes off
+  (``MODEL_MONITOR_CLASS_CACHE=off``) and on (a cache folder of this run: the warm-up's JVM writes it as it exits,
+  the next run checks and promotes it), interleaved round by round; the warm-up's exit shows what writing costs;
 * **small jobs through the CLI**: a data-quality baseline of a ``--rows``-row CSV and a monitoring run over the
   same rows as SageMaker data capture (one hour folder), each in a fresh process calling
   ``monitor_lib.cli.main`` after timing ``get_spark`` (which the run then reuses), so the wall time splits into
@@ -134,6 +137,30 @@ def best(rounds: int, run: Callable[[], tuple[float, dict[str, float]]]) -> tupl
     return min((run() for _ in range(rounds)), key=lambda r: r[0])
 
 
+def compare(rounds: int, runs: dict[str, tuple], cwd: str) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Each run's best phases of ``rounds`` after one warm-up, the runs interleaved round by round (the load moves
+    under all of them alike), and the warm-ups' phases. A run is ``(argv or a function making it, env)``."""
+    def once(name: str) -> tuple[float, dict[str, float]]:
+        argv, env = runs[name]
+        return timed(argv() if callable(argv) else argv, env, cwd)
+
+    warmups = {name: phases(*once(name)) for name in runs}
+    found: dict[str, dict] = {}
+    for _ in range(rounds):
+        for name in runs:
+            p = phases(*once(name))
+            if name not in found or p["total"] < found[name]["total"]:
+                found[name] = p
+    return found, warmups
+
+
+def print_rows(results: dict[str, dict], bare: dict[str, float]) -> None:
+    for what, p in results.items():
+        print(f"{what:<50}{p['imports']:>8.2f}{p['session']:>8.2f}{p['work']:>8.2f}{p['exit']:>7.2f}"
+              f"{p['total']:>8.2f}{p['jvm_cpu']:>9.2f}{p['session'] / bare['session']:>16.2f}"
+              f"{p['total'] / bare['total']:>14.2f}", flush=True)
+
+
 def phases(wall: float, marks: dict[str, float]) -> dict[str, float]:
     """Wall time split by the child's marks: interpreter + imports, session start, work, exit."""
     return {"imports": marks["imports"], "session": marks["session"] - marks["imports"],
@@ -249,40 +276,48 @@ def main() -> None:
         for name, ms in sorted(help_profile.items(), key=lambda kv: -kv[1])[:12]:
             print(f"  {name:<40}{ms:8.1f} ms")
 
-        bare_wall, bare_marks = best(args.rounds, lambda: timed([PYTHON, str(child), "bare"], env, cwd))
-        bare = phases(bare_wall, bare_marks)
-        ours_wall, ours_marks = best(args.rounds, lambda: timed([PYTHON, str(child), "session"], env, cwd))
-        ours = phases(ours_wall, ours_marks)
-        table = [("bare PySpark session + sum of range(1000)", bare),
-                 ("get_spark() + sum of range(1000)", ours)]
+        # class-data sharing off (MODEL_MONITOR_CLASS_CACHE=off) and on (a cache folder of this run: its warm-up
+        # writes the archive, the next run checks and promotes it), interleaved round by round
+        env_off = {**env, "MODEL_MONITOR_CLASS_CACHE": "off"}
+        env_on = {**env, "MODEL_MONITOR_CLASS_CACHE": str(work / "class-cache")}
+        session = {"bare PySpark session + sum of range(1000)": ([PYTHON, str(child), "bare"], env),
+                   "get_spark() + sum, class archive off": ([PYTHON, str(child), "session"], env_off),
+                   "get_spark() + sum, class archive on": ([PYTHON, str(child), "session"], env_on)}
+        results, warmups = compare(args.rounds, session, cwd)
+        bare = results["bare PySpark session + sum of range(1000)"]
+        print(f"\n{'fresh process':<50}{'imports':>8}{'session':>8}{'work':>8}{'exit':>7}{'total':>8}"
+              f"{'JVM CPU':>9}{'x bare session':>16}{'x bare total':>14}")
+        print_rows(results, bare)
+        first = warmups["get_spark() + sum, class archive on"]
         if not args.skip_jobs:
             baseline_out = work / "baseline"
             baseline = ["baseline", "--dataset", str(csv), "--format", "csv", "--header", "--output"]
             # the monitoring run needs a baseline: one run outside the timing
-            timed([PYTHON, str(child), "cli", *baseline, str(baseline_out)], env, cwd)
+            timed([PYTHON, str(child), "cli", *baseline, str(baseline_out)], env_on, cwd)
             monitor = ["monitor", "--dataset", str(capture), "--output-columns-position", "END",
                        "--baseline-statistics", str(baseline_out / "statistics.json"),
                        "--baseline-constraints", str(baseline_out / "constraints.json"),
                        "--start-time", "2026-11-20T10:00:00Z", "--end-time", "2026-11-20T11:00:00Z",
                        "--endpoint", ENDPOINT, "--output"]
             counter = iter(range(10**6))
+
+            def out() -> str:
+                return str(work / f"out-{next(counter)}")
+
+            jobs = {}
             for what, argv in ((f"CLI baseline, {args.rows}-row CSV", baseline),
                                (f"CLI monitor, {args.rows} captured records", monitor)):
-                wall, marks = best(args.rounds, lambda argv=argv: timed(
-                    [PYTHON, str(child), "cli", *argv, str(work / f"out-{next(counter)}")], env, cwd))
-                table.append((what, phases(wall, marks)))
-
-        print(f"\n{'fresh process':<46}{'imports':>8}{'session':>8}{'work':>8}{'exit':>7}{'total':>8}"
-              f"{'JVM CPU':>9}{'x bare session':>16}{'x bare total':>14}")
-        for what, p in table:
-            print(f"{what:<46}{p['imports']:>8.2f}{p['session']:>8.2f}{p['work']:>8.2f}{p['exit']:>7.2f}"
-                  f"{p['total']:>8.2f}{p['jvm_cpu']:>9.2f}{p['session'] / bare['session']:>16.2f}"
-                  f"{p['total'] / bare['total']:>14.2f}")
+                for label, e in (("off", env_off), ("on", env_on)):
+                    jobs[f"{what}, archive {label}"] = (lambda argv=argv: [PYTHON, str(child), "cli", *argv, out()], e)
+            print_rows(compare(args.rounds, jobs, cwd)[0], bare)
         print("\nseconds of wall time. imports: interpreter start + imports; session: to a ready SparkSession; work: "
               "the tiny job, or the CLI command (read, profile, check, write); exit: interpreter and JVM shutdown; "
               "JVM CPU: CPU seconds the JVM used up to the end of the work (less sensitive to other load than wall "
               "time). x bare session: session start over the bare PySpark session's; x bare total: the whole "
               "process over the bare process (session + a tiny job).")
+        print(f"\nthe first run with the class archive on writes it as its JVM exits: exit {first['exit']:.2f} s, "
+              f"total {first['total']:.2f} s (once per java / Spark / heap size; a terminal does not wait for it, "
+              "a caller reading the JVM's output does)")
     print(f"after: {load()}")
 
 
