@@ -62,9 +62,10 @@ class ProfileParams:
     hll_lg_k: int | None = param("hll_lg_k", "HLL log2 registers", parse=integer(), default_text="14",
                                  group=PROFILE_GROUP)
     wide_max_columns: int | None = param("wide_max_columns", "profile tables of up to this many columns with one "
-                                         "global aggregation instead of the unpivot (0: always unpivot, the faster "
-                                         "one; see BENCHMARKS.md)", parse=integer(), default_text="0",
-                                         group=PROFILE_GROUP)
+                                         "global aggregation instead of the unpivot (0: always unpivot; default: "
+                                         "the global aggregation up to 64 columns when at least half are typed "
+                                         "numbers, the faster plan for each; see BENCHMARKS.md)", parse=integer(),
+                                         default_text="auto", group=PROFILE_GROUP)
     sketches: str | None = param("sketches", "where the KLL / frequent-items sketches are built: auto (native Spark "
                                  "aggregates when this Spark has them), native, python ($MODEL_MONITOR_SKETCHES "
                                  "when auto)", choices=("auto", "native", "python"),
@@ -194,7 +195,8 @@ def run_baseline(params: BaselineParams, ctx: RunContext) -> RunOutcome:
         data_files=list(dataset.files),
         details={"records_read": profile.item_count + sum(profile.rejected.values()),
                  "records_profiled": profile.item_count, "features": len(statistics.features),
-                 "inferred_types": types, "profile_strategy": run.strategy},
+                 "inferred_types": types, "profile_strategy": run.strategy,
+                 "input_reads": run.reads},
         documents=[Document("statistics", filenames.STATISTICS, lambda p: write_statistics(statistics, p)),
                    Document("constraints", filenames.CONSTRAINTS, lambda p: write_constraints(constraints, p)),
                    Document("profile", filenames.PROFILE, lambda p: write_profile(profile, p))],

@@ -16,7 +16,7 @@ class ProfileOptions:
     max_categories: int = DEFAULT_MAX_CATEGORIES  # categorical buckets / domains only up to this many distinct values
     kll_k: int = 2048  # KLL sketch size; Deequ's default sketch size, normalized rank error ~0.14 %
     hll_lg_k: int = 14  # HLL precision: 2^14 registers, relative standard error ~0.8 %
-    wide_max_columns: int | None = None  # up to this many columns one global aggregation (None: default 0 = never)
+    wide_max_columns: int | None = None  # up to this many columns one global aggregation (None: auto, see profiler)
     # where the KLL / frequent-items sketches are built: "auto" (native Spark aggregates when the running
     # Spark has them, else Python per partition), "native", "python"; $MODEL_MONITOR_SKETCHES when "auto"
     sketches: str = "auto"

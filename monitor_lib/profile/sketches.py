@@ -76,6 +76,23 @@ def kll_levels_from_bytes(blob: bytes) -> list[list[float]]:
     return levels
 
 
+def kll_summary_from_bytes(blob: bytes) -> tuple[int, float | None, float | None]:
+    """``(n, min, max)`` of a compact DataSketches KLL-doubles serialisation, read from its header (the sketch keeps
+    the count and the extremes exactly): the profiler takes a numeric column's count, min and max from it."""
+    if len(blob) < 8 or blob[2] != _KLL_FAMILY:
+        raise ValueError("not a DataSketches KLL sketch")
+    flags = blob[3]
+    if flags & _FLAG_EMPTY:
+        return 0, None, None
+    if flags & _FLAG_SINGLE:
+        x = struct.unpack_from("<d", blob, 8)[0]
+        return 1, x, x
+    n = struct.unpack_from("<Q", blob, 8)[0]
+    at = 20 + 4 * blob[18]  # after n, min k, the number of levels and the level offsets
+    lo, hi = struct.unpack_from("<2d", blob, at)
+    return n, lo, hi
+
+
 @dataclass(frozen=True)
 class WeightedItems:
     """A sorted weighted sample (a KLL sketch's retained items) with exact rank queries over it."""
