@@ -19,7 +19,15 @@ from monitor_lib.io.dataset_format import DatasetFormat
 from monitor_lib.io.readers import read_dataset
 from monitor_lib.profile import types as ty
 from monitor_lib.profile.options import ProfileOptions
-from monitor_lib.profile.profiler import M2_TOLERANCE, _classify, _moments, _numeric_of, profile_dataset
+from monitor_lib.profile.profiler import (
+    AUTO_GLOBAL_MAX_COLUMNS,
+    M2_TOLERANCE,
+    _classify,
+    _moments,
+    _numeric_of,
+    auto_global_max,
+    profile_dataset,
+)
 
 TRICKY = [
     "0", "5", "-5", "+5", "- 5", "+ 5", " 5", "  5", "5 ", "-", "+", " ", "", "5.", ".5", "5.0", "-5.25", "+ 5.25",
@@ -142,3 +150,14 @@ def test_the_rounding_bound_decides_the_second_pass(n, s1, s2, accurate):
     assert ok is accurate
     if ok and n > 1:
         assert m2 == pytest.approx(s2 - s1 * s1 / n, rel=1e-12)
+
+
+@pytest.mark.parametrize(("kinds", "expected"), [
+    (["fractional"] * 6 + ["integral"] * 2 + ["string"] * 2, AUTO_GLOBAL_MAX_COLUMNS),  # typed Parquet: global
+    (["string"] * 10, 0),  # CSV: the unpivot
+    (["fractional", "string"], AUTO_GLOBAL_MAX_COLUMNS),  # half typed
+    (["fractional", "string", "string"], 0),
+    ([], 0),
+])
+def test_default_strategy_follows_the_column_types(kinds, expected):
+    assert auto_global_max(kinds) == expected
