@@ -22,14 +22,16 @@ RUN apt-get update \
 
 # Everything lives in a virtual environment readable by any user; nothing is written under it at run
 # time (HOME and the working directory are /tmp, Spark's scratch space is /tmp too), so the image runs
-# as root, as SageMaker runs it, or under any --user.
+# as root, as SageMaker runs it, or under any --user. A processing job runs once, so the class-data
+# sharing archive the CLI would write for the next run (docs/clusters.md) is never reused: off.
 ENV JAVA_HOME=/opt/java \
     VIRTUAL_ENV=/opt/model-monitor \
     PATH=/opt/model-monitor/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYSPARK_PYTHON=/opt/model-monitor/bin/python \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    HOME=/tmp
+    HOME=/tmp \
+    MODEL_MONITOR_CLASS_CACHE=off
 
 # The runtime pins only (requirements.lock adds the test tools); a layer that changes with the lock alone.
 COPY requirements-runtime.lock /tmp/build/requirements-runtime.lock

@@ -24,6 +24,7 @@ ENVIRONMENT = """environment:
   MODEL_MONITOR_DEBUG=1           tracebacks, and Spark's task-failure logs
   MODEL_MONITOR_SPARK_LOG_LEVEL   Spark's log level (default WARN; INFO shows task failures too)
   MODEL_MONITOR_DRIVER_MEMORY     the driver heap of local mode (default 4g)
+  MODEL_MONITOR_CLASS_CACHE       where the driver's class-data sharing archive goes, or off (docs/clusters.md)
   spark-defaults.conf, PYSPARK_SUBMIT_ARGS   any Spark setting (master, memory, ...)
   MODEL_MONITOR_WEBHOOK_SECRET    the webhook_url's Standard Webhooks signing secret (whsec_...)
   MODEL_MONITOR_SLACK_WEBHOOK_URL, MODEL_MONITOR_PAGERDUTY_ROUTING_KEY   alert secrets (docs/alerts.md)
