@@ -10,7 +10,9 @@ of its capture files (``sum(length(line))``: reads every line, decodes nothing),
 its own (``capture_entries``, the sum of the entry counts) and the whole ``run_data_quality`` (list,
 decode, profile, check, write the reports). For context the same records as a plain CSV file with
 header are profiled (``profile_dataset``) and compared to the same capture bare scan. Every timing is
-the best of 2 after one warm-up. Machines are noisy: compare ratios, not seconds.
+the best of 2 after one warm-up. Machines are noisy: compare ratios, not seconds. The last lines sum the cases
+up: decode-only and whole-run ratios for CSV and JSON payloads beside issue 18's goal (the whole run <= 5x).
+``--reference-decoder`` also times the decoding with the fast path off (every line through every stage).
 
 A decode or monitoring run that takes longer than ``--timeout`` seconds (default 1200) has its Spark jobs
 cancelled and is reported as a lower bound, so a pathological plan shows up as a number instead of a
@@ -196,8 +198,9 @@ def bare_scan(spark, files: list[str]):
     return time.perf_counter() - t0, total
 
 
-def decode_only(spark, root: str, names: list[str], start: datetime, end: datetime):
-    """The capture decoding alone: every entry built (their count summed), nothing profiled."""
+def decode_only(spark, root: str, names: list[str], start: datetime, end: datetime, fast: bool = True):
+    """The capture decoding alone: every entry built (their count summed), nothing profiled. ``fast=False``: the
+    decoder without its fast path (every line through every stage), for comparison."""
     from pyspark.sql import functions as F
 
     from monitor_lib.io import capture as cap
@@ -206,7 +209,7 @@ def decode_only(spark, root: str, names: list[str], start: datetime, end: dateti
     t0 = time.perf_counter()
     files = cap.list_capture_files(root, start, end)
     spec = cap.CaptureSpec(tuple(names), DatasetFormat.parse({"sagemakerCaptureJson": {}}), start, end)
-    entries = cap.capture_entries(cap.read_capture_lines(spark, files), spec)
+    entries = cap.capture_entries(cap.read_capture_lines(spark, files), spec, fast=fast)
     total = entries.agg(F.sum(F.size("entries"))).collect()[0][0]
     return time.perf_counter() - t0, total
 
@@ -254,16 +257,23 @@ def _load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def row(label: str, secs: float, scan: float, records: int | None = None) -> None:
+GOAL = 5.0
+"""Issue 18: a monitoring run over 1M captured records within 5x a bare read of the capture files."""
+
+
+def row(label: str, secs: float, scan: float, records: int | None = None, goal: float | None = None) -> None:
     rate = f"{records / secs:>10,.0f} rec/s" if records else " " * 16
-    print(f"  {label:<52} {secs:8.2f} s  {rate}   ratio to bare scan {secs / scan:6.1f}x", flush=True)
+    verdict = "" if goal is None else f"   (goal <= {goal:.0f}x: {'met' if secs / scan <= goal else 'NOT met'})"
+    print(f"  {label:<52} {secs:8.2f} s  {rate}   ratio to bare scan {secs / scan:6.1f}x{verdict}", flush=True)
 
 
 def timed_out(label: str, limit: float, scan: float) -> None:
     print(f"  {label:<52} > {limit:.0f} s (cancelled)   ratio to bare scan > {limit / scan:.1f}x", flush=True)
 
 
-def capture_case(spark, tmp: str, label: str, table: pd.DataFrame, payload: str, args, baseline: str) -> None:
+def capture_case(spark, tmp: str, label: str, table: pd.DataFrame, payload: str, args,
+                 baseline: str) -> dict[str, float]:
+    """One payload case; returns its ratios to the bare scan (``decode``, ``run``) for the summary."""
     root = os.path.join(tmp, f"capture-{payload}")
     t0 = time.perf_counter()
     lines, hour, seconds = capture_lines(table, args.hours, payload, seed=7)
@@ -278,14 +288,19 @@ def capture_case(spark, tmp: str, label: str, table: pd.DataFrame, payload: str,
     scan, _ = best(lambda: bare_scan(spark, files))
     print(f"  {'bare scan: sum(length(line)) of spark.read.text':<52} {scan:8.2f} s", flush=True)
     limit = args.timeout or None
-    if not args.skip_decode:
-        label = "decode only: capture_entries, sum(size(entries))"
+    ratios = {}
+    decoders = [] if args.skip_decode else [(True, "decode only: capture_entries, sum(size(entries))")]
+    if args.reference_decoder and not args.skip_decode:
+        decoders.append((False, "decode only, fast path off (every line staged)"))
+    for fast, label in decoders:
         try:
-            secs, n_entries = best(lambda: decode_only(spark, root, list(table.columns), start, end), spark, limit)
+            secs, n_entries = best(lambda fast=fast: decode_only(spark, root, list(table.columns), start, end, fast),
+                                   spark, limit)
         except TimedOut:
             timed_out(label, limit, scan)
         else:
             row(label, secs, scan, len(table))
+            ratios.setdefault("decode", secs / scan)
             expected = len(table) * (len(table.columns) + 1)
             if n_entries != expected:
                 print(f"  !! {n_entries:,} entries, expected {expected:,}", flush=True)
@@ -296,7 +311,8 @@ def capture_case(spark, tmp: str, label: str, table: pd.DataFrame, payload: str,
     except TimedOut:
         timed_out(label, limit, scan)
     else:
-        row(label, secs, scan, result.records)
+        row(label, secs, scan, result.records, goal=GOAL)
+        ratios["run"] = secs / scan
         s = result.summary()
         print(f"    {s['status']}: {s['records_profiled']:,} profiled, rejected {s['records_rejected']}, "
               f"skipped {s['records_skipped']}, {s['features']} features, {s['violations']} violation(s) "
@@ -311,6 +327,7 @@ def capture_case(spark, tmp: str, label: str, table: pd.DataFrame, payload: str,
         secs, run = best(lambda: profile_csv(spark, csv))
         row("context: profile_dataset of the same records as CSV", secs, scan, run.profile.item_count)
         print(f"    (the CSV file's own bare scan: {own:.2f} s; profile / own scan {secs / own:.1f}x)", flush=True)
+    return ratios
 
 
 def main() -> int:
@@ -322,6 +339,8 @@ def main() -> int:
     ap.add_argument("--skip-json", action="store_true", help="only the CSV-payload case")
     ap.add_argument("--skip-decode", action="store_true", help="do not time capture_entries on its own")
     ap.add_argument("--skip-csv-profile", action="store_true", help="do not profile the records as a CSV file")
+    ap.add_argument("--reference-decoder", action="store_true",
+                    help="also time the decoding with its fast path off (every line through every stage)")
     ap.add_argument("--timeout", type=float, default=1200,
                     help="cancel a decode or monitoring run after this many seconds and report a lower bound "
                          "(0: no limit)")
@@ -351,10 +370,17 @@ def main() -> int:
               f"run_baseline {time.perf_counter() - t0:.1f} s (one cold run, not in the ratios), types {types}",
               flush=True)
         table = make_table(args.records, seed=2)
-        capture_case(spark, tmp, "CSV payloads (text/csv)", table, "csv", args, baseline)
+        summary = {"CSV payloads": capture_case(spark, tmp, "CSV payloads (text/csv)", table, "csv", args, baseline)}
         if not args.skip_json:
-            capture_case(spark, tmp, "JSON payloads (application/json, one object by name)", table, "json", args,
-                         baseline)
+            summary["JSON payloads"] = capture_case(
+                spark, tmp, "JSON payloads (application/json, one object by name)", table, "json", args, baseline)
+    print(f"\nSummary, ratios to the bare scan of the same capture files (goal: the whole run <= {GOAL:.0f}x):",
+          flush=True)
+    for case, ratios in summary.items():
+        decode = f"{ratios['decode']:5.1f}x" if "decode" in ratios else "    -"
+        run = f"{ratios['run']:5.1f}x" if "run" in ratios else "    -"
+        met = "" if "run" not in ratios else ("goal met" if ratios["run"] <= GOAL else "goal NOT met")
+        print(f"  {case:<14} decode only {decode}   whole run {run}   {met}", flush=True)
     print(f"\n{_load()}", flush=True)
     return 0
 

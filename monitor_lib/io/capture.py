@@ -119,20 +119,35 @@ def read_capture_lines(spark, files: list[str]):
     return spark.read.text(files).select(F.col("value").alias("line"), F.input_file_name().alias("file"))
 
 
-def capture_entries(lines, spec: CaptureSpec, carry: tuple[str, ...] = ()):
+def capture_entries(lines, spec: CaptureSpec, carry: tuple[str, ...] = (), fast: bool = True):
     """Add ``entries: array<struct<c, s>>`` to a frame of capture ``line``s (see the module docstring).
     ``carry``: more columns of ``lines`` kept (a backfill's window index, its bounds for ``spec.bounds``, the
-    rows' order)."""
+    rows' order). ``fast``: decode the common lines by the fast path of :mod:`~monitor_lib.io.capture_stages`
+    and the narrow envelope :data:`~monitor_lib.io.capture_stages.ENTRY_SCHEMA` — the same entries; False
+    parses the whole :data:`~monitor_lib.io.capture_stages.CAPTURE_SCHEMA` and runs every line through the
+    stages: the reference the tests compare the fast path to)."""
     from pyspark.sql import functions as F
 
     width = max(len(spec.names), 1) + 1  # one more than any valid CSV record needs: detects extra fields
     parts = {"in": "endpointInput", "out": "endpointOutput"}
     chosen = [p for p, name in parts.items() if name in spec.parts]
-    df = stage.parse_lines(lines, carry)
+    df = stage.parse_lines(lines, carry, stage.ENTRY_SCHEMA if fast else stage.CAPTURE_SCHEMA)
     j = F.col("j")
     df = df.select("line", "file", *carry, stage.line_verdict(spec, j).alias("verdict"),
                    *[c for p in chosen for c in stage.part_fields(p, j["captureData"][parts[p]])])
     keep = [F.col("line"), F.col("file"), *[F.col(c) for c in carry], F.col("verdict")]
+    fields = [f"{p}_{x}" for p in chosen for x in ("has", "enc", "ct", "data", "raw")]
+    if fast:  # one projection per stage: each parse runs once per value
+        df = df.select(*keep, *fields, *[c for p in chosen for c in stage.fast_kind(p)])
+        df = df.select(*keep, *fields, *[c for p in chosen for c in stage.fast_parse(p)])
+        df = df.select(*keep, *fields, *[c for p in chosen for c in stage.fast_part(p)])
+        df = df.select(*keep, *fields, *stage.fast_pairs(spec, chosen))
+        df = df.select(*keep, *fields, stage.fast_entries().alias("fast"))
+        done = F.col("fast").isNotNull()
+        # the stages see no part of a line the fast path decoded: their expressions skip it at the cost of a null
+        df = df.select(*keep, "fast", *[(F.col(c) & ~done if c.endswith("_has") else F.when(~done, F.col(c))).alias(c)
+                                        for c in fields])
+        keep.append(F.col("fast"))
     df = df.select(*keep, *[c for p in chosen for c in stage.part_text(p)])
     df = df.select(*keep, *[c for p in chosen for c in (
         [F.col(f"{p}_fmt"), F.col(f"{p}_text"), F.col(f"{p}_err"), *stage.part_json_documents(p)])])
@@ -144,7 +159,10 @@ def capture_entries(lines, spec: CaptureSpec, carry: tuple[str, ...] = ()):
         if p not in chosen:
             df = df.withColumns({f"{p}_err": F.lit(None).cast("string"), f"{p}_fmt": F.lit(None).cast("string"),
                                  f"{p}_records": F.lit(None).cast(stage.RECORDS_TYPE)})
-    return df.select("line", "file", *carry, stage.record_entries(spec).alias("entries"))
+    entries = stage.record_entries(spec)
+    if fast:
+        entries = F.when(F.col("fast").isNotNull(), F.col("fast")).otherwise(entries)
+    return df.select("line", "file", *carry, entries.alias("entries"))
 
 
 def preprocessed_entries(lines, spec: CaptureSpec, script_path: str, environment: tuple[tuple[str, str], ...] = ()):

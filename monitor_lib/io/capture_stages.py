@@ -16,6 +16,8 @@ stage                      columns it produces
 :func:`parse_lines`        ``j``: the line parsed with :data:`CAPTURE_SCHEMA` (keeps ``line``, ``file``)
 :func:`line_verdict`       one column: ``REJECT``/``SKIP`` + reason for a line that yields no record
 :func:`part_fields`        ``{p}_has``, ``{p}_enc``, ``{p}_ct``, ``{p}_data``, ``{p}_raw``
+:func:`fast_kind` …        the fast path (F1–F5): ``{p}_fkind``, ``{p}_fcsv``/``_fm``/``_fv``, ``{p}_fok``/
+:func:`fast_entries`       ``_fpos``/``_fm``, then the names ``c`` and values ``s``, then the entries (null: not fast)
 :func:`part_text`          ``{p}_fmt`` (csv | json | jsonl), ``{p}_text``, ``{p}_err``
 :func:`part_json_documents`  ``{p}_wrapped``, ``{p}_bare``
 :func:`part_record_texts`  ``{p}_fmt``, ``{p}_texts``
@@ -23,6 +25,15 @@ stage                      columns it produces
 :func:`part_records`       ``{p}_err``, ``{p}_records`` (:data:`RECORDS_TYPE`), ``{p}_fmt``
 :func:`record_entries`     one column of entries ``array<struct<c, s>>`` from ``in_*`` and ``out_*``
 =========================  ======================================================================
+
+The fast path (:func:`fast_part`, :func:`fast_entries`) decodes, without the later stages, the lines that make
+up nearly all real traffic: a line whose verdict is null and whose every part is one CSV record of plain
+fields (no quote, backslash, control character, empty field or line break), one JSON object by key (no
+wrapper member, no ``features`` object, no key twice) or one JSON scalar — and whose record is profiled.
+It reads those parts with the same Spark parsers as the stages (``from_json`` with the same schemas; a plain
+CSV line's fields are exactly ``split`` by comma) and names the values by the same rules, so its entries are
+the stages' entries; every other line (a reject, a skip, any other shape) takes the stages, whose inputs are
+nulled for the lines the fast path decoded. ``capture_entries`` then costs about the envelope parse.
 """
 
 from __future__ import annotations
@@ -59,6 +70,15 @@ CAPTURE_SCHEMA = (
     "eventVersion string, __bad string"
 )
 """The fields of a capture line the stages read (``__bad``: the line when it is not a JSON object)."""
+
+_ENTRY_PART = "struct<observedContentType: string, data: string, encoding: string>"
+ENTRY_SCHEMA = (
+    f"captureData struct<endpointInput: {_ENTRY_PART}, endpointOutput: {_ENTRY_PART}>, "
+    "eventMetadata struct<inferenceTime: string, invocationSource: string>, __bad string"
+)
+"""The fields :func:`monitor_lib.io.capture.capture_entries` reads: :data:`CAPTURE_SCHEMA` without the string
+fields no stage of the entries uses (``mode``, the ids, ``eventVersion``). A string field accepts any JSON
+value, so dropping one changes no line's verdict; Jackson still reads (and limits) every token."""
 
 RECORDS_TYPE = ("array<struct<pos: array<string>, named: array<struct<c: string, s: string>>, bad: boolean, "
                 "too_many: boolean, kind: string>>")
@@ -113,15 +133,16 @@ def too_deep(text):
     return F.coalesce((opening > F.lit(MAX_JSON_DEPTH)) & (depth > F.lit(MAX_JSON_DEPTH)), F.lit(False))
 
 
-def parse_lines(lines, carry: tuple[str, ...] = ()):
-    """Stage 1: ``line, file, j`` — each capture line parsed with :data:`CAPTURE_SCHEMA` (permissive: a line
-    that is not a JSON object gets ``j.__bad`` set or ``j`` null; :func:`line_verdict` names it). A line over
-    :data:`MAX_LINE_BYTES` is not parsed (``j`` null). ``carry``: more columns of ``lines`` kept as they are."""
+def parse_lines(lines, carry: tuple[str, ...] = (), schema: str = CAPTURE_SCHEMA):
+    """Stage 1: ``line, file, j`` — each capture line parsed with ``schema`` (:data:`CAPTURE_SCHEMA`, or
+    :data:`ENTRY_SCHEMA`; permissive: a line that is not a JSON object gets ``j.__bad`` set or ``j`` null;
+    :func:`line_verdict` names it). A line over :data:`MAX_LINE_BYTES` is not parsed (``j`` null). ``carry``:
+    more columns of ``lines`` kept as they are."""
     from pyspark.sql import functions as F
 
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "__bad"}
     line = F.col("line")
-    return lines.select("line", "file", *carry, F.from_json(F.when(~too_large(line), line), CAPTURE_SCHEMA, options)
+    return lines.select("line", "file", *carry, F.from_json(F.when(~too_large(line), line), schema, options)
                         .alias("j"))
 
 
@@ -178,6 +199,132 @@ def part_fields(p: str, part) -> list:
     ]
 
 
+ENTRIES_TYPE = "array<struct<c: string, s: string>>"
+"""The entries of a line (:func:`record_entries`, :func:`fast_entries`)."""
+
+_NOT_PLAIN_CSV = '"\\' + "".join(chr(i) for i in range(32)) + "\x7f\ufeff"
+"""Characters a CSV payload on the fast path never holds: a quote or backslash (quoting, escaping), a control
+character (line breaks, NUL), DEL, a byte-order mark. Without them Spark's ``from_csv`` reads exactly the
+comma-separated fields."""
+
+
+def _is_jsonl(ctype):
+    return ctype.contains("jsonl") | ctype.contains("json-lines") | ctype.contains("jsonlines")
+
+
+def fast_kind(p: str) -> list:
+    """Fast path, stage F1 for one part, from :func:`part_fields`' columns: ``{p}_ft`` (the payload trimmed as
+    :func:`part_text` trims it) and ``{p}_fkind``: ``csv`` for a one-line CSV payload of plain fields, none
+    empty (what ``from_csv`` reads is then exactly ``split`` by comma), ``obj`` for a JSON text starting with
+    ``{``, ``scalar`` for one starting with neither ``{`` nor ``[`` — only when the part is present and decodes
+    to text (:func:`part_text` would give no error); null otherwise."""
+    from pyspark.sql import functions as F
+
+    has, enc, ctype, data = (F.col(f"{p}_{x}") for x in ("has", "enc", "ct", "data"))
+    t = F.trim(data)
+    usable = has & data.isNotNull() & is_valid_utf8(data)
+    plain = (F.length(t) > 0) & (F.length(F.translate(t, _NOT_PLAIN_CSV, "")) == F.length(t)) & ~F.concat(
+        F.lit(","), t, F.lit(",")).contains(",,")
+    json = (enc == "JSON") & ~_is_jsonl(ctype)
+    kind = (F.when(~F.coalesce(usable, F.lit(False)), F.lit(None).cast("string"))
+            .when((enc == "CSV") & plain, F.lit("csv"))
+            .when(json & t.startswith("{"), F.lit("obj"))
+            .when(json & ~t.startswith("["), F.lit("scalar")))
+    return [t.alias(f"{p}_ft"), kind.alias(f"{p}_fkind")]
+
+
+def fast_parse(p: str) -> list:
+    """Fast path, stage F2: each part parsed once, as the stages parse it: ``{p}_fcsv`` (the CSV fields),
+    ``{p}_fm`` (a JSON object as ``from_json(text, map<string,string>)``), ``{p}_fv`` (a JSON scalar as
+    ``from_json('[' + text + ']', array<string>)``); ``{p}_fkind`` carried on."""
+    from pyspark.sql import functions as F
+
+    t, kind = F.col(f"{p}_ft"), F.col(f"{p}_fkind")
+    return [
+        kind,
+        F.when(kind == "csv", F.split(t, ",", -1)).alias(f"{p}_fcsv"),
+        F.when(kind == "obj", F.from_json(t, "map<string,string>")).alias(f"{p}_fm"),
+        F.when(kind == "scalar", F.from_json(F.concat(F.lit("["), t, F.lit("]")), "array<string>")).alias(f"{p}_fv"),
+    ]
+
+
+def fast_part(p: str) -> list:
+    """Fast path, stage F3: ``{p}_fok`` when the part holds exactly one record the stages would read without
+    rejecting it — a CSV line of F1, a JSON object by key (parsed, no wrapper member, not the ``features``
+    object, no key twice) or a parsed JSON scalar —, its values by position ``{p}_fpos`` or, for an object,
+    its map ``{p}_fm`` (the stages' ``(name, value)`` pairs are its entries, in its order)."""
+    from pyspark.sql import functions as F
+
+    kind, fcsv, m, v = (F.col(f"{p}_{x}") for x in ("fkind", "fcsv", "fm", "fv"))
+    keys = F.map_keys(m)
+    features = F.when(F.size(m) == 1, F.try_element_at(m, F.lit("features")))
+    positional_object = F.coalesce(F.trim(features).startswith("["), F.lit(False))
+    by_key = (m.isNotNull() & ~positional_object & ~F.arrays_overlap(keys, F.array(*map(F.lit, _WRAPPERS)))
+              & (F.size(F.array_distinct(keys)) == F.size(m)))
+    named = (kind == "obj") & by_key
+    positional = (kind == "csv") | ((kind == "scalar") & v.isNotNull())
+    return [
+        F.coalesce(named | positional, F.lit(False)).alias(f"{p}_fok"),
+        F.when(kind == "csv", fcsv).when(kind == "scalar", v).alias(f"{p}_fpos"),
+        F.when(named, m).alias(f"{p}_fm"),
+    ]
+
+
+def fast_pairs(spec: CaptureSpec, chosen: list[str]) -> list:
+    """Fast path, stage F4, two columns ``c`` and ``s``: the names and values of a line's record, in the order
+    :func:`record_entries` gives its pairs, when its verdict (column ``verdict``) is null, every part in
+    ``chosen`` is ``{p}_fok`` and the field counts fit (no ``wrong_field_count``); null for every other line,
+    and always when ``spec.names`` is empty or names one feature twice. ``named``: whether a part is by key."""
+    from pyspark.sql import functions as F
+
+    names = spec.names
+    if not names or len(set(names)) != len(names) or not chosen:
+        none = F.lit(None).cast("array<string>")
+        return [none.alias("c"), none.alias("s"), F.lit(False).alias("named")]
+    n_names = len(names)
+    all_names = F.array(*[F.lit(n) for n in names])
+    start = spec.fmt.output_columns_position == "START"
+    first = {"out": start, "in": not start}  # outputs take the first names when START, inputs the other end
+    empty = F.array().cast("array<string>")
+
+    def part_names(p: str):
+        pos, m = F.col(f"{p}_fpos"), F.col(f"{p}_fm")
+        n = F.size(pos)
+        offset = F.lit(0) if first[p] else F.lit(n_names) - n
+        return F.when(pos.isNotNull(), F.slice(all_names, F.greatest(offset + 1, F.lit(1)), n)).otherwise(
+            F.map_keys(m))
+
+    def part_values(p: str):
+        return F.coalesce(F.col(f"{p}_fpos"), F.map_values(F.col(f"{p}_fm")), empty)
+
+    ok = F.col("verdict").isNull()
+    for p in chosen:
+        ok = ok & F.col(f"{p}_fok")
+    positional = [F.col(f"{p}_fpos") for p in chosen]
+    too_many = [pos.isNotNull() & (F.size(pos) > n_names) for pos in positional]
+    wrong = too_many[0] if len(too_many) == 1 else F.when(
+        positional[0].isNotNull() & positional[1].isNotNull(),
+        F.size(positional[0]) + F.size(positional[1]) != n_names).otherwise(too_many[0] | too_many[1])
+    ordered = [p for p in ("out", "in") if p in chosen]  # record_entries' order: output pairs first
+    take = ok & ~wrong
+    named = F.lit(False)
+    for p in ordered:
+        named = named | F.col(f"{p}_fm").isNotNull()
+    return [F.when(take, F.concat(*[part_names(p) for p in ordered])).alias("c"),
+            F.when(take, F.concat(*[part_values(p) for p in ordered])).alias("s"), named.alias("named")]
+
+
+def fast_entries():
+    """Fast path, stage F5, one column from F4's ``c``, ``s`` and ``named``: the entries of a line whose
+    record names no feature twice (else ``duplicate_key``, left to the stages) — a :data:`RECORD` marker and
+    the ``(c, s)`` pairs; null for every other line. Only a record with a part by key can name one twice."""
+    from pyspark.sql import functions as F
+
+    c, s = F.col("c"), F.col("s")
+    once = ~F.col("named") | (F.size(F.array_distinct(c)) == F.size(c))
+    return F.when(c.isNotNull() & once, F.concat(marker(RECORD), F.arrays_zip(c, s)))
+
+
 def part_text(p: str) -> list:
     """Stage 4, from :func:`part_fields`' columns: ``{p}_fmt`` (``csv`` | ``json`` | ``jsonl``, by encoding
     and content type), ``{p}_text`` (the decoded payload, trimmed) and ``{p}_err`` (``unsupported_encoding`` |
@@ -187,7 +334,7 @@ def part_text(p: str) -> list:
 
     has, enc, ctype, data, raw = (F.col(f"{p}_{x}") for x in ("has", "enc", "ct", "data", "raw"))
     text = F.when(enc.isin("CSV", "JSON"), data).when(enc == "BASE64", raw.cast("string"))
-    is_jsonl = ctype.contains("jsonl") | ctype.contains("json-lines") | ctype.contains("jsonlines")
+    is_jsonl = _is_jsonl(ctype)
     fmt = (
         F.when(enc == "CSV", F.lit("csv"))
         .when((enc == "JSON") & is_jsonl, F.lit("jsonl"))
