@@ -33,7 +33,7 @@ wrapper member, no ``features`` object, no key twice) or one JSON scalar — and
 It reads those parts with the same Spark parsers as the stages (``from_json`` with the same schemas; a plain
 CSV line's fields are exactly ``split`` by comma) and names the values by the same rules, so its entries are
 the stages' entries; every other line (a reject, a skip, any other shape) takes the stages, whose inputs are
-nulled for the lines the fast path decoded. ``capture_entries`` then costs about the envelope parse.
+nulled for the lines the fast path decoded (they still run over every row: BENCHMARKS.md, issue 18).
 """
 
 from __future__ import annotations
@@ -198,9 +198,6 @@ def part_fields(p: str, part) -> list:
         F.when(enc == "BASE64", F.try_to_binary(part["data"], F.lit("base64"))).alias(f"{p}_raw"),
     ]
 
-
-ENTRIES_TYPE = "array<struct<c: string, s: string>>"
-"""The entries of a line (:func:`record_entries`, :func:`fast_entries`)."""
 
 _NOT_PLAIN_CSV = '"\\' + "".join(chr(i) for i in range(32)) + "\x7f\ufeff"
 """Characters a CSV payload on the fast path never holds: a quote or backslash (quoting, escaping), a control

@@ -217,14 +217,6 @@ def _moments(n: int, s1: float, s2: float) -> tuple[float, bool]:
     return m2, 2.0 * kappa * math.sqrt(n) * _UNIT_ROUNDOFF <= M2_TOLERANCE
 
 
-def _kll_summary(blob) -> tuple[int, float | None, float | None]:
-    """``(n, min, max)`` of a compact DataSketches KLL-doubles serialisation (exact: the sketch keeps them)."""
-    if blob is None:
-        return 0, None, None
-    n, lo, hi = kll_summary_from_bytes(bytes(blob))
-    return n, lo, hi
-
-
 def _state(name: str, kind: str, row, j: int, typed: bool = False) -> tuple[ColumnState, tuple | None]:
     """A column's state from an aggregation row — a Spark Row of the native aggregates (power sums, sketches),
     or the dict of the Python sketch fallback (which carries the count, min, max and M2 itself) — and, when the
@@ -236,7 +228,7 @@ def _state(name: str, kind: str, row, j: int, typed: bool = False) -> tuple[Colu
         n_num, m2, lo, hi, redo = row[f"ncount_{j}"] or 0, float(row[f"m2_{j}"]), row[f"min_{j}"], row[f"max_{j}"], None
         s1 = float(row[f"sum_{j}"] or 0.0)
     else:
-        n_num, lo, hi = _kll_summary(kll)
+        n_num, lo, hi = kll_summary_from_bytes(kll)
         s1 = float(row[f"sum_{j}"] or 0.0)
         m2, accurate = _moments(n_num, s1, float(row[f"sq_{j}"] or 0.0))
         redo = None if accurate else (s1 / n_num, n_num)
@@ -319,17 +311,24 @@ def profile_dataset(ds: Dataset, opts: ProfileOptions | None = None) -> ProfileR
     return ProfileRun(profile, sample, seconds, strategy, reads)
 
 
+def _to_recentre(states: dict) -> dict:
+    """``{key: (mean, n)}`` of the states whose M2 needs the second pass (see :func:`_state`), logged when any."""
+    redo = {k: r for k, (_, r) in states.items() if r is not None}
+    if redo:
+        log.info("recomputing the variance of %d column(s) around their mean (a large mean for their spread): "
+                 "one more pass over the input", len(redo))
+    return redo
+
+
 def _recentre_wide(slots, states: dict) -> int:
     """Recompute, in one more pass over ``slots`` (a global-aggregation slot frame), the M2 of the columns whose
     power sums were not accurate enough (:func:`_moments`): ``Σ(d-m)²`` and ``Σ(d-m)`` around the first pass's
     mean ``m``, ``M2 = Σ(d-m)² - (Σ(d-m))²/n``. Returns the number of extra passes (0 or 1)."""
     from pyspark.sql import functions as F
 
-    redo = {j: r for j, (_, r) in states.items() if r is not None}
+    redo = _to_recentre(states)
     if not redo:
         return 0
-    log.info("recomputing the variance of %d column(s) around their mean (a large mean for their spread): "
-             "one more pass over the input", len(redo))
     aggs = []
     for j, (mean, _) in redo.items():
         x = F.col(f"d{j}") - F.lit(mean)
@@ -345,11 +344,9 @@ def _recentre_long(slots, keys: tuple[str, ...], states: dict) -> int:
     frame joined on the keys. ``states`` maps a key value (a tuple for several keys) to ``(state, redo)``."""
     from pyspark.sql import functions as F
 
-    redo = {k: r for k, (_, r) in states.items() if r is not None}
+    redo = _to_recentre(states)
     if not redo:
         return 0
-    log.info("recomputing the variance of %d column(s) around their mean (a large mean for their spread): "
-             "one more pass over the input", len(redo))
     spark = slots.sparkSession
     key_types = {f.name: f.dataType.simpleString() for f in slots.schema.fields if f.name in keys}
     schema = ", ".join(f"{k} {key_types[k]}" for k in keys) + ", m double"

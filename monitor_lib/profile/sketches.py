@@ -76,9 +76,13 @@ def kll_levels_from_bytes(blob: bytes) -> list[list[float]]:
     return levels
 
 
-def kll_summary_from_bytes(blob: bytes) -> tuple[int, float | None, float | None]:
-    """``(n, min, max)`` of a compact DataSketches KLL-doubles serialisation, read from its header (the sketch keeps
-    the count and the extremes exactly): the profiler takes a numeric column's count, min and max from it."""
+def kll_summary_from_bytes(blob: bytes | None) -> tuple[int, float | None, float | None]:
+    """``(n, min, max)`` of a compact DataSketches KLL-doubles serialisation (none: ``(0, None, None)``), read from
+    its header (the sketch keeps the count and the extremes exactly): the profiler takes a numeric column's count,
+    min and max from it."""
+    if blob is None:
+        return 0, None, None
+    blob = bytes(blob)
     if len(blob) < 8 or blob[2] != _KLL_FAMILY:
         raise ValueError("not a DataSketches KLL sketch")
     flags = blob[3]
